@@ -1,0 +1,257 @@
+// store.h: the refstore image reference store. Start here.
+//
+// A Store keeps a container engine's images, their names, a permanent digest
+// reference per image, reference-counted blobs, containers and leases, in an
+// embedded RocksDB directory. Every operation that changes the store is one
+// atomic write (prune: one atomic write per batch of whole images), so a crash
+// at any point leaves every invariant of DESIGN.md true.
+//
+// Example:
+//   auto store = refstore::Store::Open("/var/lib/refstore", {});
+//   if (!store.ok()) return store.status();
+//   refstore::OpContext ctx{.ns = "default", .now = absl::Now()};
+//   auto id = (*store)->CreateImage(ctx, {.name = "alpine:3.18",
+//                                         .target = manifest,
+//                                         .content = {config, layer}});
+//   auto pruned = (*store)->Prune(ctx, {.all = true});
+//
+// Thread-safety: a Store is safe for concurrent use from many threads.
+// Changes are serialized; reads (ListImages, Inspect, DiskUsage, Check and
+// dry runs) read a consistent snapshot and do not block changes. Only one
+// Prune (dry or real) runs at a time per Store; another gets Aborted.
+//
+// Errors: calls return absl::Status / absl::StatusOr, never throw. Codes:
+//   InvalidArgument     bad input (messages of SEMANTICS.md where defined)
+//   NotFound            no such image/container/lease, "ambiguous reference"
+//   FailedPrecondition  a docker conflict (409): image in use, container running
+//   AlreadyExists       container or lease ID taken
+//   Aborted             "a prune operation is already running"
+//   DataLoss            a stored record could not be decoded
+//   Internal            RocksDB failed (the message names the key)
+// A call that returns an error has changed nothing.
+#ifndef REFSTORE_STORE_H_
+#define REFSTORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "refstore/filters.h"
+
+namespace refstore {
+
+// An OCI descriptor. `digest` is "sha256:" + 64 lowercase hex; `size` >= 0.
+struct Descriptor {
+  std::string media_type;
+  std::string digest;
+  int64_t size = 0;
+};
+
+// Whether `media_type` is a manifest or an index (OCI or Docker v2 types).
+bool IsManifestOrIndex(std::string_view media_type);
+
+// The namespace and the time an operation runs in. `now` is used for every
+// time the operation records and for relative filters; the store never reads
+// the clock itself.
+struct OpContext {
+  std::string ns = "default";
+  absl::Time now = absl::UnixEpoch();
+};
+
+struct StoreOptions {
+  // Create the directory and an empty store when missing.
+  bool create_if_missing = true;
+  // Sync the write-ahead log before each change returns. Without it, a
+  // returned change survives a crash of the process but the last changes may
+  // be lost on power loss or a kernel crash (never partially: the log is
+  // replayed as a prefix of whole atomic writes). See DESIGN.md for the cost.
+  bool sync_writes = false;
+  // Images per atomic write during a real prune.
+  int prune_batch = 256;
+};
+
+struct CreateImageRequest {
+  // Optional name ("alpine:3.18"); may carry a digest, which must then be the
+  // target's digest.
+  std::optional<std::string> name;
+  // The image's target (manifest or index). Its digest is the image ID.
+  Descriptor target;
+  // Every other blob of the image: configs, layers, platform manifests.
+  std::vector<Descriptor> content;
+  std::map<std::string, std::string> labels;
+  // Optional lease (in the same namespace) the content was written under; the
+  // image's blobs are added to it.
+  std::optional<std::string> lease;
+};
+
+// One entry of docker's delete response.
+struct DeleteEntry {
+  enum class Kind { kUntagged, kDeleted };
+  Kind kind;
+  std::string ref;  // familiar name or "sha256:<hex>"
+
+  bool operator==(const DeleteEntry& o) const {
+    return kind == o.kind && ref == o.ref;
+  }
+};
+
+struct RemoveResult {
+  std::vector<DeleteEntry> deleted;  // every Untagged first, then Deleted
+  int64_t space_reclaimed = 0;
+};
+
+// Progress of a long run, for a progress line.
+struct Progress {
+  int64_t images_scanned = 0;
+  int64_t images_deleted = 0;
+  int64_t space_reclaimed = 0;
+};
+
+struct PruneOptions {
+  // Without `all`, only dangling images are candidates.
+  bool all = false;
+  // until, label, label!, dangling (SEMANTICS.md §5).
+  Filters filters;
+  // Report exactly what a real prune would, change nothing.
+  bool dry_run = false;
+  // When set, entries are passed here as they are decided instead of being
+  // collected in PruneResult::deleted (memory then stays bounded).
+  std::function<void(const DeleteEntry&)> on_entry;
+  // When set, called after each batch.
+  std::function<void(const Progress&)> on_progress;
+};
+
+struct PruneResult {
+  std::vector<DeleteEntry> deleted;  // empty when on_entry was set
+  int64_t images_deleted = 0;
+  int64_t space_reclaimed = 0;
+};
+
+struct ImageSummary {
+  std::string id;                  // "sha256:<hex>"
+  std::vector<std::string> names;  // familiar names, sorted
+  int64_t size = 0;                // sum of the image's distinct blobs
+  int64_t shared_size = 0;         // part of size also used by another image
+  int64_t unique_size = 0;         // size - shared_size
+  int64_t containers = 0;          // containers of the namespace holding it
+  absl::Time created;
+  std::map<std::string, std::string> labels;
+};
+
+struct ImageDetail {
+  ImageSummary summary;
+  Descriptor target;
+  std::vector<Descriptor> content;
+  std::vector<std::string> container_ids;  // sorted
+};
+
+struct ListOptions {
+  // Without `all`, dangling images are hidden.
+  bool all = true;
+  // dangling, label, label!, until, reference (shell glob on familiar names,
+  // ORed).
+  Filters filters;
+};
+
+struct DiskUsage {
+  int64_t total_count = 0;
+  int64_t active = 0;       // images held by a container
+  int64_t size = 0;         // distinct blobs used by the namespace's images
+  int64_t shared_size = 0;  // part of size used by two or more images
+  int64_t unique_size = 0;  // size - shared_size
+  int64_t reclaimable = 0;  // SpaceReclaimed of prune {all} now
+};
+
+// A finding of Check: `category` is a stable word ("count_drift",
+// "image_without_digest_ref", ...), `subject` names the key involved.
+struct Problem {
+  std::string category;
+  std::string subject;
+  std::string detail;
+};
+
+class Store {
+ public:
+  // Opens (creating if allowed) the store in directory `path`.
+  // Errors: InvalidArgument (missing and !create_if_missing), FailedPrecondition
+  // (written by a newer format version), Internal (RocksDB could not open;
+  // for example another process holds the store's lock).
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      std::string_view path, const StoreOptions& options);
+
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // CreateImage writes the image record, its digest reference, its name (if
+  // any) and a count on each of its blobs in one atomic write, and returns the
+  // image ID. When the image exists, only the name is added or moved (the
+  // request is validated but its labels and content are not applied). A name
+  // that pointed to another image moves; that image may become dangling.
+  virtual absl::StatusOr<std::string> CreateImage(
+      const OpContext& ctx, const CreateImageRequest& request) = 0;
+
+  // Tag points name `target` at the image `source` resolves to.
+  virtual absl::Status Tag(const OpContext& ctx, std::string_view source,
+                           std::string_view target) = 0;
+
+  // RemoveImage is `docker rmi [-f] ref` (SEMANTICS.md §4).
+  virtual absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx,
+                                                   std::string_view ref,
+                                                   bool force) = 0;
+
+  // CreateContainer resolves `image_ref` as the user typed it and records a
+  // container holding that image by ID. Returns the image ID.
+  virtual absl::StatusOr<std::string> CreateContainer(
+      const OpContext& ctx, std::string_view id, std::string_view image_ref,
+      bool running) = 0;
+  virtual absl::Status StartContainer(const OpContext& ctx,
+                                      std::string_view id) = 0;
+  virtual absl::Status StopContainer(const OpContext& ctx,
+                                     std::string_view id) = 0;
+  // Errors: FailedPrecondition when the container is running.
+  virtual absl::Status RemoveContainer(const OpContext& ctx,
+                                       std::string_view id) = 0;
+
+  // Leases. A lease holds content until deleted; with an expiry it protects
+  // nothing once `now >= expires` and is removed by the next prune.
+  virtual absl::Status CreateLease(const OpContext& ctx, std::string_view id,
+                                   std::optional<absl::Time> expires) = 0;
+  virtual absl::Status AddLeaseContent(
+      const OpContext& ctx, std::string_view id,
+      const std::vector<Descriptor>& content) = 0;
+  // Returns the bytes freed (content nothing else held).
+  virtual absl::StatusOr<int64_t> DeleteLease(const OpContext& ctx,
+                                              std::string_view id) = 0;
+
+  // Prune is `docker image prune [-a] [--filter ...]` (SEMANTICS.md §5).
+  virtual absl::StatusOr<PruneResult> Prune(const OpContext& ctx,
+                                            const PruneOptions& options) = 0;
+
+  // Images of the namespace, newest first (creation time descending, then ID).
+  virtual absl::StatusOr<std::vector<ImageSummary>> ListImages(
+      const OpContext& ctx, const ListOptions& options) = 0;
+  // Resolves `ref` (an exact name wins over an ID prefix) and describes it.
+  virtual absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx,
+                                              std::string_view ref) = 0;
+  virtual absl::StatusOr<DiskUsage> GetDiskUsage(const OpContext& ctx) = 0;
+
+  // Check recomputes every count and relation of the whole store from
+  // scratch and returns the differences; empty means consistent.
+  virtual absl::StatusOr<std::vector<Problem>> Check() = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace refstore
+
+#endif  // REFSTORE_STORE_H_

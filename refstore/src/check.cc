@@ -1,0 +1,244 @@
+// Check: recomputes every count and relation from scratch over one snapshot
+// and reports each difference from what is stored.
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "strcat.h"
+#include "mutate.h"
+#include "status_macros.h"
+#include "store_impl.h"
+
+namespace refstore::internal {
+namespace {
+
+struct Recount {
+  uint64_t image_refs = 0;
+  uint64_t lease_refs = 0;
+  int64_t size = -1;  // as the first image or lease declared it
+};
+
+class Checker {
+ public:
+  explicit Checker(Txn& txn) : txn_(txn) {}
+
+  absl::StatusOr<std::vector<Problem>> Run() {
+    RETURN_IF_ERROR(CheckImages());
+    RETURN_IF_ERROR(CheckRefs());
+    RETURN_IF_ERROR(CheckDangling());
+    RETURN_IF_ERROR(CheckLeases());
+    RETURN_IF_ERROR(CheckContainers());
+    RETURN_IF_ERROR(CheckBlobs());
+    return std::move(problems_);
+  }
+
+ private:
+  void Report(std::string category, std::string subject, std::string detail) {
+    problems_.push_back({std::move(category), std::move(subject), std::move(detail)});
+  }
+
+  void Count(const StoredDescriptor& d, bool image, std::string_view who) {
+    Recount& r = counts_[d.raw_digest];
+    if (r.size < 0) r.size = d.size;
+    if (r.size != d.size) {
+      Report("size_mismatch", RawToDigest(d.raw_digest),
+             Cat(who, " declares ", d.size, ", another holder ", r.size));
+    }
+    ++(image ? r.image_refs : r.lease_refs);
+  }
+
+  absl::Status CheckImages() {
+    auto it = txn_.Scan(kImages, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, id;
+      std::string subject = Printable(it.key());
+      if (!SplitNs(it.key(), &ns, &id) || id.size() != kRawIdSize) {
+        Report("bad_key", subject, "image key is not namespace/id");
+        continue;
+      }
+      subject = Cat(ns, "/", RawToDigest(id));
+      absl::StatusOr<ImageRecord> img = DecodeImage(it.value(), subject);
+      if (!img.ok()) {
+        Report("corrupt_record", subject, std::string(img.status().message()));
+        continue;
+      }
+      if (img->target.raw_digest != id) Report("id_mismatch", subject, "target digest differs");
+      ASSIGN_OR_RETURN(auto dref, txn_.Get(kRefs, DigestRefKey(ns, id)));
+      if (!dref) Report("image_without_digest_ref", subject, "no digest reference");
+      ASSIGN_OR_RETURN(auto dangling, txn_.Get(kDangling, DanglingKey(ns, id)));
+      if (img->names.empty() != dangling.has_value()) {
+        Report("dangling_index", subject,
+               img->names.empty() ? "nameless image not indexed as dangling"
+                                  : "named image indexed as dangling");
+      }
+      for (const auto& n : img->names) {
+        ASSIGN_OR_RETURN(auto target, txn_.GetName(ns, n.full));
+        if (!target || *target != id) {
+          Report("name_mismatch", Cat(ns, "/", n.full),
+                 Cat("image ", RawToDigest(id), " has the name, the name points ",
+                              target ? "elsewhere" : "nowhere"));
+        }
+      }
+      for (const StoredDescriptor* d : ImageBlobs(*img)) Count(*d, true, subject);
+    }
+    return it.status();
+  }
+
+  absl::Status CheckRefs() {
+    auto it = txn_.Scan(kRefs, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(it.key(), &ns, &rest) || rest.empty()) {
+        Report("bad_key", Printable(it.key()), "reference key is not namespace/kind/name");
+        continue;
+      }
+      const char kind = rest[0];
+      rest.remove_prefix(1);
+      if (kind == 'D') {
+        ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, rest)));
+        if (!img) {
+          Report("digest_ref_without_image", Cat(ns, "/", RawToDigest(rest)),
+                 "digest reference of a missing image");
+        }
+      } else if (kind == 'N') {
+        std::string subject = Cat(ns, "/", rest);
+        std::string id(it.value());
+        absl::StatusOr<std::optional<ImageRecord>> img = txn_.GetImage(ns, id);
+        if (!img.ok() || !*img) {
+          Report("name_to_missing_image", subject, RawToDigest(id));
+          continue;
+        }
+        bool has = false;
+        for (const auto& n : (*img)->names) has = has || n.full == rest;
+        if (!has) Report("name_not_in_image", subject, RawToDigest(id));
+      } else {
+        Report("bad_key", Printable(it.key()), "unknown reference kind");
+      }
+    }
+    return it.status();
+  }
+
+  absl::Status CheckDangling() {
+    auto it = txn_.Scan(kDangling, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, id;
+      if (!SplitNs(it.key(), &ns, &id)) continue;
+      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
+      if (!img) Report("dangling_index", Cat(ns, "/", RawToDigest(id)), "no such image");
+    }
+    return it.status();
+  }
+
+  absl::Status CheckLeases() {
+    auto it = txn_.Scan(kLeaseBlobs, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(it.key(), &ns, &rest) || rest.size() < kRawIdSize + 1) {
+        Report("bad_key", Printable(it.key()), "lease content key");
+        continue;
+      }
+      std::string_view lease = rest.substr(0, rest.size() - kRawIdSize - 1);
+      std::string_view raw = rest.substr(rest.size() - kRawIdSize);
+      std::string subject = Cat(ns, "/", lease, "/", RawToDigest(raw));
+      ASSIGN_OR_RETURN(auto rec, txn_.Get(kLeases, LeaseKey(ns, lease)));
+      if (!rec) Report("lease_content_without_lease", subject, "");
+      ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
+      if (!back) Report("lease_index", subject, "no blob_leases entry");
+      ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
+      if (blob) Count({std::string(raw), blob->size, ""}, false, subject);
+      else Report("missing_blob", subject, "lease holds a blob with no record");
+    }
+    RETURN_IF_ERROR(it.status());
+    auto back = txn_.Scan(kBlobLeases, "");
+    for (; back.Valid(); back.Next()) {
+      std::string_view key = back.key();
+      std::string_view raw = key.substr(0, kRawIdSize), ns, lease;
+      if (key.size() <= kRawIdSize || !SplitNs(key.substr(kRawIdSize), &ns, &lease)) continue;
+      ASSIGN_OR_RETURN(auto fwd, txn_.Get(kLeaseBlobs, LeaseBlobKey(ns, lease, raw)));
+      if (!fwd) {
+        Report("lease_index", Cat(ns, "/", lease, "/", RawToDigest(raw)),
+               "blob_leases entry without lease content");
+      }
+    }
+    return back.status();
+  }
+
+  absl::Status CheckContainers() {
+    auto it = txn_.Scan(kContainers, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, cid;
+      if (!SplitNs(it.key(), &ns, &cid)) continue;
+      std::string subject = Cat(ns, "/", RawToHex(cid));
+      absl::StatusOr<ContainerRecord> c = DecodeContainer(it.value(), subject);
+      if (!c.ok()) {
+        Report("corrupt_record", subject, std::string(c.status().message()));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto h, txn_.Get(kHolders, HolderKey(ns, c->image_raw, cid)));
+      if (!h || *h != (c->running ? "1" : "0")) {
+        Report("holder_index", subject, "holder entry missing or with the wrong state");
+      }
+      // A container whose image was force-removed is not a finding.
+    }
+    RETURN_IF_ERROR(it.status());
+    auto h = txn_.Scan(kHolders, "");
+    for (; h.Valid(); h.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(h.key(), &ns, &rest) || rest.size() != 2 * kRawIdSize) continue;
+      std::string_view id = rest.substr(0, kRawIdSize), cid = rest.substr(kRawIdSize);
+      ASSIGN_OR_RETURN(auto c, txn_.GetContainer(ns, cid));
+      if (!c || c->image_raw != id) {
+        Report("holder_index", Cat(ns, "/", RawToHex(cid)),
+               "holder entry without a matching container");
+      }
+    }
+    return h.status();
+  }
+
+  absl::Status CheckBlobs() {
+    auto it = txn_.Scan(kBlobs, "");
+    for (; it.Valid(); it.Next()) {
+      std::string raw(it.key());
+      std::string subject = RawToDigest(raw);
+      absl::StatusOr<BlobRecord> b = DecodeBlob(it.value(), subject);
+      if (!b.ok()) {
+        Report("corrupt_record", subject, std::string(b.status().message()));
+        continue;
+      }
+      auto found = counts_.find(raw);
+      Recount r = found == counts_.end() ? Recount{} : found->second;
+      if (found != counts_.end()) counts_.erase(found);
+      if (r.image_refs != b->image_refs || r.lease_refs != b->lease_refs) {
+        Report("count_drift", subject,
+               Cat("stored images=", b->image_refs, " leases=", b->lease_refs,
+                            ", recounted images=", r.image_refs, " leases=", r.lease_refs));
+      }
+      if (b->image_refs == 0 && b->lease_refs == 0) {
+        Report("unreferenced_blob", subject, "a blob record that nothing holds");
+      }
+      if (r.size >= 0 && r.size != b->size) {
+        Report("size_mismatch", subject,
+               Cat("record says ", b->size, ", holders say ", r.size));
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+    for (const auto& [raw, r] : counts_) {
+      Report("missing_blob", RawToDigest(raw),
+             Cat("held by ", r.image_refs, " images and ", r.lease_refs,
+                          " leases but has no record"));
+    }
+    return absl::OkStatus();
+  }
+
+  Txn& txn_;
+  absl::flat_hash_map<std::string, Recount> counts_;
+  std::vector<Problem> problems_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<Problem>> StoreImpl::Check() {
+  SnapshotTxn st(db_.get(), &cfs_);
+  return Checker(st.txn()).Run();
+}
+
+}  // namespace refstore::internal

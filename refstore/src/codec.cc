@@ -1,0 +1,204 @@
+#include "codec.h"
+
+#include "absl/status/status.h"
+#include "strcat.h"
+
+namespace refstore::internal {
+namespace {
+
+constexpr uint8_t kRecordVersion = 1;
+
+class Encoder {
+ public:
+  Encoder() { out_.push_back(static_cast<char>(kRecordVersion)); }
+  void U64(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void I64(int64_t v) {
+    U64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Str(std::string_view s) {
+    U64(s.size());
+    out_.append(s);
+  }
+  void Bool(bool b) { U64(b ? 1 : 0); }
+  void Desc(const StoredDescriptor& d) {
+    Str(d.raw_digest);
+    I64(d.size);
+    Str(d.media_type);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(std::string_view in) : in_(in) {
+    if (in_.empty() || static_cast<uint8_t>(in_[0]) != kRecordVersion) {
+      ok_ = false;
+    } else {
+      in_.remove_prefix(1);
+    }
+  }
+  uint64_t U64() {
+    uint64_t v = 0;
+    for (int shift = 0; shift <= 63; shift += 7) {
+      if (in_.empty()) break;
+      uint8_t b = static_cast<uint8_t>(in_[0]);
+      in_.remove_prefix(1);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
+  int64_t I64() {
+    uint64_t u = U64();
+    return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
+  std::string Str() {
+    uint64_t n = U64();
+    if (!ok_ || n > in_.size()) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(in_.substr(0, n));
+    in_.remove_prefix(n);
+    return s;
+  }
+  bool Bool() { return U64() != 0; }
+  StoredDescriptor Desc() {
+    StoredDescriptor d;
+    d.raw_digest = Str();
+    d.size = I64();
+    d.media_type = Str();
+    if (d.raw_digest.size() != 32) ok_ = false;
+    return d;
+  }
+  // Count of a repeated field; guards against absurd values from corruption.
+  uint64_t Count() {
+    uint64_t n = U64();
+    if (n > in_.size()) ok_ = false;
+    return ok_ ? n : 0;
+  }
+  // Fields appended by later versions may follow; they are ignored here.
+  bool ok() const { return ok_; }
+
+ private:
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+absl::Status Corrupt(std::string_view kind, std::string_view what) {
+  return absl::DataLossError(Cat("corrupt ", kind, " record at ", what));
+}
+
+}  // namespace
+
+std::string EncodeImage(const ImageRecord& r) {
+  Encoder e;
+  e.Desc(r.target);
+  e.U64(r.content.size());
+  for (const auto& d : r.content) e.Desc(d);
+  e.U64(r.labels.size());
+  for (const auto& [k, v] : r.labels) {
+    e.Str(k);
+    e.Str(v);
+  }
+  e.I64(r.created_ns);
+  e.U64(r.names.size());
+  for (const auto& n : r.names) {
+    e.Str(n.full);
+    e.I64(n.created_ns);
+  }
+  e.I64(r.dangling_since_ns);
+  return e.Take();
+}
+
+absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  ImageRecord r;
+  r.target = d.Desc();
+  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) r.content.push_back(d.Desc());
+  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) {
+    std::string k = d.Str();
+    r.labels[k] = d.Str();
+  }
+  r.created_ns = d.I64();
+  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) {
+    NameEntry e;
+    e.full = d.Str();
+    e.created_ns = d.I64();
+    r.names.push_back(std::move(e));
+  }
+  r.dangling_since_ns = d.I64();
+  if (!d.ok()) return Corrupt("image", what);
+  return r;
+}
+
+std::string EncodeBlob(const BlobRecord& r) {
+  Encoder e;
+  e.I64(r.size);
+  e.Str(r.media_type);
+  e.U64(r.image_refs);
+  e.U64(r.lease_refs);
+  return e.Take();
+}
+
+absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  BlobRecord r;
+  r.size = d.I64();
+  r.media_type = d.Str();
+  r.image_refs = d.U64();
+  r.lease_refs = d.U64();
+  if (!d.ok()) return Corrupt("blob", what);
+  return r;
+}
+
+std::string EncodeContainer(const ContainerRecord& r) {
+  Encoder e;
+  e.Str(r.image_raw);
+  e.Bool(r.running);
+  e.I64(r.created_ns);
+  e.U64(r.protected_names.size());
+  for (const auto& n : r.protected_names) e.Str(n);
+  return e.Take();
+}
+
+absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  ContainerRecord r;
+  r.image_raw = d.Str();
+  r.running = d.Bool();
+  r.created_ns = d.I64();
+  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) r.protected_names.push_back(d.Str());
+  if (!d.ok() || r.image_raw.size() != 32) return Corrupt("container", what);
+  return r;
+}
+
+std::string EncodeLease(const LeaseRecord& r) {
+  Encoder e;
+  e.Bool(r.has_expiry);
+  e.I64(r.expires_ns);
+  e.I64(r.created_ns);
+  return e.Take();
+}
+
+absl::StatusOr<LeaseRecord> DecodeLease(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  LeaseRecord r;
+  r.has_expiry = d.Bool();
+  r.expires_ns = d.I64();
+  r.created_ns = d.I64();
+  if (!d.ok()) return Corrupt("lease", what);
+  return r;
+}
+
+}  // namespace refstore::internal

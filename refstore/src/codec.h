@@ -1,0 +1,83 @@
+// codec.h: the on-disk encoding of refstore's records (format version 1).
+//
+// Every value starts with a one-byte record version. Integers are varints
+// (signed ones zigzag-encoded), strings are a varint length then bytes.
+// Digests inside records are the raw 32 bytes of the SHA-256 hash. The layout
+// is a file format: fields are only ever appended, never reordered.
+#ifndef REFSTORE_SRC_CODEC_H_
+#define REFSTORE_SRC_CODEC_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace refstore::internal {
+
+// The store's on-disk format version, kept under key "format_version".
+inline constexpr int kFormatVersion = 1;
+
+// A descriptor as stored: raw digest (32 bytes), size, media type.
+struct StoredDescriptor {
+  std::string raw_digest;
+  int64_t size = 0;
+  std::string media_type;
+};
+
+// A name of an image: the full normalized name and when it was created.
+struct NameEntry {
+  std::string full;
+  int64_t created_ns = 0;
+};
+
+// Value of images[ns \0 id].
+struct ImageRecord {
+  StoredDescriptor target;                 // raw_digest == the image ID
+  std::vector<StoredDescriptor> content;   // distinct, never the target
+  std::map<std::string, std::string> labels;
+  int64_t created_ns = 0;
+  std::vector<NameEntry> names;            // sorted by `full`
+  int64_t dangling_since_ns = 0;           // meaningful when names is empty
+};
+
+// Value of blobs[digest]: shared by every namespace.
+struct BlobRecord {
+  int64_t size = 0;
+  std::string media_type;
+  uint64_t image_refs = 0;  // (namespace, image) pairs that use the blob
+  uint64_t lease_refs = 0;  // (namespace, lease) pairs that hold the blob
+};
+
+// Value of containers[ns \0 cid].
+struct ContainerRecord {
+  std::string image_raw;                     // the image ID it holds (raw)
+  bool running = false;
+  int64_t created_ns = 0;
+  std::vector<std::string> protected_names;  // full names prune -a keeps
+};
+
+// Value of leases[ns \0 lease].
+struct LeaseRecord {
+  bool has_expiry = false;
+  int64_t expires_ns = 0;
+  int64_t created_ns = 0;
+};
+
+std::string EncodeImage(const ImageRecord& r);
+std::string EncodeBlob(const BlobRecord& r);
+std::string EncodeContainer(const ContainerRecord& r);
+std::string EncodeLease(const LeaseRecord& r);
+
+// Decoders return DataLoss naming `what` (the key, printable) on corrupt
+// input or an unknown record version.
+absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view what);
+absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what);
+absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what);
+absl::StatusOr<LeaseRecord> DecodeLease(std::string_view v, std::string_view what);
+
+}  // namespace refstore::internal
+
+#endif  // REFSTORE_SRC_CODEC_H_

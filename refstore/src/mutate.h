@@ -1,0 +1,74 @@
+// mutate.h: the building blocks every changing operation is made of. Each
+// keeps the invariants of DESIGN.md within one Txn: a caller that commits the
+// Txn after any sequence of these calls writes a consistent store.
+#ifndef REFSTORE_SRC_MUTATE_H_
+#define REFSTORE_SRC_MUTATE_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "codec.h"
+#include "txn.h"
+
+namespace refstore::internal {
+
+// Blobs freed by a change, in the order they were freed.
+struct Freed {
+  int64_t bytes = 0;
+  std::vector<StoredDescriptor> blobs;
+};
+
+// Adds one image reference to a blob, creating its record if needed.
+// InvalidArgument when the blob is recorded with another size.
+absl::Status AddImageRef(Txn& txn, const StoredDescriptor& d);
+
+// InvalidArgument when the blob is recorded with a size other than d.size.
+absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d);
+
+// Drops one image reference. The blob is freed (record deleted, added to
+// `freed`) when nothing but expired leases holds it any more; the holds of
+// those expired leases go with it.
+absl::Status DropImageRef(Txn& txn, std::string_view raw, int64_t now_ns, Freed* freed);
+
+// Adds the blob to lease (ns, lease) unless it holds it already.
+absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
+                         const StoredDescriptor& d);
+
+// Removes lease (ns, lease) and its holds, freeing what only it (or other
+// expired leases) held.
+absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, int64_t now_ns,
+                       Freed* freed);
+
+// Whether lease `r` protects content at `now_ns`.
+bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns);
+
+// Points name `full` at image (ns, id), whose record is `img` (updated and
+// written). An image the name pointed to before loses it (and dangles from
+// `now_ns` if it has no other name). No-op when the name already points there.
+absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                     std::string_view full, int64_t now_ns);
+
+// Removes `names` (full names the image has) from image (ns, id); `img` is
+// updated and written. The image dangles from `now_ns` if no name is left.
+void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                 const std::vector<std::string>& names, int64_t now_ns);
+
+// Deletes image (ns, id): its record, digest reference, names and dangling
+// entry, and one image reference on each of its blobs. Containers holding it
+// keep their holder entries (they hold the ID, should it come back).
+absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
+                         const ImageRecord& img, int64_t now_ns, Freed* freed);
+
+// Every blob of the image: the target then the content.
+std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img);
+
+// Containers of namespace `ns` holding image `id`, as (raw cid, running),
+// in ascending ID order.
+absl::StatusOr<std::vector<std::pair<std::string, bool>>> Holders(Txn& txn, std::string_view ns,
+                                                                   std::string_view id);
+
+}  // namespace refstore::internal
+
+#endif  // REFSTORE_SRC_MUTATE_H_

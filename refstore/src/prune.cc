@@ -1,0 +1,209 @@
+// Prune: docker's `image prune [-a] [--filter ...]` (SEMANTICS.md §5, §8).
+//
+// A real prune first removes the expired leases of every namespace (one
+// atomic write), then streams the candidates from a snapshot and deletes them
+// in batches: each batch is one atomic write made under the write mutex,
+// after re-reading every candidate, so concurrent changes are never undone.
+// Memory stays bounded by the batch size (plus the set of digests already
+// reported, and the entries unless PruneOptions::on_entry streams them).
+// A dry run does the same work inside one Txn over one snapshot that it never
+// commits: it reports exactly what a real prune of that state would.
+#include <algorithm>
+#include <set>
+
+#include "absl/container/flat_hash_set.h"
+#include "strcat.h"
+#include "image_filter.h"
+#include "mutate.h"
+#include "refstore/reference.h"
+#include "status_macros.h"
+#include "store_impl.h"
+
+namespace refstore::internal {
+
+class PruneRun {
+ public:
+  PruneRun(StoreImpl* store, const OpContext& ctx, const PruneOptions& opts, ImageFilter filter)
+      : store_(store),
+        ctx_(ctx),
+        opts_(opts),
+        filter_(std::move(filter)),
+        all_(filter_.dangling ? !*filter_.dangling : opts.all),
+        now_(ToNanos(ctx.now)) {}
+
+  absl::StatusOr<PruneResult> Run() {
+    if (opts_.dry_run) {
+      SnapshotTxn st(store_->db_.get(), &store_->cfs_);
+      RETURN_IF_ERROR(DropExpiredLeases(st.txn()));
+      RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](const std::vector<std::string>& ids) {
+        for (const auto& id : ids) RETURN_IF_ERROR(PruneImage(st.txn(), id));
+        return absl::OkStatus();
+      }));
+      return std::move(result_);
+    }
+    {
+      absl::MutexLock lock(&store_->write_mu_);
+      Txn txn = store_->NewTxn();
+      RETURN_IF_ERROR(DropExpiredLeases(txn));
+      RETURN_IF_ERROR(store_->Commit(txn));
+    }
+    const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
+    absl::Status s = ForEachCandidate(snap, [&](const std::vector<std::string>& ids) {
+      absl::MutexLock lock(&store_->write_mu_);
+      Txn txn = store_->NewTxn();
+      for (const auto& id : ids) RETURN_IF_ERROR(PruneImage(txn, id));
+      return store_->Commit(txn);
+    });
+    store_->db_->ReleaseSnapshot(snap);
+    RETURN_IF_ERROR(s);
+    return std::move(result_);
+  }
+
+ private:
+  // Calls `batch` with the candidate IDs of the snapshot, a batch at a time.
+  template <typename Fn>
+  absl::Status ForEachCandidate(const rocksdb::Snapshot* snap, Fn batch) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    Cf cf = all_ ? kImages : kDangling;
+    std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[cf]));
+    const std::string prefix = NsPrefix(ctx_.ns);
+    const size_t batch_size = std::max(1, store_->options_.prune_batch);
+    std::vector<std::string> ids;
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ids.emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
+      if (ids.size() == batch_size) {
+        RETURN_IF_ERROR(batch(ids));
+        progress_.images_scanned += ids.size();
+        Report();
+        ids.clear();
+      }
+    }
+    if (!it->status().ok()) return RocksError(it->status(), "prune candidates");
+    if (!ids.empty()) {
+      RETURN_IF_ERROR(batch(ids));
+      progress_.images_scanned += ids.size();
+    }
+    Report();
+    return absl::OkStatus();
+  }
+
+  void Report() {
+    if (!opts_.on_progress) return;
+    progress_.images_deleted = result_.images_deleted;
+    progress_.space_reclaimed = result_.space_reclaimed;
+    opts_.on_progress(progress_);
+  }
+
+  void Emit(DeleteEntry::Kind kind, std::string ref) {
+    if (kind == DeleteEntry::Kind::kDeleted && !reported_.insert(ref).second) return;
+    DeleteEntry e{kind, std::move(ref)};
+    if (opts_.on_entry) {
+      opts_.on_entry(e);
+    } else {
+      result_.deleted.push_back(std::move(e));
+    }
+  }
+
+  void Untag(Txn& txn, std::string_view id, ImageRecord& img, std::vector<std::string> names) {
+    for (const auto& n : names) Emit(DeleteEntry::Kind::kUntagged, FamiliarName(n));
+    RemoveNames(txn, ctx_.ns, id, img, names, now_);
+  }
+
+  absl::Status DropExpiredLeases(Txn& txn) {
+    std::vector<std::string> expired;  // whole keys: ns \0 lease
+    auto it = txn.Scan(kLeases, "");
+    for (; it.Valid(); it.Next()) {
+      ASSIGN_OR_RETURN(LeaseRecord rec, DecodeLease(it.value(), Printable(it.key())));
+      if (!LeaseIsLive(rec, now_)) expired.emplace_back(it.key());
+    }
+    RETURN_IF_ERROR(it.status());
+    Freed freed;
+    for (const auto& key : expired) {
+      std::string_view ns, lease;
+      SplitNs(key, &ns, &lease);
+      RETURN_IF_ERROR(DropLease(txn, ns, lease, now_, &freed));
+    }
+    result_.space_reclaimed += freed.bytes;
+    return absl::OkStatus();
+  }
+
+  absl::Status PruneImage(Txn& txn, const std::string& id) {
+    ASSIGN_OR_RETURN(auto found, txn.GetImage(ctx_.ns, id));
+    if (!found) return absl::OkStatus();  // deleted since the snapshot
+    ImageRecord& img = *found;
+    if (!all_ && !img.names.empty()) return absl::OkStatus();
+    if (!filter_.LabelsPass(img.labels)) return absl::OkStatus();
+
+    std::vector<std::string> selected;
+    for (const auto& n : img.names) {
+      if (filter_.Selects(n.created_ns)) selected.push_back(n.full);
+    }
+    ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx_.ns, id));
+    if (!holders.empty()) {
+      // Held: never deleted; selected names go but the protected ones, and
+      // one name stays if none would.
+      std::set<std::string> kept;
+      for (const auto& [cid, running] : holders) {
+        ASSIGN_OR_RETURN(auto ctr, txn.GetContainer(ctx_.ns, cid));
+        if (ctr) kept.insert(ctr->protected_names.begin(), ctr->protected_names.end());
+      }
+      std::erase_if(selected, [&](const std::string& n) { return kept.count(n) > 0; });
+      if (selected.empty()) return absl::OkStatus();
+      if (selected.size() == img.names.size()) selected.pop_back();  // names are sorted
+      Untag(txn, id, img, std::move(selected));
+      return absl::OkStatus();
+    }
+    if (img.names.empty()) {
+      if (!filter_.Selects(img.dangling_since_ns)) return absl::OkStatus();
+      Emit(DeleteEntry::Kind::kUntagged, RawToDigest(id));
+    } else if (selected.size() < img.names.size()) {
+      if (!selected.empty()) Untag(txn, id, img, std::move(selected));
+      return absl::OkStatus();
+    } else {
+      for (const auto& n : selected) Emit(DeleteEntry::Kind::kUntagged, FamiliarName(n));
+    }
+    Freed freed;
+    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, now_, &freed));
+    Emit(DeleteEntry::Kind::kDeleted, RawToDigest(id));
+    for (const auto& b : freed.blobs) {
+      if (b.raw_digest != id && IsManifestOrIndex(b.media_type)) {
+        Emit(DeleteEntry::Kind::kDeleted, RawToDigest(b.raw_digest));
+      }
+    }
+    result_.space_reclaimed += freed.bytes;
+    ++result_.images_deleted;
+    return absl::OkStatus();
+  }
+
+  StoreImpl* store_;
+  const OpContext& ctx_;
+  const PruneOptions& opts_;
+  const ImageFilter filter_;
+  const bool all_;
+  const int64_t now_;
+  PruneResult result_;
+  Progress progress_;
+  absl::flat_hash_set<std::string> reported_;  // digests reported Deleted
+};
+
+absl::StatusOr<PruneResult> StoreImpl::RunPrune(const OpContext& ctx,
+                                                const PruneOptions& options) {
+  ASSIGN_OR_RETURN(ImageFilter filter,
+                   ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false));
+  return PruneRun(this, ctx, options, std::move(filter)).Run();
+}
+
+absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOptions& options) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(
+      ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false).status());
+  if (!prune_mu_.TryLock()) {
+    return absl::AbortedError("a prune operation is already running");
+  }
+  absl::StatusOr<PruneResult> result = RunPrune(ctx, options);
+  prune_mu_.Unlock();
+  return result;
+}
+
+}  // namespace refstore::internal

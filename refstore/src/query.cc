@@ -1,0 +1,132 @@
+// The read-only calls: ListImages, Inspect, GetDiskUsage. Each reads one
+// snapshot, so its figures agree with each other even while writers run.
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "strcat.h"
+#include "image_filter.h"
+#include "mutate.h"
+#include "refstore/reference.h"
+#include "resolve.h"
+#include "status_macros.h"
+#include "store_impl.h"
+
+namespace refstore::internal {
+namespace {
+
+// The summary of image `id`, with `names` as given (full names).
+absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::string_view id,
+                                       const ImageRecord& img,
+                                       const std::vector<std::string>& names) {
+  ImageSummary s;
+  s.id = RawToDigest(id);
+  for (const auto& n : names) s.names.push_back(FamiliarName(n));
+  std::sort(s.names.begin(), s.names.end());
+  for (const StoredDescriptor* d : ImageBlobs(img)) {
+    s.size += d->size;
+    ASSIGN_OR_RETURN(auto blob, txn.GetBlob(d->raw_digest));
+    if (blob && blob->image_refs >= 2) s.shared_size += d->size;
+  }
+  s.unique_size = s.size - s.shared_size;
+  ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
+  s.containers = static_cast<int64_t>(holders.size());
+  s.created = absl::FromUnixNanos(img.created_ns);
+  s.labels = img.labels;
+  return s;
+}
+
+std::vector<std::string> AllNames(const ImageRecord& img) {
+  std::vector<std::string> out;
+  for (const auto& n : img.names) out.push_back(n.full);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext& ctx,
+                                                                const ListOptions& options) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  ASSIGN_OR_RETURN(ImageFilter filter,
+                   ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/true));
+  const bool name_filters = !filter.until_ns.empty() || !filter.references.empty();
+  SnapshotTxn st(db_.get(), &cfs_);
+  Txn& txn = st.txn();
+  std::vector<ImageSummary> out;
+  auto it = txn.Scan(kImages, NsPrefix(ctx.ns));
+  for (; it.Valid(); it.Next()) {
+    std::string id(it.rest());
+    ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
+    const bool dangling = img.names.empty();
+    if (dangling && !options.all) continue;
+    if (filter.dangling && *filter.dangling != dangling) continue;
+    if (!filter.LabelsPass(img.labels)) continue;
+    std::vector<std::string> names;
+    for (const auto& n : img.names) {
+      if (filter.Selects(n.created_ns) && filter.NameMatches(FamiliarName(n.full))) {
+        names.push_back(n.full);
+      }
+    }
+    if (name_filters) {
+      bool shown = dangling ? filter.references.empty() && filter.Selects(img.dangling_since_ns)
+                            : !names.empty();
+      if (!shown) continue;
+    }
+    ASSIGN_OR_RETURN(ImageSummary s, Summarize(txn, ctx.ns, id, img, names));
+    out.push_back(std::move(s));
+  }
+  RETURN_IF_ERROR(it.status());
+  std::sort(out.begin(), out.end(), [](const ImageSummary& a, const ImageSummary& b) {
+    if (a.created != b.created) return a.created > b.created;
+    return a.id < b.id;
+  });
+  return out;
+}
+
+absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string_view ref) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  SnapshotTxn st(db_.get(), &cfs_);
+  Txn& txn = st.txn();
+  ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
+  ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
+  if (!img) return absl::DataLossError(Cat("resolved image vanished: ", ref));
+  ImageDetail d;
+  ASSIGN_OR_RETURN(d.summary, Summarize(txn, ctx.ns, res.id, *img, AllNames(*img)));
+  d.target = FromStored(img->target);
+  for (const auto& c : img->content) d.content.push_back(FromStored(c));
+  ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, res.id));
+  for (const auto& [cid, running] : holders) d.container_ids.push_back(RawToHex(cid));
+  return d;
+}
+
+absl::StatusOr<DiskUsage> StoreImpl::GetDiskUsage(const OpContext& ctx) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  DiskUsage du;
+  {
+    SnapshotTxn st(db_.get(), &cfs_);
+    Txn& txn = st.txn();
+    absl::flat_hash_set<std::string> seen;  // distinct blobs of the namespace
+    auto it = txn.Scan(kImages, NsPrefix(ctx.ns));
+    for (; it.Valid(); it.Next()) {
+      std::string id(it.rest());
+      ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
+      ++du.total_count;
+      ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, id));
+      if (!holders.empty()) ++du.active;
+      for (const StoredDescriptor* d : ImageBlobs(img)) {
+        if (!seen.insert(d->raw_digest).second) continue;
+        du.size += d->size;
+        ASSIGN_OR_RETURN(auto blob, txn.GetBlob(d->raw_digest));
+        if (blob && blob->image_refs >= 2) du.shared_size += d->size;
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+  }
+  du.unique_size = du.size - du.shared_size;
+  // Reclaimable is by definition what prune -a would free now: plan it.
+  ASSIGN_OR_RETURN(PruneResult plan,
+                   RunPrune(ctx, {.all = true, .dry_run = true, .on_entry = [](const auto&) {}}));
+  du.reclaimable = plan.space_reclaimed;
+  return du;
+}
+
+}  // namespace refstore::internal

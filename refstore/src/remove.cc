@@ -1,0 +1,150 @@
+// RemoveImage: docker's `rmi [-f] REF` (SEMANTICS.md §4 and §8).
+#include <algorithm>
+#include <set>
+
+#include "strcat.h"
+#include "mutate.h"
+#include "refstore/reference.h"
+#include "resolve.h"
+#include "status_macros.h"
+#include "store_impl.h"
+
+namespace refstore::internal {
+namespace {
+
+std::string Id12(std::string_view raw) { return RawToHex(raw).substr(0, 12); }
+
+// Which names `rmi NAME` removes: NAME, the repo:tag@digest names of the same
+// repository and tag, and the repository's repo@digest names when no other
+// tag of the repository names the image.
+std::vector<std::string> NamesForName(const ImageRecord& img, const Reference& ref) {
+  const std::string repo = ref.Repository();
+  std::vector<std::string> out = {ref.Full()};
+  bool other_tag = false;
+  for (const auto& n : img.names) {
+    NameParts p = SplitName(n.full);
+    if (p.repo != repo || n.full == out[0]) continue;
+    if (p.tag && *p.tag == *ref.tag && p.digest) {
+      out.push_back(n.full);
+    } else if (p.tag) {
+      other_tag = true;
+    }
+  }
+  if (!other_tag) {
+    for (const auto& n : img.names) {
+      NameParts p = SplitName(n.full);
+      if (p.repo == repo && !p.tag && p.digest) out.push_back(n.full);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> NamesInRepo(const ImageRecord& img, std::string_view repo) {
+  std::vector<std::string> out;
+  for (const auto& n : img.names) {
+    if (SplitName(n.full).repo == repo) out.push_back(n.full);
+  }
+  return out;
+}
+
+// docker's "referenced in multiple repositories": names in two repositories,
+// or two tags in one. repo@digest names beside a single tag do not count.
+bool ReferencedInMultipleRepos(const ImageRecord& img) {
+  std::set<std::string_view> repos;
+  std::set<std::pair<std::string_view, std::string_view>> tags;
+  for (const auto& n : img.names) {
+    NameParts p = SplitName(n.full);
+    repos.insert(p.repo);
+    if (p.tag) tags.emplace(p.repo, *p.tag);
+  }
+  return repos.size() > 1 || tags.size() > 1;
+}
+
+void AddUntagged(std::vector<std::string> names, RemoveResult* out) {
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    out->deleted.push_back({DeleteEntry::Kind::kUntagged, FamiliarName(n)});
+  }
+}
+
+std::vector<std::string> AllNames(const ImageRecord& img) {
+  std::vector<std::string> out;
+  for (const auto& n : img.names) out.push_back(n.full);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::string_view ref,
+                                                    bool force) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  const int64_t now = ToNanos(ctx.now);
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kRemove));
+  ASSIGN_OR_RETURN(auto found, txn.GetImage(ctx.ns, res.id));
+  if (!found) return absl::DataLossError(Cat("resolved image vanished: ", ref));
+  ImageRecord img = std::move(*found);
+  const std::string& id = res.id;
+  ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, id));
+
+  RemoveResult out;
+  bool by_id = res.via == Resolution::Via::kId;
+  if (!by_id) {
+    std::vector<std::string> names = res.via == Resolution::Via::kName
+                                         ? NamesForName(img, *res.ref)
+                                         : NamesInRepo(img, res.ref->Repository());
+    bool last = names.size() == img.names.size();
+    if (!last) {
+      AddUntagged(names, &out);
+      RemoveNames(txn, ctx.ns, id, img, names, now);
+      RETURN_IF_ERROR(Commit(txn));
+      return out;
+    }
+    if (res.via == Resolution::Via::kRepoDigest) {
+      by_id = true;  // name@digest covering every name: removal by ID
+    } else if (!holders.empty()) {
+      if (!force) {
+        return absl::FailedPreconditionError(
+            Cat("conflict: unable to delete ", res.ref->Familiar(),
+                         " (must be forced) - container ", Id12(holders[0].first),
+                         " is using its referenced image ", Id12(id)));
+      }
+      AddUntagged(names, &out);
+      RemoveNames(txn, ctx.ns, id, img, names, now);
+      RETURN_IF_ERROR(Commit(txn));
+      return out;
+    }
+  }
+  if (by_id) {
+    const std::string id12 = Id12(id);
+    for (const auto& [cid, running] : holders) {
+      if (running) {
+        return absl::FailedPreconditionError(
+            Cat("conflict: unable to delete ", id12,
+                         " (cannot be forced) - image is being used by running container ",
+                         Id12(cid)));
+      }
+    }
+    if (!force && !holders.empty()) {
+      return absl::FailedPreconditionError(
+          Cat("conflict: unable to delete ", id12,
+                       " (must be forced) - image is being used by stopped container ",
+                       Id12(holders[0].first)));
+    }
+    if (!force && ReferencedInMultipleRepos(img)) {
+      return absl::FailedPreconditionError(
+          Cat("conflict: unable to delete ", id12,
+                       " (must be forced) - image is referenced in multiple repositories"));
+    }
+  }
+  AddUntagged(AllNames(img), &out);
+  Freed freed;
+  RETURN_IF_ERROR(DeleteImage(txn, ctx.ns, id, img, now, &freed));
+  RETURN_IF_ERROR(Commit(txn));
+  out.deleted.push_back({DeleteEntry::Kind::kDeleted, RawToDigest(id)});
+  out.space_reclaimed = freed.bytes;
+  return out;
+}
+
+}  // namespace refstore::internal

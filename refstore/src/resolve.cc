@@ -1,0 +1,105 @@
+#include "resolve.h"
+
+#include <vector>
+
+#include "strcat.h"
+#include "keys.h"
+#include "status_macros.h"
+
+namespace refstore::internal {
+namespace {
+
+// Up to two image IDs of namespace `ns` starting with `hex`.
+absl::StatusOr<std::vector<std::string>> IdsWithPrefix(Txn& txn, std::string_view ns,
+                                                       std::string_view hex) {
+  std::string even(hex.substr(0, hex.size() & ~size_t{1}));
+  std::string start = NsPrefix(ns) + HexToRaw(even);
+  if (hex.size() % 2 == 1) start += HexToRaw(Cat(hex.substr(hex.size() - 1), "0"));
+  std::vector<std::string> out;
+  auto it = txn.Scan(kImages, NsPrefix(ns), start);
+  for (; it.Valid() && out.size() < 2; it.Next()) {
+    if (it.rest().size() != kRawIdSize) continue;
+    if (!RawToHex(it.rest()).starts_with(hex)) break;
+    out.emplace_back(it.rest());
+  }
+  RETURN_IF_ERROR(it.status());
+  return out;
+}
+
+absl::Status NoSuchImage(std::string_view shown) {
+  return absl::NotFoundError(Cat("No such image: ", shown));
+}
+
+bool HasNameInRepo(const ImageRecord& img, std::string_view repo) {
+  for (const auto& n : img.names) {
+    if (SplitName(n.full).repo == repo) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+NameParts SplitName(std::string_view full) {
+  NameParts p;
+  size_t at = full.find('@');
+  if (at != std::string_view::npos) {
+    p.digest = full.substr(at + 1);
+    full = full.substr(0, at);
+  }
+  size_t slash = full.rfind('/');
+  size_t colon = full.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    p.tag = full.substr(colon + 1);
+    full = full.substr(0, colon);
+  }
+  p.repo = full;
+  return p;
+}
+
+absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_view text,
+                                   ResolveMode mode) {
+  if (IsBlank(text)) return absl::InvalidArgumentError("image name cannot be blank");
+  std::string hex;
+  bool maybe_id = LooksLikeIdPrefix(text, &hex);
+  absl::StatusOr<Reference> parsed = ParseReference(text);
+  if (!parsed.ok() && !maybe_id) return parsed.status();
+
+  Resolution res;
+  if (parsed.ok()) res.ref = *parsed;
+  std::string shown = parsed.ok() ? parsed->Familiar() : std::string(text);
+
+  // name@digest: the image with that ID, if it has a name in that repository.
+  if (parsed.ok() && parsed->digest) {
+    std::string id = HexToRaw(*parsed->digest);
+    ASSIGN_OR_RETURN(auto img, txn.GetImage(ns, id));
+    if (!img || !HasNameInRepo(*img, parsed->Repository())) return NoSuchImage(shown);
+    res.id = std::move(id);
+    res.via = Resolution::Via::kRepoDigest;
+    return res;
+  }
+
+  std::optional<std::string> by_name;
+  if (parsed.ok()) {
+    ASSIGN_OR_RETURN(by_name, txn.GetName(ns, parsed->Full()));
+  }
+  std::vector<std::string> by_id;
+  if (maybe_id && !(mode == ResolveMode::kLookup && by_name)) {
+    ASSIGN_OR_RETURN(by_id, IdsWithPrefix(txn, ns, hex));
+  }
+
+  std::vector<std::string> candidates = by_id;
+  if (by_name && (candidates.empty() || candidates[0] != *by_name) &&
+      (candidates.size() < 2 || candidates[1] != *by_name)) {
+    candidates.push_back(*by_name);
+  }
+  if (candidates.empty()) return NoSuchImage(shown);
+  if (candidates.size() > 1) return absl::NotFoundError("ambiguous reference");
+
+  res.id = candidates[0];
+  // docker treats the argument as an ID when the image's ID starts with it.
+  bool is_id = maybe_id && RawToHex(res.id).starts_with(hex);
+  res.via = is_id ? Resolution::Via::kId : Resolution::Via::kName;
+  return res;
+}
+
+}  // namespace refstore::internal

@@ -1,0 +1,46 @@
+// resolve.h: resolving a reference argument to an image (SEMANTICS.md §3).
+#ifndef REFSTORE_SRC_RESOLVE_H_
+#define REFSTORE_SRC_RESOLVE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "refstore/reference.h"
+#include "txn.h"
+
+namespace refstore::internal {
+
+struct Resolution {
+  enum class Via {
+    kName,        // an exact name ("alpine:3.18")
+    kId,          // a full or short ID, "sha256:..." included
+    kRepoDigest,  // "name@sha256:..." with a name of that repository
+  };
+  std::string id;                // raw image ID
+  Via via = Via::kName;
+  std::optional<Reference> ref;  // the argument parsed as a reference, if it is one
+};
+
+enum class ResolveMode {
+  kRemove,  // name and ID-prefix candidates together; two images: ambiguous
+  kLookup,  // an exact name wins over an ID prefix (inspect, tag, containers)
+};
+
+// Errors: InvalidArgument from the reference grammar; NotFound
+// "No such image: <familiar ref>" or "ambiguous reference".
+absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_view text,
+                                   ResolveMode mode);
+
+// Splits a full normalized name into repository, tag and digest.
+struct NameParts {
+  std::string_view repo;
+  std::optional<std::string_view> tag;
+  std::optional<std::string_view> digest;
+};
+NameParts SplitName(std::string_view full);
+
+}  // namespace refstore::internal
+
+#endif  // REFSTORE_SRC_RESOLVE_H_

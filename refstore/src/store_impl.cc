@@ -1,0 +1,358 @@
+#include "store_impl.h"
+
+#include <algorithm>
+#include <map>
+
+#include "strcat.h"
+#include "mutate.h"
+#include "refstore/reference.h"
+#include "resolve.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "status_macros.h"
+
+namespace refstore {
+
+bool IsManifestOrIndex(std::string_view media_type) {
+  return media_type == "application/vnd.oci.image.manifest.v1+json" ||
+         media_type == "application/vnd.oci.image.index.v1+json" ||
+         media_type == "application/vnd.docker.distribution.manifest.v2+json" ||
+         media_type == "application/vnd.docker.distribution.manifest.list.v2+json" ||
+         media_type == "application/vnd.docker.distribution.manifest.v1+json" ||
+         media_type == "application/vnd.docker.distribution.manifest.v1+prettyjws";
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view path,
+                                                   const StoreOptions& options) {
+  return internal::StoreImpl::Open(path, options);
+}
+
+namespace internal {
+namespace {
+
+constexpr char kFormatKey[] = "format_version";
+
+rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.level_compaction_dynamic_level_bytes = true;
+  return cf;
+}
+
+}  // namespace
+
+absl::Status ValidateNamespace(std::string_view ns) {
+  if (IsValidNamespace(ns)) return absl::OkStatus();
+  return absl::InvalidArgumentError(Cat("invalid namespace '", ns, "'"));
+}
+
+absl::Status ValidateLeaseId(std::string_view id) {
+  if (IsValidNamespace(id)) return absl::OkStatus();
+  return absl::InvalidArgumentError(Cat("invalid lease ID '", id, "'"));
+}
+
+absl::Status ValidateContainerId(std::string_view id) {
+  if (IsContainerId(id)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      Cat("invalid container ID '", id, "': want 64 lowercase hex characters"));
+}
+
+absl::StatusOr<StoredDescriptor> ToStored(const Descriptor& d) {
+  RETURN_IF_ERROR(ValidateDigest(d.digest));
+  if (d.media_type.empty()) {
+    return absl::InvalidArgumentError(Cat("descriptor ", d.digest, " has no mediaType"));
+  }
+  if (d.size < 0) {
+    return absl::InvalidArgumentError(
+        Cat("descriptor ", d.digest, " has a negative size ", d.size));
+  }
+  return StoredDescriptor{HexToRaw(d.digest), d.size, d.media_type};
+}
+
+Descriptor FromStored(const StoredDescriptor& d) {
+  return Descriptor{d.media_type, RawToDigest(d.raw_digest), d.size};
+}
+
+int64_t ToNanos(absl::Time t) { return absl::ToUnixNanos(t); }
+
+namespace {
+
+absl::Status ConflictingSizes(std::string_view raw, int64_t a, int64_t b) {
+  return absl::InvalidArgumentError(
+      Cat("digest ", RawToDigest(raw), " given with two sizes: ", a, " and ", b));
+}
+
+// The distinct descriptors of `in`, in order; the target's digest is
+// checked against the target and left out.
+absl::StatusOr<std::vector<StoredDescriptor>> DistinctContent(
+    const std::vector<Descriptor>& in, const StoredDescriptor* target) {
+  std::vector<StoredDescriptor> out;
+  std::map<std::string, int64_t> seen;
+  if (target) seen[target->raw_digest] = target->size;
+  for (const Descriptor& d : in) {
+    ASSIGN_OR_RETURN(StoredDescriptor s, ToStored(d));
+    auto [it, inserted] = seen.emplace(s.raw_digest, s.size);
+    if (!inserted) {
+      if (it->second != s.size) return ConflictingSizes(s.raw_digest, it->second, s.size);
+      continue;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// Checks a new name for an image (create or tag) and returns its full form.
+absl::StatusOr<std::string> NewName(std::string_view text, bool allow_digest,
+                                    std::string_view target_digest) {
+  ASSIGN_OR_RETURN(Reference ref, ParseReference(text));
+  if (ref.digest) {
+    if (!allow_digest) {
+      return absl::InvalidArgumentError("refusing to create a tag with a digest reference");
+    }
+    if (*ref.digest != target_digest) {
+      return absl::InvalidArgumentError(Cat("name ", text, " carries digest ",
+                                                     *ref.digest, ", not the image's digest ",
+                                                     target_digest));
+    }
+  }
+  if (ref.domain == "docker.io" && ref.path == "library/sha256") {
+    return absl::InvalidArgumentError(
+        "refusing to create an ambiguous tag using digest algorithm as name");
+  }
+  return ref.Full();
+}
+
+}  // namespace
+
+StoreImpl::StoreImpl(std::unique_ptr<rocksdb::DB> db,
+                     std::vector<rocksdb::ColumnFamilyHandle*> cfs, const StoreOptions& options)
+    : db_(std::move(db)), cfs_(std::move(cfs)), options_(options) {}
+
+StoreImpl::~StoreImpl() {
+  for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
+                                                       const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  auto cache = rocksdb::NewLRUCache(64 << 20);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) descriptors.emplace_back(name, CfOptions(cache));
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, std::string(path), descriptors, &handles, &raw);
+  if (!s.ok()) {
+    if (!options.create_if_missing && s.IsInvalidArgument()) {
+      return absl::InvalidArgumentError(Cat("no store at ", path, ": ", s.ToString()));
+    }
+    return RocksError(s, path);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto store = std::unique_ptr<StoreImpl>(new StoreImpl(std::move(db), handles, options));
+
+  std::string version;
+  rocksdb::Status vs = store->db_->Get({}, store->cfs_[kDefault], kFormatKey, &version);
+  if (vs.IsNotFound()) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    vs = store->db_->Put(wo, store->cfs_[kDefault], kFormatKey, std::to_string(kFormatVersion));
+    if (!vs.ok()) return RocksError(vs, kFormatKey);
+  } else if (!vs.ok()) {
+    return RocksError(vs, kFormatKey);
+  } else if (version != std::to_string(kFormatVersion)) {
+    return absl::FailedPreconditionError(Cat("store ", path, " has format version ",
+                                                      version, "; this build reads version ",
+                                                      kFormatVersion));
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+absl::Status StoreImpl::Commit(Txn& txn) {
+  if (txn.empty()) return absl::OkStatus();
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Write(wo, txn.batch());
+  if (!s.ok()) return RocksError(s, "commit");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
+                                                   const CreateImageRequest& req) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  ASSIGN_OR_RETURN(StoredDescriptor target, ToStored(req.target));
+  ASSIGN_OR_RETURN(std::vector<StoredDescriptor> content, DistinctContent(req.content, &target));
+  std::optional<std::string> name;
+  if (req.name) {
+    ASSIGN_OR_RETURN(name, NewName(*req.name, /*allow_digest=*/true, req.target.digest));
+  }
+  if (req.lease) RETURN_IF_ERROR(ValidateLeaseId(*req.lease));
+  const std::string& id = target.raw_digest;
+  const int64_t now = ToNanos(ctx.now);
+
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  if (req.lease) {
+    ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, *req.lease));
+    if (!lease) return absl::NotFoundError(Cat("lease ", *req.lease, " not found"));
+  }
+  ASSIGN_OR_RETURN(auto existing, txn.GetImage(ctx.ns, id));
+  if (existing) {
+    RETURN_IF_ERROR(CheckBlobSize(txn, target));
+    for (const auto& d : content) RETURN_IF_ERROR(CheckBlobSize(txn, d));
+    if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, *existing, *name, now));
+  } else {
+    ImageRecord img{.target = target,
+                    .content = std::move(content),
+                    .labels = req.labels,
+                    .created_ns = now,
+                    .names = {},
+                    .dangling_since_ns = now};
+    for (const StoredDescriptor* d : ImageBlobs(img)) {
+      RETURN_IF_ERROR(AddImageRef(txn, *d));
+      if (req.lease) RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, *req.lease, *d));
+    }
+    txn.Put(kRefs, DigestRefKey(ctx.ns, id), "");
+    txn.Put(kDangling, DanglingKey(ctx.ns, id), "");
+    txn.PutImage(ctx.ns, id, img);
+    if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, img, *name, now));
+  }
+  RETURN_IF_ERROR(Commit(txn));
+  return RawToDigest(id);
+}
+
+absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
+                            std::string_view target) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  if (IsBlank(target)) return absl::InvalidArgumentError("image name cannot be blank");
+  ASSIGN_OR_RETURN(std::string full, NewName(target, /*allow_digest=*/false, ""));
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, source, ResolveMode::kLookup));
+  ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
+  if (!img) return absl::DataLossError(Cat("resolved image vanished: ", source));
+  RETURN_IF_ERROR(SetName(txn, ctx.ns, res.id, *img, full, ToNanos(ctx.now)));
+  return Commit(txn);
+}
+
+absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std::string_view id,
+                                                       std::string_view image_ref,
+                                                       bool running) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContainerId(id));
+  const std::string cid = HexToRaw(id);
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, image_ref, ResolveMode::kLookup));
+  ASSIGN_OR_RETURN(auto existing, txn.GetContainer(ctx.ns, cid));
+  if (existing) return absl::AlreadyExistsError(Cat("container ", id, " already exists"));
+
+  ContainerRecord rec{.image_raw = res.id, .running = running, .created_ns = ToNanos(ctx.now)};
+  if (res.via != Resolution::Via::kId && res.ref) {
+    // The name as typed protects itself, and repo:tag@digest protects repo:tag.
+    rec.protected_names.push_back(res.ref->Full());
+    if (res.ref->tag && res.ref->digest) {
+      Reference tagged = *res.ref;
+      tagged.digest.reset();
+      rec.protected_names.push_back(tagged.Full());
+    }
+  }
+  txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(rec));
+  txn.Put(kHolders, HolderKey(ctx.ns, res.id, cid), running ? "1" : "0");
+  RETURN_IF_ERROR(Commit(txn));
+  return RawToDigest(res.id);
+}
+
+absl::Status StoreImpl::SetRunning(const OpContext& ctx, std::string_view id, bool running) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  if (!IsContainerId(id)) return absl::NotFoundError(Cat("No such container: ", id));
+  const std::string cid = HexToRaw(id);
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(auto rec, txn.GetContainer(ctx.ns, cid));
+  if (!rec) return absl::NotFoundError(Cat("No such container: ", id));
+  if (rec->running == running) return absl::OkStatus();
+  rec->running = running;
+  txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(*rec));
+  txn.Put(kHolders, HolderKey(ctx.ns, rec->image_raw, cid), running ? "1" : "0");
+  return Commit(txn);
+}
+
+absl::Status StoreImpl::StartContainer(const OpContext& ctx, std::string_view id) {
+  return SetRunning(ctx, id, true);
+}
+
+absl::Status StoreImpl::StopContainer(const OpContext& ctx, std::string_view id) {
+  return SetRunning(ctx, id, false);
+}
+
+absl::Status StoreImpl::RemoveContainer(const OpContext& ctx, std::string_view id) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  if (!IsContainerId(id)) return absl::NotFoundError(Cat("No such container: ", id));
+  const std::string cid = HexToRaw(id);
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(auto rec, txn.GetContainer(ctx.ns, cid));
+  if (!rec) return absl::NotFoundError(Cat("No such container: ", id));
+  if (rec->running) {
+    return absl::FailedPreconditionError(
+        Cat("conflict: You cannot remove a running container ", id,
+                     ". Stop the container before attempting removal or force remove"));
+  }
+  txn.Delete(kContainers, ContainerKey(ctx.ns, cid));
+  txn.Delete(kHolders, HolderKey(ctx.ns, rec->image_raw, cid));
+  return Commit(txn);
+}
+
+absl::Status StoreImpl::CreateLease(const OpContext& ctx, std::string_view id,
+                                    std::optional<absl::Time> expires) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateLeaseId(id));
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(auto existing, txn.GetLease(ctx.ns, id));
+  if (existing) return absl::AlreadyExistsError(Cat("lease ", id, " already exists"));
+  LeaseRecord rec{.has_expiry = expires.has_value(),
+                  .expires_ns = expires ? ToNanos(*expires) : 0,
+                  .created_ns = ToNanos(ctx.now)};
+  txn.Put(kLeases, LeaseKey(ctx.ns, id), EncodeLease(rec));
+  return Commit(txn);
+}
+
+absl::Status StoreImpl::AddLeaseContent(const OpContext& ctx, std::string_view id,
+                                        const std::vector<Descriptor>& content) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateLeaseId(id));
+  ASSIGN_OR_RETURN(std::vector<StoredDescriptor> blobs, DistinctContent(content, nullptr));
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
+  if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
+  for (const auto& d : blobs) RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, id, d));
+  return Commit(txn);
+}
+
+absl::StatusOr<int64_t> StoreImpl::DeleteLease(const OpContext& ctx, std::string_view id) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateLeaseId(id));
+  absl::MutexLock lock(&write_mu_);
+  Txn txn = NewTxn();
+  ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
+  if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
+  Freed freed;
+  RETURN_IF_ERROR(DropLease(txn, ctx.ns, id, ToNanos(ctx.now), &freed));
+  RETURN_IF_ERROR(Commit(txn));
+  return freed.bytes;
+}
+
+}  // namespace internal
+}  // namespace refstore

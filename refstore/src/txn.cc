@@ -1,0 +1,106 @@
+#include "txn.h"
+
+#include "strcat.h"
+#include "rocksdb/comparator.h"
+#include "status_macros.h"
+
+namespace refstore::internal {
+
+absl::Status RocksError(const rocksdb::Status& s, std::string_view what) {
+  std::string msg = Cat("rocksdb: ", s.ToString(), " at ", what);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  return absl::InternalError(msg);
+}
+
+PrefixIterator::PrefixIterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix)
+    : it_(std::move(it)), prefix_(std::move(prefix)) {}
+
+bool PrefixIterator::Valid() const {
+  return it_->Valid() && it_->key().starts_with(prefix_);
+}
+std::string_view PrefixIterator::key() const {
+  auto k = it_->key();
+  return {k.data(), k.size()};
+}
+std::string_view PrefixIterator::rest() const { return key().substr(prefix_.size()); }
+std::string_view PrefixIterator::value() const {
+  auto v = it_->value();
+  return {v.data(), v.size()};
+}
+absl::Status PrefixIterator::status() const {
+  if (!it_->status().ok()) return RocksError(it_->status(), Printable(prefix_));
+  return absl::OkStatus();
+}
+
+Txn::Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+         const rocksdb::Snapshot* snapshot)
+    : db_(db), cfs_(cfs), wb_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {
+  read_.snapshot = snapshot;
+}
+
+absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key) {
+  std::string value;
+  rocksdb::Status s = wb_.GetFromBatchAndDB(db_, read_, (*cfs_)[cf], key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return RocksError(s, Printable(key));
+  return value;
+}
+
+void Txn::Put(Cf cf, std::string_view key, std::string_view value) {
+  wb_.Put((*cfs_)[cf], key, value);
+}
+
+void Txn::Delete(Cf cf, std::string_view key) { wb_.Delete((*cfs_)[cf], key); }
+
+PrefixIterator Txn::Scan(Cf cf, std::string_view prefix, std::string_view start) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      wb_.NewIteratorWithBase((*cfs_)[cf], db_->NewIterator(read_, (*cfs_)[cf])));
+  it->Seek(start.empty() ? prefix : start);
+  return PrefixIterator(std::move(it), std::string(prefix));
+}
+
+absl::StatusOr<std::optional<ImageRecord>> Txn::GetImage(std::string_view ns,
+                                                         std::string_view id) {
+  std::string key = ImageKey(ns, id);
+  ASSIGN_OR_RETURN(auto v, Get(kImages, key));
+  if (!v) return std::nullopt;
+  ASSIGN_OR_RETURN(auto r, DecodeImage(*v, Cat("images/", ns, "/", RawToHex(id))));
+  return r;
+}
+
+void Txn::PutImage(std::string_view ns, std::string_view id, const ImageRecord& r) {
+  Put(kImages, ImageKey(ns, id), EncodeImage(r));
+}
+
+absl::StatusOr<std::optional<BlobRecord>> Txn::GetBlob(std::string_view raw) {
+  ASSIGN_OR_RETURN(auto v, Get(kBlobs, raw));
+  if (!v) return std::nullopt;
+  ASSIGN_OR_RETURN(auto r, DecodeBlob(*v, RawToDigest(raw)));
+  return r;
+}
+
+void Txn::PutBlob(std::string_view raw, const BlobRecord& r) { Put(kBlobs, raw, EncodeBlob(r)); }
+
+absl::StatusOr<std::optional<ContainerRecord>> Txn::GetContainer(std::string_view ns,
+                                                                 std::string_view cid) {
+  ASSIGN_OR_RETURN(auto v, Get(kContainers, ContainerKey(ns, cid)));
+  if (!v) return std::nullopt;
+  ASSIGN_OR_RETURN(auto r,
+                   DecodeContainer(*v, Cat("containers/", ns, "/", RawToHex(cid))));
+  return r;
+}
+
+absl::StatusOr<std::optional<LeaseRecord>> Txn::GetLease(std::string_view ns,
+                                                         std::string_view id) {
+  ASSIGN_OR_RETURN(auto v, Get(kLeases, LeaseKey(ns, id)));
+  if (!v) return std::nullopt;
+  ASSIGN_OR_RETURN(auto r, DecodeLease(*v, Cat("leases/", ns, "/", id)));
+  return r;
+}
+
+absl::StatusOr<std::optional<std::string>> Txn::GetName(std::string_view ns,
+                                                        std::string_view full) {
+  return Get(kRefs, NameKey(ns, full));
+}
+
+}  // namespace refstore::internal

@@ -1,0 +1,84 @@
+// txn.h: one atomic change being built: reads see the change's own pending
+// writes on top of the database (or of a snapshot), writes collect in one
+// WriteBatch that the store commits at once.
+//
+// Thread-safety: a Txn is used by one thread. The store serializes Txns that
+// will commit (under its write mutex); read-only Txns over a snapshot need no
+// lock.
+#ifndef REFSTORE_SRC_TXN_H_
+#define REFSTORE_SRC_TXN_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "codec.h"
+#include "keys.h"
+#include "rocksdb/db.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+
+namespace refstore::internal {
+
+// An iterator over the keys that start with a prefix, seeing pending writes.
+// The Txn must not be written while an iterator of it is in use: collect
+// keys first, then change them.
+class PrefixIterator {
+ public:
+  PrefixIterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix);
+  bool Valid() const;
+  void Next() { it_->Next(); }
+  // The key without the prefix, and the value.
+  std::string_view rest() const;
+  std::string_view key() const;
+  std::string_view value() const;
+  absl::Status status() const;
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::string prefix_;
+};
+
+class Txn {
+ public:
+  // `snapshot` may be null (read the latest state).
+  Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+      const rocksdb::Snapshot* snapshot);
+
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key);
+  void Put(Cf cf, std::string_view key, std::string_view value);
+  void Delete(Cf cf, std::string_view key);
+  // Iterates keys starting with `prefix`, from `start` (>= prefix) if given.
+  PrefixIterator Scan(Cf cf, std::string_view prefix, std::string_view start = {});
+
+  rocksdb::WriteBatch* batch() { return wb_.GetWriteBatch(); }
+  bool empty() { return wb_.GetWriteBatch()->Count() == 0; }
+  void Clear() { wb_.Clear(); }
+
+  // Typed access. Get* return nullopt when the key is absent and DataLoss
+  // when the value does not decode.
+  absl::StatusOr<std::optional<ImageRecord>> GetImage(std::string_view ns, std::string_view id);
+  void PutImage(std::string_view ns, std::string_view id, const ImageRecord& r);
+  absl::StatusOr<std::optional<BlobRecord>> GetBlob(std::string_view raw);
+  void PutBlob(std::string_view raw, const BlobRecord& r);
+  absl::StatusOr<std::optional<ContainerRecord>> GetContainer(std::string_view ns,
+                                                              std::string_view cid);
+  absl::StatusOr<std::optional<LeaseRecord>> GetLease(std::string_view ns, std::string_view id);
+  // The image a name points to (raw ID), if any.
+  absl::StatusOr<std::optional<std::string>> GetName(std::string_view ns, std::string_view full);
+
+ private:
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
+  rocksdb::ReadOptions read_;
+  rocksdb::WriteBatchWithIndex wb_;
+};
+
+// Internal status for a RocksDB error, naming the key.
+absl::Status RocksError(const rocksdb::Status& s, std::string_view what);
+
+}  // namespace refstore::internal
+
+#endif  // REFSTORE_SRC_TXN_H_

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything refstore needs to build and test, from Debian 12
+# packages. Idempotent: when every package is already installed it does
+# nothing (no apt-get update). Run as root, or as a user with sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build g++ pkg-config python3
+  librocksdb-dev libabsl-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev
+  # RocksDB's CMake config (RocksDBConfig.cmake) finds these; librocksdb-dev
+  # depends on them, they are listed so the requirement is explicit.
+  libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=(sudo)
+fi
+
+echo "setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,46 @@
+# Run by the consumer_find_package test (see CMakeLists.txt beside this file):
+#   cmake -DMAIN_BUILD_DIR=... -DPROJECT_SOURCE=... -DWORK_DIR=... -DCONFIG=...
+#         -DGENERATOR=... -DMAKE_PROGRAM=... -DCXX_COMPILER=... -DLIBDIR=...
+#         -P run.cmake
+# Every step must succeed; the first failure ends the script with an error.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var MAIN_BUILD_DIR PROJECT_SOURCE WORK_DIR GENERATOR LIBDIR)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run.cmake: ${var} is not set")
+  endif()
+endforeach()
+if("${CONFIG}" STREQUAL "")
+  set(CONFIG Release)
+endif()
+
+set(prefix ${WORK_DIR}/prefix)
+set(build ${WORK_DIR}/build)
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(step what)
+  message(STATUS "consumer: ${what}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "consumer: ${what} failed (${rc})")
+  endif()
+endfunction()
+
+step("install ${MAIN_BUILD_DIR} into ${prefix}"
+  ${CMAKE_COMMAND} --install ${MAIN_BUILD_DIR} --prefix ${prefix} --config ${CONFIG})
+
+set(configure_args -S ${PROJECT_SOURCE} -B ${build} -G ${GENERATOR}
+  -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${CONFIG})
+if(MAKE_PROGRAM)
+  list(APPEND configure_args -DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM})
+endif()
+if(CXX_COMPILER)
+  list(APPEND configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+endif()
+step("configure ${PROJECT_SOURCE}" ${CMAKE_COMMAND} ${configure_args})
+step("build" ${CMAKE_COMMAND} --build ${build} --config ${CONFIG})
+
+find_program(consumer NAMES consumer PATHS ${build} ${build}/${CONFIG} NO_DEFAULT_PATH REQUIRED)
+step("run ${consumer}"
+  ${CMAKE_COMMAND} -E env "LD_LIBRARY_PATH=${prefix}/${LIBDIR}:$ENV{LD_LIBRARY_PATH}" ${consumer})

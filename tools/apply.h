@@ -1,0 +1,34 @@
+// apply.h: `refstore apply`, the operation log of OPLOG.md.
+//
+// Example:
+//   int status = refstore_tool::ApplyStream(*store, std::cin, std::cout);
+//
+// Thread-safety: a call uses only its arguments; run one call per stream.
+#ifndef REFSTORE_TOOLS_APPLY_H_
+#define REFSTORE_TOOLS_APPLY_H_
+
+#include <istream>
+#include <ostream>
+#include <string_view>
+
+#include "absl/time/time.h"
+#include "oplog_json.h"
+#include "refstore/store.h"
+
+namespace refstore_tool {
+
+// ApplyLine decodes one non-blank line and applies it to `store`; `now` is
+// the operation's time when the line has no `at`. Returns the result object:
+// {"ok": true, ...} or {"ok": false, "error": {...}}. Never throws.
+Json ApplyLine(refstore::Store& store, std::string_view line, absl::Time now);
+
+// ApplyStream reads JSON Lines from `in` until its end and writes one result
+// line to `out` per non-blank input line, flushing after each, so that a
+// printed result acknowledges an applied operation. Blank lines produce no
+// output. Returns the exit status: 0 when every operation succeeded, 1 when
+// any failed.
+int ApplyStream(refstore::Store& store, std::istream& in, std::ostream& out);
+
+}  // namespace refstore_tool
+
+#endif  // REFSTORE_TOOLS_APPLY_H_
