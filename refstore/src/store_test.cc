@@ -1,1 +1,367 @@
+// Store-level tests of the semantics the public scenarios leave out, through
+// the public API only (plus one test that damages a record on purpose).
+#include "refstore/store.h"
+
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "codec.h"
+#include "keys.h"
+#include "rocksdb/db.h"
+
+namespace refstore {
+namespace {
+
+constexpr char kManifest[] = "application/vnd.oci.image.manifest.v1+json";
+constexpr char kIndex[] = "application/vnd.oci.image.index.v1+json";
+constexpr char kLayer[] = "application/vnd.oci.image.layer.v1.tar+gzip";
+constexpr char kConfig[] = "application/vnd.oci.image.config.v1+json";
+constexpr int kShared = 5555;  // the layer every test image shares
+
+std::string Digest(int n, char lead = '0') {
+  char buf[65];
+  std::snprintf(buf, sizeof buf, "%c%063x", lead, n);
+  return std::string("sha256:") + buf;
+}
+Descriptor D(const char* type, int n, int64_t size) { return {type, Digest(n), size}; }
+
+absl::Time T(int64_t seconds) { return absl::FromUnixSeconds(1767225600 + seconds); }
+OpContext Ctx(int64_t seconds = 0, std::string ns = "default") { return {std::move(ns), T(seconds)}; }
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("refstore-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = Store::Open(dir_.string(), {});
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+  }
+  // Creates image n: manifest n, config 1000+n, a shared layer and a unique one.
+  std::string Create(int n, std::optional<std::string> name, OpContext ctx = Ctx(),
+                     std::map<std::string, std::string> labels = {}) {
+    auto id = store_->CreateImage(
+        ctx, {.name = name,
+              .target = D(kManifest, n, 100),
+              .content = {D(kConfig, 1000 + n, 10), D(kLayer, kShared, 5000), D(kLayer, 2000 + n, 700)},
+              .labels = labels});
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? *id : "";
+  }
+  void ExpectClean() {
+    auto problems = store_->Check();
+    ASSERT_TRUE(problems.ok()) << problems.status();
+    for (const auto& p : *problems) ADD_FAILURE() << p.category << " " << p.subject << " " << p.detail;
+  }
+  std::vector<std::string> Names(const std::string& ref, OpContext ctx = Ctx()) {
+    auto d = store_->Inspect(ctx, ref);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() ? d->summary.names : std::vector<std::string>{};
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, FailedCreateChangesNothing) {
+  Create(1, "a:1");
+  // Layer 1 is recorded with size 5000; another size for it is refused whole.
+  auto bad = store_->CreateImage(Ctx(), {.name = "b:1",
+                                         .target = D(kManifest, 2, 100),
+                                         .content = {D(kLayer, kShared, 4999)}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  auto images = store_->ListImages(Ctx(), {});
+  ASSERT_TRUE(images.ok());
+  EXPECT_EQ(images->size(), 1u);
+  // The same digest twice in one request with two sizes is refused too.
+  bad = store_->CreateImage(Ctx(), {.target = D(kManifest, 3, 100),
+                                    .content = {D(kLayer, 9, 1), D(kLayer, 9, 2)}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, CreatingAnExistingImageOnlyAddsTheName) {
+  std::string id = Create(1, "a:1");
+  Create(1, "b:1");
+  EXPECT_EQ(Names(id), (std::vector<std::string>{"a:1", "b:1"}));
+  auto du = store_->GetDiskUsage(Ctx());
+  ASSERT_TRUE(du.ok());
+  EXPECT_EQ(du->total_count, 1);
+  EXPECT_EQ(du->size, 100 + 10 + 5000 + 700);
+  EXPECT_EQ(du->shared_size, 0);  // counted once, not shared with itself
+  ExpectClean();
+}
+
+TEST_F(StoreTest, BlobSharedAcrossNamespacesIsFreedByTheLastOne) {
+  Create(1, "a:1", Ctx(0, "one"));
+  Create(2, "b:1", Ctx(0, "two"));  // shares layer 1 (5000 bytes)
+  auto r1 = store_->RemoveImage(Ctx(0, "one"), "a:1", false);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(r1->space_reclaimed, 100 + 10 + 700);
+  // Names and holders never cross namespaces.
+  EXPECT_EQ(store_->RemoveImage(Ctx(0, "one"), "b:1", false).status().message(),
+            "No such image: b:1");
+  auto r2 = store_->RemoveImage(Ctx(0, "two"), "b:1", false);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->space_reclaimed, 100 + 10 + 700 + 5000);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, SameImageInTwoNamespacesIsSharedForSizes) {
+  Create(1, "a:1", Ctx(0, "one"));
+  Create(1, "a:1", Ctx(0, "two"));
+  auto d = store_->Inspect(Ctx(0, "one"), "a:1");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->summary.shared_size, d->summary.size);
+  EXPECT_EQ(d->summary.unique_size, 0);
+  auto r = store_->RemoveImage(Ctx(0, "one"), "a:1", false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->space_reclaimed, 0);  // the other namespace still uses it all
+  ExpectClean();
+}
+
+TEST_F(StoreTest, RepoDigestCoveringEveryNameIsRemovalById) {
+  std::string id = Create(1, "a:1");
+  ASSERT_TRUE(store_->Tag(Ctx(), "a:1", "a:2").ok());
+  std::string cid(64, 'c');
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), cid, "a:1", /*running=*/true).ok());
+  auto r = store_->RemoveImage(Ctx(), "a@" + id, /*force=*/true);
+  EXPECT_EQ(r.status().message(),
+            "conflict: unable to delete 000000000000 (cannot be forced) - image is being used "
+            "by running container cccccccccccc");
+  ASSERT_TRUE(store_->StopContainer(Ctx(), cid).ok());
+  r = store_->RemoveImage(Ctx(), "a@" + id, /*force=*/false);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  r = store_->RemoveImage(Ctx(), "a@" + id, /*force=*/true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deleted.size(), 3u);
+  // The stopped container still points at the ID and holds it again when the
+  // image comes back.
+  Create(1, std::nullopt);
+  auto pruned = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->images_deleted, 0);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, TagMovesANameAndLeavesTheOldImageDangling) {
+  std::string old_id = Create(1, "a:1", Ctx(0));
+  std::string new_id = Create(2, std::nullopt, Ctx(10));
+  ASSERT_TRUE(store_->Tag(Ctx(20), new_id, "a:1").ok());
+  EXPECT_TRUE(Names(old_id).empty());
+  EXPECT_EQ(Names("a:1"), std::vector<std::string>{"a:1"});
+  EXPECT_EQ(store_->Tag(Ctx(), "a:1", "x@" + new_id).message(),
+            "refusing to create a tag with a digest reference");
+  EXPECT_EQ(store_->Tag(Ctx(), "a:1", "sha256:abc").message(),
+            "refusing to create an ambiguous tag using digest algorithm as name");
+  // The old image dangles since the move (t=20): until=15s before t=30 keeps it.
+  auto kept = store_->Prune(Ctx(30), {.filters = {{"until", {"15s"}}}});
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->images_deleted, 0);
+  auto pruned = store_->Prune(Ctx(30), {});
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->images_deleted, 1);
+  EXPECT_EQ(pruned->deleted[0], (DeleteEntry{DeleteEntry::Kind::kUntagged, old_id}));
+  ExpectClean();
+}
+
+TEST_F(StoreTest, UntilSelectingSomeNamesUntagsThem) {
+  std::string id = Create(1, "a:old", Ctx(0));
+  ASSERT_TRUE(store_->Tag(Ctx(100), "a:old", "a:new").ok());
+  auto r = store_->Prune(Ctx(200), {.all = true, .filters = {{"until", {"150s"}}}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deleted, (std::vector<DeleteEntry>{{DeleteEntry::Kind::kUntagged, "a:old"}}));
+  EXPECT_EQ(Names(id), std::vector<std::string>{"a:new"});
+  ExpectClean();
+}
+
+TEST_F(StoreTest, PruneAllKeepsTheNameAContainerWasCreatedWith) {
+  std::string id = Create(1, "a:1");
+  ASSERT_TRUE(store_->Tag(Ctx(), "a:1", "z:9").ok());
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'c'), "a:1", false).ok());
+  auto r = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->deleted, (std::vector<DeleteEntry>{{DeleteEntry::Kind::kUntagged, "z:9"}}));
+  EXPECT_EQ(Names(id), std::vector<std::string>{"a:1"});
+  ExpectClean();
+}
+
+TEST_F(StoreTest, PruneReportsChildManifestsOfAnIndexOnce) {
+  // Two multi-platform images sharing one platform manifest.
+  auto mk = [&](int n, const char* name) {
+    return store_->CreateImage(Ctx(), {.name = std::string(name),
+                                       .target = D(kIndex, n, 300),
+                                       .content = {D(kManifest, 50, 100), D(kManifest, 60 + n, 100),
+                                                   D(kLayer, 70, 1000)}});
+  };
+  ASSERT_TRUE(mk(1, "m:1").ok());
+  ASSERT_TRUE(mk(2, "m:2").ok());
+  auto r = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(r.ok());
+  std::multiset<std::string> deleted;
+  for (const auto& e : r->deleted) {
+    if (e.kind == DeleteEntry::Kind::kDeleted) deleted.insert(e.ref);
+  }
+  EXPECT_EQ(deleted, (std::multiset<std::string>{Digest(1), Digest(2), Digest(50), Digest(61),
+                                                  Digest(62)}));
+  EXPECT_EQ(r->space_reclaimed, 300 * 2 + 100 * 3 + 1000);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, ExpiredLeaseProtectsNothing) {
+  ASSERT_TRUE(store_->CreateLease(Ctx(0), "pull", T(100)).ok());
+  ASSERT_TRUE(store_->AddLeaseContent(Ctx(0), "pull", {D(kLayer, kShared, 5000)}).ok());
+  Create(1, "a:1");
+  // Before expiry the lease keeps the layer; after it, rmi frees the layer.
+  auto r = store_->RemoveImage(Ctx(200), "a:1", false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->space_reclaimed, 100 + 10 + 5000 + 700);
+  ExpectClean();
+  // The expired lease still exists until a prune removes it; nothing is
+  // counted twice.
+  auto p = store_->Prune(Ctx(300), {});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->space_reclaimed, 0);
+  EXPECT_EQ(store_->DeleteLease(Ctx(300), "pull").status().code(), absl::StatusCode::kNotFound);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, DeletingALeaseFreesWhatOnlyItHeld) {
+  ASSERT_TRUE(store_->CreateLease(Ctx(), "pull", std::nullopt).ok());
+  ASSERT_TRUE(store_->AddLeaseContent(Ctx(), "pull", {D(kLayer, kShared, 5000), D(kLayer, 5, 42)}).ok());
+  EXPECT_EQ(store_->CreateLease(Ctx(), "pull", std::nullopt).code(),
+            absl::StatusCode::kAlreadyExists);
+  Create(1, "a:1");
+  auto freed = store_->DeleteLease(Ctx(), "pull");
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(*freed, 42);  // layer 1 is still used by the image
+  ExpectClean();
+}
+
+TEST_F(StoreTest, DryRunReportsExactlyWhatPruneDoesAndChangesNothing) {
+  for (int i = 1; i <= 30; ++i) {
+    Create(i, i % 3 == 0 ? std::nullopt : std::optional<std::string>("r" + std::to_string(i) + ":1"),
+           Ctx(i), {{"tier", i % 2 ? "a" : "b"}});
+  }
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'd'), "r4:1", false).ok());
+  for (bool all : {false, true}) {
+    PruneOptions opts{.all = all, .filters = {{"label!", {"tier=b"}}}};
+    auto before = store_->ListImages(Ctx(), {});
+    opts.dry_run = true;
+    auto dry = store_->Prune(Ctx(100), opts);
+    ASSERT_TRUE(dry.ok());
+    auto after = store_->ListImages(Ctx(), {});
+    ASSERT_EQ(before->size(), after->size());
+    opts.dry_run = false;
+    auto real = store_->Prune(Ctx(100), opts);
+    ASSERT_TRUE(real.ok());
+    EXPECT_EQ(dry->space_reclaimed, real->space_reclaimed);
+    EXPECT_EQ(std::multiset<std::string>(), std::multiset<std::string>());
+    auto key = [](const std::vector<DeleteEntry>& v) {
+      std::multiset<std::pair<int, std::string>> s;
+      for (const auto& e : v) s.emplace(static_cast<int>(e.kind), e.ref);
+      return s;
+    };
+    EXPECT_EQ(key(dry->deleted), key(real->deleted));
+    EXPECT_GT(real->images_deleted, 0);
+  }
+  ExpectClean();
+}
+
+TEST_F(StoreTest, DiskUsageReclaimableEqualsPruneAll) {
+  for (int i = 1; i <= 20; ++i) Create(i, "r" + std::to_string(i % 7) + ":1", Ctx(i));
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), "r3:1", true).ok());
+  ASSERT_TRUE(store_->CreateLease(Ctx(), "l", T(5)).ok());
+  ASSERT_TRUE(store_->AddLeaseContent(Ctx(), "l", {D(kLayer, 999, 77)}).ok());
+  auto du = store_->GetDiskUsage(Ctx(50));
+  ASSERT_TRUE(du.ok());
+  auto r = store_->Prune(Ctx(50), {.all = true});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(du->reclaimable, r->space_reclaimed);
+  EXPECT_GT(r->space_reclaimed, 77);
+  EXPECT_EQ(du->active, 1);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, SecondConcurrentPruneIsRefused) {
+  for (int i = 1; i <= 3; ++i) Create(i, std::nullopt);
+  absl::Status second;
+  bool ran = false;
+  PruneOptions opts{.on_progress = [&](const Progress&) {
+    if (ran) return;
+    ran = true;
+    std::thread t([&] { second = store_->Prune(Ctx(), {}).status(); });
+    t.join();
+  }};
+  auto first = store_->Prune(Ctx(), opts);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(ran);
+  EXPECT_EQ(second.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(second.message(), "a prune operation is already running");
+  EXPECT_TRUE(store_->Prune(Ctx(), {}).ok());  // and the lock is released
+}
+
+TEST_F(StoreTest, ContainersValidateAndResolveFirst) {
+  Create(1, "a:1");
+  std::string cid(64, 'a');
+  EXPECT_EQ(store_->CreateContainer(Ctx(), cid, "nope", false).status().message(),
+            "No such image: nope:latest");
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), cid, "a:1", true).ok());
+  EXPECT_EQ(store_->CreateContainer(Ctx(), cid, "a:1", false).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->CreateContainer(Ctx(), "ABC", "a:1", false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->RemoveContainer(Ctx(), cid).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->StartContainer(Ctx(), cid).ok());  // already running: no change
+  EXPECT_TRUE(store_->StopContainer(Ctx(), cid).ok());
+  EXPECT_TRUE(store_->RemoveContainer(Ctx(), cid).ok());
+  EXPECT_EQ(store_->StopContainer(Ctx(), cid).message(), "No such container: " + cid);
+  ExpectClean();
+}
+
+TEST_F(StoreTest, StateSurvivesReopen) {
+  std::string id = Create(1, "a:1");
+  Reopen();
+  EXPECT_EQ(Names(id), std::vector<std::string>{"a:1"});
+  ExpectClean();
+}
+
+TEST_F(StoreTest, CheckFindsACountThatDrifted) {
+  Create(1, "a:1");
+  store_.reset();
+  {  // Damage the layer's count behind the store's back.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &handles, &raw).ok());
+    internal::BlobRecord b{.size = 5000, .media_type = kLayer, .image_refs = 2};
+    ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(kShared)),
+                         internal::EncodeBlob(b)).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  Reopen();
+  auto problems = store_->Check();
+  ASSERT_TRUE(problems.ok());
+  ASSERT_EQ(problems->size(), 1u);
+  EXPECT_EQ((*problems)[0].category, "count_drift");
+  EXPECT_EQ((*problems)[0].subject, Digest(kShared));
+}
+
+}  // namespace
+}  // namespace refstore
