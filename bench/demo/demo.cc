@@ -66,7 +66,7 @@ int Run(const Flags& flags, const std::string& store_dir) {
   auto gen_start = Clock::now();
   auto generated = refstore::bench::Generate(**store, gen, [&](int64_t done) {
     if (tty && (done % 1000 == 0 || done == gen.images)) {
-      fmt::print(stderr, "\r  generating: {}/{} images", done, gen.images);
+      fmt::print(stderr, "\r  generating: {}/{} images\033[K", done, gen.images);
     }
   });
   if (tty) fmt::print(stderr, "\r\033[K");
@@ -92,7 +92,7 @@ int Run(const Flags& flags, const std::string& store_dir) {
   };
   if (tty) {
     prune.on_progress = [&](const refstore::Progress& p) {
-      fmt::print(stderr, "\r  pruning: {}/{} images scanned, {} deleted, {} reclaimed", p.images_scanned,
+      fmt::print(stderr, "\r  pruning: {}/{} images scanned, {} deleted, {} reclaimed\033[K", p.images_scanned,
                  generated->images, p.images_deleted,
                  refstore::bench::HumanSize(p.space_reclaimed));
     };
