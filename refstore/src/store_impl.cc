@@ -256,7 +256,8 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
   ASSIGN_OR_RETURN(auto existing, txn.GetContainer(ctx.ns, cid));
   if (existing) return absl::AlreadyExistsError(Cat("container ", id, " already exists"));
 
-  ContainerRecord rec{.image_raw = res.id, .running = running, .created_ns = ToNanos(ctx.now)};
+  ContainerRecord rec{
+      .image_raw = res.id, .running = running, .created_ns = ToNanos(ctx.now), .protected_names = {}};
   if (res.via != Resolution::Via::kId && res.ref) {
     // The name as typed protects itself, and repo:tag@digest protects repo:tag.
     rec.protected_names.push_back(res.ref->Full());
@@ -274,7 +275,7 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
 
 absl::Status StoreImpl::SetRunning(const OpContext& ctx, std::string_view id, bool running) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  if (!IsContainerId(id)) return absl::NotFoundError(Cat("No such container: ", id));
+  RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
   absl::MutexLock lock(&write_mu_);
   Txn txn = NewTxn();
@@ -297,7 +298,7 @@ absl::Status StoreImpl::StopContainer(const OpContext& ctx, std::string_view id)
 
 absl::Status StoreImpl::RemoveContainer(const OpContext& ctx, std::string_view id) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  if (!IsContainerId(id)) return absl::NotFoundError(Cat("No such container: ", id));
+  RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
   absl::MutexLock lock(&write_mu_);
   Txn txn = NewTxn();
