@@ -132,7 +132,9 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::s
                        " (must be forced) - image is being used by stopped container ",
                        Id12(holders[0].first)));
     }
-    if (!force && ReferencedInMultipleRepos(img)) {
+    // name@digest covering every name already chose all of them: like
+    // docker, it is not refused for naming several tags.
+    if (!force && res.via == Resolution::Via::kId && ReferencedInMultipleRepos(img)) {
       return absl::FailedPreconditionError(
           Cat("conflict: unable to delete ", id12,
                        " (must be forced) - image is referenced in multiple repositories"));

@@ -158,6 +158,17 @@ TEST_F(StoreTest, RepoDigestCoveringEveryNameIsRemovalById) {
   ExpectClean();
 }
 
+TEST_F(StoreTest, RepoDigestRemovesEveryTagOfItsRepositoryWithoutForce) {
+  std::string id = Create(1, "a:1");
+  ASSERT_TRUE(store_->Tag(Ctx(), "a:1", "a:2").ok());
+  auto r = store_->RemoveImage(Ctx(), "a@" + id, /*force=*/false);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deleted, (std::vector<DeleteEntry>{{DeleteEntry::Kind::kUntagged, "a:1"},
+                                                  {DeleteEntry::Kind::kUntagged, "a:2"},
+                                                  {DeleteEntry::Kind::kDeleted, id}}));
+  ExpectClean();
+}
+
 TEST_F(StoreTest, TagMovesANameAndLeavesTheOldImageDangling) {
   std::string old_id = Create(1, "a:1", Ctx(0));
   std::string new_id = Create(2, std::nullopt, Ctx(10));
