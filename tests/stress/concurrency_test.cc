@@ -23,7 +23,7 @@ TEST(ConcurrencyTest, RandomOperationsFromManyThreadsKeepEveryCount) {
   std::unique_ptr<Store> store = std::move(*opened);
 
   constexpr int kThreads = 4;
-  constexpr int kSteps = 600;
+  constexpr int kSteps = 3000;
   const uint64_t base_seed = ::testing::UnitTest::GetInstance()->random_seed();
   std::atomic<int> ok{0};
   std::vector<std::string> unexpected(kThreads);
