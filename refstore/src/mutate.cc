@@ -170,6 +170,13 @@ void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord
   txn.PutImage(ns, id, img);
 }
 
+std::vector<std::string> AllNames(const ImageRecord& img) {
+  std::vector<std::string> out;
+  out.reserve(img.names.size());
+  for (const auto& n : img.names) out.push_back(n.full);
+  return out;
+}
+
 std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img) {
   std::vector<const StoredDescriptor*> out;
   out.reserve(img.content.size() + 1);

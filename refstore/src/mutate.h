@@ -61,6 +61,9 @@ void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
                          const ImageRecord& img, int64_t now_ns, Freed* freed);
 
+// The image's full names, sorted.
+std::vector<std::string> AllNames(const ImageRecord& img);
+
 // Every blob of the image: the target then the content.
 std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img);
 

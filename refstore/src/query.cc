@@ -35,12 +35,6 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
   return s;
 }
 
-std::vector<std::string> AllNames(const ImageRecord& img) {
-  std::vector<std::string> out;
-  for (const auto& n : img.names) out.push_back(n.full);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext& ctx,

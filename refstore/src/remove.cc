@@ -67,12 +67,6 @@ void AddUntagged(std::vector<std::string> names, RemoveResult* out) {
   }
 }
 
-std::vector<std::string> AllNames(const ImageRecord& img) {
-  std::vector<std::string> out;
-  for (const auto& n : img.names) out.push_back(n.full);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::string_view ref,

@@ -273,7 +273,8 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
   return RawToDigest(res.id);
 }
 
-absl::Status StoreImpl::SetRunning(const OpContext& ctx, std::string_view id, bool running) {
+absl::Status StoreImpl::ChangeContainer(const OpContext& ctx, std::string_view id,
+                                        const ContainerChange& change) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
@@ -281,11 +282,18 @@ absl::Status StoreImpl::SetRunning(const OpContext& ctx, std::string_view id, bo
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto rec, txn.GetContainer(ctx.ns, cid));
   if (!rec) return absl::NotFoundError(Cat("No such container: ", id));
-  if (rec->running == running) return absl::OkStatus();
-  rec->running = running;
-  txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(*rec));
-  txn.Put(kHolders, HolderKey(ctx.ns, rec->image_raw, cid), running ? "1" : "0");
+  RETURN_IF_ERROR(change(txn, cid, *rec));
   return Commit(txn);
+}
+
+absl::Status StoreImpl::SetRunning(const OpContext& ctx, std::string_view id, bool running) {
+  return ChangeContainer(ctx, id, [&](Txn& txn, const std::string& cid, ContainerRecord& rec) {
+    if (rec.running == running) return absl::OkStatus();
+    rec.running = running;
+    txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(rec));
+    txn.Put(kHolders, HolderKey(ctx.ns, rec.image_raw, cid), running ? "1" : "0");
+    return absl::OkStatus();
+  });
 }
 
 absl::Status StoreImpl::StartContainer(const OpContext& ctx, std::string_view id) {
@@ -297,21 +305,16 @@ absl::Status StoreImpl::StopContainer(const OpContext& ctx, std::string_view id)
 }
 
 absl::Status StoreImpl::RemoveContainer(const OpContext& ctx, std::string_view id) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  RETURN_IF_ERROR(ValidateContainerId(id));
-  const std::string cid = HexToRaw(id);
-  absl::MutexLock lock(&write_mu_);
-  Txn txn = NewTxn();
-  ASSIGN_OR_RETURN(auto rec, txn.GetContainer(ctx.ns, cid));
-  if (!rec) return absl::NotFoundError(Cat("No such container: ", id));
-  if (rec->running) {
-    return absl::FailedPreconditionError(
-        Cat("conflict: You cannot remove a running container ", id,
-                     ". Stop the container before attempting removal or force remove"));
-  }
-  txn.Delete(kContainers, ContainerKey(ctx.ns, cid));
-  txn.Delete(kHolders, HolderKey(ctx.ns, rec->image_raw, cid));
-  return Commit(txn);
+  return ChangeContainer(ctx, id, [&](Txn& txn, const std::string& cid, ContainerRecord& rec) {
+    if (rec.running) {
+      return absl::FailedPreconditionError(
+          Cat("conflict: You cannot remove a running container ", id,
+              ". Stop the container before attempting removal or force remove"));
+    }
+    txn.Delete(kContainers, ContainerKey(ctx.ns, cid));
+    txn.Delete(kHolders, HolderKey(ctx.ns, rec.image_raw, cid));
+    return absl::OkStatus();
+  });
 }
 
 absl::Status StoreImpl::CreateLease(const OpContext& ctx, std::string_view id,

@@ -2,6 +2,7 @@
 #ifndef REFSTORE_SRC_STORE_IMPL_H_
 #define REFSTORE_SRC_STORE_IMPL_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,12 @@ class StoreImpl final : public Store {
   // A Txn reading the latest state (callers hold write_mu_ if they commit).
   Txn NewTxn() { return Txn(db_.get(), &cfs_, nullptr); }
   absl::Status Commit(Txn& txn);
+  // Loads container `id` (NotFound "No such container: <id>" when absent),
+  // lets `change` add its writes under the write lock, and commits.
+  using ContainerChange =
+      std::function<absl::Status(Txn& txn, const std::string& raw_cid, ContainerRecord& rec)>;
+  absl::Status ChangeContainer(const OpContext& ctx, std::string_view id,
+                               const ContainerChange& change);
   // Start/stop share this: sets the running flag of a container.
   absl::Status SetRunning(const OpContext& ctx, std::string_view id, bool running);
   // The prune engine; `dry_run` plans on a snapshot without locking.
