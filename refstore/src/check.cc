@@ -12,7 +12,7 @@ namespace refstore::internal {
 namespace {
 
 struct Recount {
-  uint64_t image_refs = 0;
+  std::map<std::string, NsUse, std::less<>> uses;  // by namespace
   uint64_t lease_refs = 0;
   int64_t size = -1;  // as the first image or lease declared it
 };
@@ -28,6 +28,7 @@ class Checker {
     RETURN_IF_ERROR(CheckLeases());
     RETURN_IF_ERROR(CheckContainers());
     RETURN_IF_ERROR(CheckBlobs());
+    RETURN_IF_ERROR(CheckStats());
     return std::move(problems_);
   }
 
@@ -36,14 +37,24 @@ class Checker {
     problems_.push_back({std::move(category), std::move(subject), std::move(detail)});
   }
 
-  void Count(const StoredDescriptor& d, bool image, std::string_view who) {
+  // Counts one holder of `d`: an image of `ns` (held or not), or a lease
+  // when `ns` is null.
+  void Count(const StoredDescriptor& d, const std::string_view* ns, bool held,
+             std::string_view who) {
     Recount& r = counts_[d.raw_digest];
     if (r.size < 0) r.size = d.size;
     if (r.size != d.size) {
       Report("size_mismatch", RawToDigest(d.raw_digest),
              Cat(who, " declares ", d.size, ", another holder ", r.size));
     }
-    ++(image ? r.image_refs : r.lease_refs);
+    if (!ns) {
+      ++r.lease_refs;
+      return;
+    }
+    NsUse& u = r.uses[std::string(*ns)];
+    u.ns = *ns;
+    ++u.refs;
+    if (held) ++u.held;
   }
 
   absl::Status CheckImages() {
@@ -78,7 +89,13 @@ class Checker {
                               target ? "elsewhere" : "nowhere"));
         }
       }
-      for (const StoredDescriptor* d : ImageBlobs(*img)) Count(*d, true, subject);
+      ASSIGN_OR_RETURN(auto holders, Holders(txn_, ns, id));
+      NsStats& stats = recounted_stats_[std::string(ns)];
+      ++stats.images;
+      if (!holders.empty()) ++stats.active;
+      for (const StoredDescriptor* d : ImageBlobs(*img)) {
+        Count(*d, &ns, !holders.empty(), subject);
+      }
     }
     return it.status();
   }
@@ -144,7 +161,7 @@ class Checker {
       ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
       if (!back) Report("lease_index", subject, "no blob_leases entry");
       ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
-      if (blob) Count({std::string(raw), blob->size, ""}, false, subject);
+      if (blob) Count({std::string(raw), blob->size, ""}, nullptr, false, subject);
       else Report("missing_blob", subject, "lease holds a blob with no record");
     }
     RETURN_IF_ERROR(it.status());
@@ -207,30 +224,79 @@ class Checker {
       auto found = counts_.find(raw);
       Recount r = found == counts_.end() ? Recount{} : found->second;
       if (found != counts_.end()) counts_.erase(found);
-      if (r.image_refs != b->image_refs || r.lease_refs != b->lease_refs) {
+      std::vector<NsUse> uses;
+      for (const auto& [ns, u] : r.uses) uses.push_back(u);
+      if (!SameUses(uses, b->uses) || r.lease_refs != b->lease_refs) {
         Report("count_drift", subject,
-               Cat("stored images=", b->image_refs, " leases=", b->lease_refs,
-                            ", recounted images=", r.image_refs, " leases=", r.lease_refs));
+               Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
+                   Describe(uses, r.lease_refs)));
       }
-      if (b->image_refs == 0 && b->lease_refs == 0) {
+      if (b->uses.empty() && b->lease_refs == 0) {
         Report("unreferenced_blob", subject, "a blob record that nothing holds");
       }
       if (r.size >= 0 && r.size != b->size) {
-        Report("size_mismatch", subject,
-               Cat("record says ", b->size, ", holders say ", r.size));
+        Report("size_mismatch", subject, Cat("record says ", b->size, ", holders say ", r.size));
       }
+      // The df figures follow from the blob records.
+      std::map<std::string, NsStats, std::less<>> contribution;
+      AddContribution(*b, +1, &contribution);
+      for (const auto& [ns, c] : contribution) recounted_stats_[ns] += c;
     }
     RETURN_IF_ERROR(it.status());
     for (const auto& [raw, r] : counts_) {
       Report("missing_blob", RawToDigest(raw),
-             Cat("held by ", r.image_refs, " images and ", r.lease_refs,
-                          " leases but has no record"));
+             Cat("held by ", Describe({}, r.lease_refs), " and images but has no record"));
     }
     return absl::OkStatus();
   }
 
+  absl::Status CheckStats() {
+    auto it = txn_.Scan(kStats, "");
+    for (; it.Valid(); it.Next()) {
+      std::string ns(it.key());
+      absl::StatusOr<NsStats> stored = DecodeStats(it.value(), Cat("stats/", ns));
+      if (!stored.ok()) {
+        Report("corrupt_record", Cat("stats/", ns), std::string(stored.status().message()));
+        continue;
+      }
+      NsStats expected = recounted_stats_[ns];
+      recounted_stats_.erase(ns);
+      if (!(*stored == expected)) {
+        Report("stats_drift", ns, Cat("stored ", Describe(*stored), ", recounted ",
+                                      Describe(expected)));
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+    for (const auto& [ns, expected] : recounted_stats_) {
+      if (!expected.IsZero()) {
+        Report("stats_drift", ns, Cat("no stored figures, recounted ", Describe(expected)));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static bool SameUses(const std::vector<NsUse>& a, const std::vector<NsUse>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].ns != b[i].ns || a[i].refs != b[i].refs || a[i].held != b[i].held) return false;
+    }
+    return true;
+  }
+
+  static std::string Describe(const std::vector<NsUse>& uses, uint64_t lease_refs) {
+    std::string out = Cat("leases=", lease_refs);
+    for (const auto& u : uses) out += Cat(" ", u.ns, ":images=", u.refs, ",held=", u.held);
+    return out;
+  }
+
+  static std::string Describe(const NsStats& s) {
+    return Cat("images=", s.images, " active=", s.active, " size=", s.size,
+               " shared=", s.shared_size, " reclaimable=", s.reclaimable);
+  }
+
   Txn& txn_;
   absl::flat_hash_map<std::string, Recount> counts_;
+  std::map<std::string, NsStats, std::less<>> recounted_stats_;
   std::vector<Problem> problems_;
 };
 

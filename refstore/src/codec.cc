@@ -1,5 +1,7 @@
 #include "codec.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "strcat.h"
 
@@ -142,12 +144,51 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
   return r;
 }
 
+uint64_t BlobRecord::image_refs() const {
+  uint64_t n = 0;
+  for (const auto& u : uses) n += u.refs;
+  return n;
+}
+
+NsUse& BlobRecord::Use(std::string_view ns) {
+  auto it = std::lower_bound(uses.begin(), uses.end(), ns,
+                             [](const NsUse& u, std::string_view n) { return u.ns < n; });
+  if (it == uses.end() || it->ns != ns) it = uses.insert(it, NsUse{std::string(ns), 0, 0});
+  return *it;
+}
+
+const NsUse* BlobRecord::FindUse(std::string_view ns) const {
+  for (const auto& u : uses) {
+    if (u.ns == ns) return &u;
+  }
+  return nullptr;
+}
+
+NsStats& NsStats::operator+=(const NsStats& o) {
+  images += o.images;
+  active += o.active;
+  size += o.size;
+  shared_size += o.shared_size;
+  reclaimable += o.reclaimable;
+  return *this;
+}
+
+bool NsStats::operator==(const NsStats& o) const {
+  return images == o.images && active == o.active && size == o.size &&
+         shared_size == o.shared_size && reclaimable == o.reclaimable;
+}
+
 std::string EncodeBlob(const BlobRecord& r) {
   Encoder e;
   e.I64(r.size);
   e.Str(r.media_type);
-  e.U64(r.image_refs);
   e.U64(r.lease_refs);
+  e.U64(r.uses.size());
+  for (const auto& u : r.uses) {
+    e.Str(u.ns);
+    e.U64(u.refs);
+    e.U64(u.held);
+  }
   return e.Take();
 }
 
@@ -156,9 +197,37 @@ absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what)
   BlobRecord r;
   r.size = d.I64();
   r.media_type = d.Str();
-  r.image_refs = d.U64();
   r.lease_refs = d.U64();
+  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) {
+    NsUse u;
+    u.ns = d.Str();
+    u.refs = d.U64();
+    u.held = d.U64();
+    r.uses.push_back(std::move(u));
+  }
   if (!d.ok()) return Corrupt("blob", what);
+  return r;
+}
+
+std::string EncodeStats(const NsStats& r) {
+  Encoder e;
+  e.I64(r.images);
+  e.I64(r.active);
+  e.I64(r.size);
+  e.I64(r.shared_size);
+  e.I64(r.reclaimable);
+  return e.Take();
+}
+
+absl::StatusOr<NsStats> DecodeStats(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  NsStats r;
+  r.images = d.I64();
+  r.active = d.I64();
+  r.size = d.I64();
+  r.shared_size = d.I64();
+  r.reclaimable = d.I64();
+  if (!d.ok()) return Corrupt("stats", what);
   return r;
 }
 

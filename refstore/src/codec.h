@@ -43,12 +43,41 @@ struct ImageRecord {
   int64_t dangling_since_ns = 0;           // meaningful when names is empty
 };
 
+// How one namespace uses a blob: `refs` images of the namespace use it,
+// `held` of those are held by a container of the namespace.
+struct NsUse {
+  std::string ns;
+  uint64_t refs = 0;
+  uint64_t held = 0;
+};
+
 // Value of blobs[digest]: shared by every namespace.
 struct BlobRecord {
   int64_t size = 0;
   std::string media_type;
-  uint64_t image_refs = 0;  // (namespace, image) pairs that use the blob
-  uint64_t lease_refs = 0;  // (namespace, lease) pairs that hold the blob
+  uint64_t lease_refs = 0;   // (namespace, lease) pairs that hold the blob
+  std::vector<NsUse> uses;   // sorted by ns; only namespaces with refs > 0
+
+  // (namespace, image) pairs that use the blob.
+  uint64_t image_refs() const;
+  // The entry of `ns`, inserted (with zero counts) if missing.
+  NsUse& Use(std::string_view ns);
+  // The entry of `ns`, or null.
+  const NsUse* FindUse(std::string_view ns) const;
+};
+
+// Value of stats[ns]: the namespace's df figures, kept current by every
+// change (see DESIGN.md, "df without a scan").
+struct NsStats {
+  int64_t images = 0;       // images in the namespace
+  int64_t active = 0;       // of those, held by a container
+  int64_t size = 0;         // bytes of distinct blobs its images use
+  int64_t shared_size = 0;  // part of size in blobs used by 2+ images (any namespace)
+  int64_t reclaimable = 0;  // bytes prune -a would free, leaving out lease-held blobs
+
+  NsStats& operator+=(const NsStats& o);
+  bool operator==(const NsStats& o) const;
+  bool IsZero() const { return *this == NsStats{}; }
 };
 
 // Value of containers[ns \0 cid].
@@ -70,6 +99,7 @@ std::string EncodeImage(const ImageRecord& r);
 std::string EncodeBlob(const BlobRecord& r);
 std::string EncodeContainer(const ContainerRecord& r);
 std::string EncodeLease(const LeaseRecord& r);
+std::string EncodeStats(const NsStats& r);
 
 // Decoders return DataLoss naming `what` (the key, printable) on corrupt
 // input or an unknown record version.
@@ -77,6 +107,7 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
 absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what);
 absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what);
 absl::StatusOr<LeaseRecord> DecodeLease(std::string_view v, std::string_view what);
+absl::StatusOr<NsStats> DecodeStats(std::string_view v, std::string_view what);
 
 }  // namespace refstore::internal
 

@@ -30,12 +30,25 @@ TEST(CodecTest, ImageRoundTrips) {
 }
 
 TEST(CodecTest, BlobContainerLeaseRoundTrip) {
-  auto blob = DecodeBlob(EncodeBlob({.size = 7, .media_type = "t", .image_refs = 300,
-                                     .lease_refs = 2}), "k");
+  BlobRecord in{.size = 7, .media_type = "t", .lease_refs = 2};
+  in.Use("prod").refs = 300;
+  in.Use("default").held = 1;
+  in.Use("default").refs = 2;
+  auto blob = DecodeBlob(EncodeBlob(in), "k");
   ASSERT_TRUE(blob.ok());
   EXPECT_EQ(blob->size, 7);
-  EXPECT_EQ(blob->image_refs, 300u);
+  EXPECT_EQ(blob->image_refs(), 302u);
   EXPECT_EQ(blob->lease_refs, 2u);
+  ASSERT_EQ(blob->uses.size(), 2u);
+  EXPECT_EQ(blob->uses[0].ns, "default");  // kept sorted by namespace
+  EXPECT_EQ(blob->uses[0].held, 1u);
+  EXPECT_EQ(blob->FindUse("prod")->refs, 300u);
+  EXPECT_EQ(blob->FindUse("other"), nullptr);
+
+  NsStats stats{.images = 3, .active = 1, .size = -1, .shared_size = 5, .reclaimable = 9};
+  auto sb = DecodeStats(EncodeStats(stats), "k");
+  ASSERT_TRUE(sb.ok());
+  EXPECT_EQ(*sb, stats);
 
   ContainerRecord c{.image_raw = std::string(32, 'x'), .running = true, .created_ns = 3,
                     .protected_names = {"a", "b"}};

@@ -24,6 +24,7 @@ inline constexpr const char* kCfNames[] = {
     "leases",       // ns \0 lease         -> LeaseRecord
     "lease_blobs",  // ns \0 lease \0 digest -> ""
     "blob_leases",  // digest ns \0 lease  -> ""
+    "stats",        // ns                  -> NsStats     (df figures)
 };
 enum Cf {
   kDefault = 0,
@@ -36,6 +37,7 @@ enum Cf {
   kLeases,
   kLeaseBlobs,
   kBlobLeases,
+  kStats,
   kCfCount
 };
 

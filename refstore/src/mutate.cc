@@ -2,11 +2,27 @@
 
 #include <algorithm>
 
-#include "strcat.h"
 #include "status_macros.h"
+#include "strcat.h"
 
 namespace refstore::internal {
 namespace {
+
+// Writes blob `raw` going from `before` to `after` (either may be null: a
+// new or a deleted record) and moves the df figures of the namespaces
+// involved accordingly. Every change of a blob record goes through here.
+void WriteBlob(Txn& txn, std::string_view raw, const BlobRecord* before,
+               const BlobRecord* after) {
+  std::map<std::string, NsStats, std::less<>> delta;
+  if (before) AddContribution(*before, -1, &delta);
+  if (after) AddContribution(*after, +1, &delta);
+  for (const auto& [ns, d] : delta) txn.StatsDelta(ns) += d;
+  if (after) {
+    txn.PutBlob(raw, *after);
+  } else {
+    txn.Delete(kBlobs, raw);
+  }
+}
 
 // Whether some live lease holds blob `raw`.
 absl::StatusOr<bool> AnyLiveLease(Txn& txn, std::string_view raw, int64_t now_ns) {
@@ -24,8 +40,8 @@ absl::StatusOr<bool> AnyLiveLease(Txn& txn, std::string_view raw, int64_t now_ns
 
 // Frees blob `raw`: drops the holds of the (expired) leases still on it and
 // deletes its record.
-absl::Status FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& blob, Freed* freed) {
-  if (blob.lease_refs > 0) {
+void FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& before, Freed* freed) {
+  if (before.lease_refs > 0) {
     std::vector<std::string> keys;
     for (auto it = txn.Scan(kBlobLeases, raw); it.Valid(); it.Next()) keys.emplace_back(it.key());
     for (const auto& k : keys) {
@@ -35,77 +51,125 @@ absl::Status FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& blob, Fr
       txn.Delete(kBlobLeases, k);
     }
   }
-  txn.Delete(kBlobs, raw);
-  freed->bytes += blob.size;
-  freed->blobs.push_back({std::string(raw), blob.size, blob.media_type});
-  return absl::OkStatus();
+  WriteBlob(txn, raw, &before, nullptr);
+  freed->bytes += before.size;
+  freed->blobs.push_back({std::string(raw), before.size, before.media_type});
 }
 
-// Writes `blob` back, or frees it when nothing live holds it any more.
-absl::Status SettleBlob(Txn& txn, std::string_view raw, const BlobRecord& blob, int64_t now_ns,
-                        Freed* freed) {
-  if (blob.image_refs == 0) {
+// Writes `after` back, or frees the blob when nothing live holds it any more.
+absl::Status SettleBlob(Txn& txn, std::string_view raw, const BlobRecord& before,
+                        const BlobRecord& after, int64_t now_ns, Freed* freed) {
+  if (after.image_refs() == 0) {
     bool live = false;
-    if (blob.lease_refs > 0) {
+    if (after.lease_refs > 0) {
       ASSIGN_OR_RETURN(live, AnyLiveLease(txn, raw, now_ns));
     }
-    if (!live) return FreeBlob(txn, raw, blob, freed);
+    if (!live) {
+      FreeBlob(txn, raw, before, freed);
+      return absl::OkStatus();
+    }
   }
-  txn.PutBlob(raw, blob);
+  WriteBlob(txn, raw, &before, &after);
   return absl::OkStatus();
 }
 
 absl::StatusOr<BlobRecord> MustGetBlob(Txn& txn, std::string_view raw) {
   ASSIGN_OR_RETURN(auto blob, txn.GetBlob(raw));
   if (!blob) return absl::DataLossError(Cat("missing blob record ", RawToDigest(raw)));
-  return *blob;
+  return *std::move(blob);
 }
 
-absl::StatusOr<BlobRecord> BlobFor(Txn& txn, const StoredDescriptor& d) {
+// The blob's record, or nullopt for a new blob; InvalidArgument when the
+// recorded size differs from the descriptor's.
+absl::StatusOr<std::optional<BlobRecord>> ExistingBlob(Txn& txn, const StoredDescriptor& d) {
   ASSIGN_OR_RETURN(auto blob, txn.GetBlob(d.raw_digest));
-  if (!blob) return BlobRecord{.size = d.size, .media_type = d.media_type};
-  if (blob->size != d.size) {
-    return absl::InvalidArgumentError(Cat("size ", d.size, " of ",
-                                                   RawToDigest(d.raw_digest),
-                                                   " differs from the recorded size ", blob->size));
+  if (blob && blob->size != d.size) {
+    return absl::InvalidArgumentError(Cat("size ", d.size, " of ", RawToDigest(d.raw_digest),
+                                          " differs from the recorded size ", blob->size));
   }
-  return *blob;
+  return blob;
+}
+
+absl::Status CountDrift(std::string_view what, std::string_view raw, std::string_view ns) {
+  return absl::DataLossError(
+      Cat(what, " of ", RawToDigest(raw), " in namespace ", ns, " is already 0"));
 }
 
 }  // namespace
 
+void AddContribution(const BlobRecord& b, int sign,
+                     std::map<std::string, NsStats, std::less<>>* out) {
+  const int64_t size = sign * b.size;
+  const bool shared = b.image_refs() >= 2;
+  for (const auto& u : b.uses) {
+    NsStats& s = (*out)[u.ns];
+    s.size += size;
+    if (shared) s.shared_size += size;
+  }
+  // prune -a of namespace N frees the blob when only N's images use it, none
+  // of them is held, and no lease holds it.
+  if (b.lease_refs == 0 && b.uses.size() == 1 && b.uses[0].held == 0) {
+    (*out)[b.uses[0].ns].reclaimable += size;
+  }
+}
+
 absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d) {
-  return BlobFor(txn, d).status();
+  return ExistingBlob(txn, d).status();
 }
 
 bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns) {
   return !r.has_expiry || now_ns < r.expires_ns;
 }
 
-absl::Status AddImageRef(Txn& txn, const StoredDescriptor& d) {
-  ASSIGN_OR_RETURN(BlobRecord blob, BlobFor(txn, d));
-  ++blob.image_refs;
-  txn.PutBlob(d.raw_digest, blob);
+absl::Status AddImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& d, bool held) {
+  ASSIGN_OR_RETURN(auto before, ExistingBlob(txn, d));
+  BlobRecord after = before ? *before : BlobRecord{.size = d.size, .media_type = d.media_type};
+  NsUse& use = after.Use(ns);
+  ++use.refs;
+  if (held) ++use.held;
+  WriteBlob(txn, d.raw_digest, before ? &*before : nullptr, &after);
   return absl::OkStatus();
 }
 
-absl::Status DropImageRef(Txn& txn, std::string_view raw, int64_t now_ns, Freed* freed) {
-  ASSIGN_OR_RETURN(BlobRecord blob, MustGetBlob(txn, raw));
-  if (blob.image_refs == 0) {
-    return absl::DataLossError(Cat("image count of ", RawToDigest(raw), " is 0"));
+absl::Status DropImageRef(Txn& txn, std::string_view ns, std::string_view raw, bool held,
+                          int64_t now_ns, Freed* freed) {
+  ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, raw));
+  BlobRecord after = before;
+  NsUse& use = after.Use(ns);
+  if (use.refs == 0) return CountDrift("image count", raw, ns);
+  if (held && use.held == 0) return CountDrift("held count", raw, ns);
+  --use.refs;
+  if (held) --use.held;
+  if (use.refs == 0) {
+    std::erase_if(after.uses, [&](const NsUse& u) { return u.ns == ns; });
   }
-  --blob.image_refs;
-  return SettleBlob(txn, raw, blob, now_ns, freed);
+  return SettleBlob(txn, raw, before, after, now_ns, freed);
+}
+
+absl::Status SetImageHeld(Txn& txn, std::string_view ns, const ImageRecord& img, bool held) {
+  for (const StoredDescriptor* d : ImageBlobs(img)) {
+    ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, d->raw_digest));
+    BlobRecord after = before;
+    NsUse& use = after.Use(ns);
+    if (use.refs == 0 || (!held && use.held == 0)) {
+      return CountDrift("held count", d->raw_digest, ns);
+    }
+    held ? ++use.held : --use.held;
+    WriteBlob(txn, d->raw_digest, &before, &after);
+  }
+  txn.StatsDelta(ns).active += held ? 1 : -1;
+  return absl::OkStatus();
 }
 
 absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
                          const StoredDescriptor& d) {
   std::string key = LeaseBlobKey(ns, lease, d.raw_digest);
   ASSIGN_OR_RETURN(auto held, txn.Get(kLeaseBlobs, key));
-  ASSIGN_OR_RETURN(BlobRecord blob, BlobFor(txn, d));  // checks the size either way
+  ASSIGN_OR_RETURN(auto before, ExistingBlob(txn, d));  // checks the size either way
   if (held) return absl::OkStatus();
-  ++blob.lease_refs;
-  txn.PutBlob(d.raw_digest, blob);
+  BlobRecord after = before ? *before : BlobRecord{.size = d.size, .media_type = d.media_type};
+  ++after.lease_refs;
+  WriteBlob(txn, d.raw_digest, before ? &*before : nullptr, &after);
   txn.Put(kLeaseBlobs, key, "");
   txn.Put(kBlobLeases, BlobLeaseKey(d.raw_digest, ns, lease), "");
   return absl::OkStatus();
@@ -122,12 +186,13 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
   for (const auto& raw : raws) {
     txn.Delete(kLeaseBlobs, LeaseBlobKey(ns, lease, raw));
     txn.Delete(kBlobLeases, BlobLeaseKey(raw, ns, lease));
-    ASSIGN_OR_RETURN(BlobRecord blob, MustGetBlob(txn, raw));
-    if (blob.lease_refs == 0) {
-      return absl::DataLossError(Cat("lease count of ", RawToDigest(raw), " is 0"));
+    ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, raw));
+    if (before.lease_refs == 0) {
+      return absl::DataLossError(Cat("lease count of ", RawToDigest(raw), " is already 0"));
     }
-    --blob.lease_refs;
-    RETURN_IF_ERROR(SettleBlob(txn, raw, blob, now_ns, freed));
+    BlobRecord after = before;
+    --after.lease_refs;
+    RETURN_IF_ERROR(SettleBlob(txn, raw, before, after, now_ns, freed));
   }
   return absl::OkStatus();
 }
@@ -185,15 +250,35 @@ std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img) {
   return out;
 }
 
+absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id,
+                         const ImageRecord& img, std::string_view lease) {
+  ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
+  const bool held = !holders.empty();
+  for (const StoredDescriptor* d : ImageBlobs(img)) {
+    RETURN_IF_ERROR(AddImageRef(txn, ns, *d, held));
+    if (!lease.empty()) RETURN_IF_ERROR(AddLeaseRef(txn, ns, lease, *d));
+  }
+  txn.Put(kRefs, DigestRefKey(ns, id), "");
+  txn.Put(kDangling, DanglingKey(ns, id), "");
+  txn.PutImage(ns, id, img);
+  NsStats& stats = txn.StatsDelta(ns);
+  ++stats.images;
+  if (held) ++stats.active;
+  return absl::OkStatus();
+}
+
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, int64_t now_ns, Freed* freed) {
+                         const ImageRecord& img, bool held, int64_t now_ns, Freed* freed) {
   for (const auto& n : img.names) txn.Delete(kRefs, NameKey(ns, n.full));
   txn.Delete(kDangling, DanglingKey(ns, id));
   txn.Delete(kRefs, DigestRefKey(ns, id));
   txn.Delete(kImages, ImageKey(ns, id));
   for (const StoredDescriptor* d : ImageBlobs(img)) {
-    RETURN_IF_ERROR(DropImageRef(txn, d->raw_digest, now_ns, freed));
+    RETURN_IF_ERROR(DropImageRef(txn, ns, d->raw_digest, held, now_ns, freed));
   }
+  NsStats& stats = txn.StatsDelta(ns);
+  --stats.images;
+  if (held) --stats.active;
   return absl::OkStatus();
 }
 

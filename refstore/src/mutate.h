@@ -1,11 +1,14 @@
 // mutate.h: the building blocks every changing operation is made of. Each
-// keeps the invariants of DESIGN.md within one Txn: a caller that commits the
-// Txn after any sequence of these calls writes a consistent store.
+// keeps the invariants of DESIGN.md within one Txn, including the df figures
+// of every namespace (through Txn::StatsDelta): a caller that commits the Txn
+// after any sequence of these calls writes a consistent store.
 #ifndef REFSTORE_SRC_MUTATE_H_
 #define REFSTORE_SRC_MUTATE_H_
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,17 +23,25 @@ struct Freed {
   std::vector<StoredDescriptor> blobs;
 };
 
-// Adds one image reference to a blob, creating its record if needed.
-// InvalidArgument when the blob is recorded with another size.
-absl::Status AddImageRef(Txn& txn, const StoredDescriptor& d);
+// What blob `b` adds to the df figures of each namespace using it (`sign`
+// +1 adds, -1 removes). The lease-held part of reclaimable is left out: it
+// depends on the time and is worked out when df runs.
+void AddContribution(const BlobRecord& b, int sign,
+                     std::map<std::string, NsStats, std::less<>>* out);
 
 // InvalidArgument when the blob is recorded with a size other than d.size.
 absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d);
 
-// Drops one image reference. The blob is freed (record deleted, added to
-// `freed`) when nothing but expired leases holds it any more; the holds of
-// those expired leases go with it.
-absl::Status DropImageRef(Txn& txn, std::string_view raw, int64_t now_ns, Freed* freed);
+// Adds one reference from an image of `ns` to the blob (creating its record);
+// `held`: the image is held by a container. InvalidArgument when the blob is
+// recorded with another size.
+absl::Status AddImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& d, bool held);
+
+// Drops one reference from an image of `ns`. The blob is freed (record
+// deleted, added to `freed`) when nothing but expired leases holds it any
+// more; the holds of those expired leases go with it.
+absl::Status DropImageRef(Txn& txn, std::string_view ns, std::string_view raw, bool held,
+                          int64_t now_ns, Freed* freed);
 
 // Adds the blob to lease (ns, lease) unless it holds it already.
 absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
@@ -44,6 +55,10 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
 // Whether lease `r` protects content at `now_ns`.
 bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns);
 
+// Records that image (ns, img) became held (`held`) or no longer held by any
+// container of `ns`.
+absl::Status SetImageHeld(Txn& txn, std::string_view ns, const ImageRecord& img, bool held);
+
 // Points name `full` at image (ns, id), whose record is `img` (updated and
 // written). An image the name pointed to before loses it (and dangles from
 // `now_ns` if it has no other name). No-op when the name already points there.
@@ -55,11 +70,17 @@ absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, ImageRe
 void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
                  const std::vector<std::string>& names, int64_t now_ns);
 
+// Writes a new image (ns, id) with its digest reference and a reference on
+// each blob (and lease holds when `lease` is non-empty). It has no name yet.
+absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id,
+                         const ImageRecord& img, std::string_view lease);
+
 // Deletes image (ns, id): its record, digest reference, names and dangling
-// entry, and one image reference on each of its blobs. Containers holding it
-// keep their holder entries (they hold the ID, should it come back).
+// entry, and one reference on each of its blobs; `held` as for DropImageRef.
+// Containers holding it keep their holder entries (they hold the ID, should
+// it come back).
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, int64_t now_ns, Freed* freed);
+                         const ImageRecord& img, bool held, int64_t now_ns, Freed* freed);
 
 // The image's full names, sorted.
 std::vector<std::string> AllNames(const ImageRecord& img);

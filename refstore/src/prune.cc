@@ -164,7 +164,7 @@ class PruneRun {
       for (const auto& n : selected) Emit(DeleteEntry::Kind::kUntagged, FamiliarName(n));
     }
     Freed freed;
-    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, now_, &freed));
+    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, /*held=*/false, now_, &freed));
     Emit(DeleteEntry::Kind::kDeleted, RawToDigest(id));
     for (const auto& b : freed.blobs) {
       if (b.raw_digest != id && IsManifestOrIndex(b.media_type)) {

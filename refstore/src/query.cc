@@ -2,7 +2,6 @@
 // snapshot, so its figures agree with each other even while writers run.
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
 #include "strcat.h"
 #include "image_filter.h"
 #include "mutate.h"
@@ -25,7 +24,7 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
   for (const StoredDescriptor* d : ImageBlobs(img)) {
     s.size += d->size;
     ASSIGN_OR_RETURN(auto blob, txn.GetBlob(d->raw_digest));
-    if (blob && blob->image_refs >= 2) s.shared_size += d->size;
+    if (blob && blob->image_refs() >= 2) s.shared_size += d->size;
   }
   s.unique_size = s.size - s.shared_size;
   ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
@@ -94,32 +93,45 @@ absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string
 
 absl::StatusOr<DiskUsage> StoreImpl::GetDiskUsage(const OpContext& ctx) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  DiskUsage du;
-  {
-    SnapshotTxn st(db_.get(), &cfs_);
-    Txn& txn = st.txn();
-    absl::flat_hash_set<std::string> seen;  // distinct blobs of the namespace
-    auto it = txn.Scan(kImages, NsPrefix(ctx.ns));
-    for (; it.Valid(); it.Next()) {
-      std::string id(it.rest());
-      ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
-      ++du.total_count;
-      ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, id));
-      if (!holders.empty()) ++du.active;
-      for (const StoredDescriptor* d : ImageBlobs(img)) {
-        if (!seen.insert(d->raw_digest).second) continue;
-        du.size += d->size;
-        ASSIGN_OR_RETURN(auto blob, txn.GetBlob(d->raw_digest));
-        if (blob && blob->image_refs >= 2) du.shared_size += d->size;
-      }
+  SnapshotTxn st(db_.get(), &cfs_);
+  Txn& txn = st.txn();
+  ASSIGN_OR_RETURN(NsStats stats, txn.GetStats(ctx.ns));
+  DiskUsage du{.total_count = stats.images,
+               .active = stats.active,
+               .size = stats.size,
+               .shared_size = stats.shared_size,
+               .unique_size = stats.size - stats.shared_size,
+               .reclaimable = stats.reclaimable};
+  // The kept figure leaves out lease-held blobs; prune -a frees those whose
+  // leases have all expired by now and that no image outside this
+  // namespace's unheld ones uses.
+  const int64_t now = ToNanos(ctx.now);
+  std::string current;  // the digest being looked at
+  bool all_expired = true;
+  auto settle = [&]() -> absl::Status {
+    if (current.empty() || !all_expired) return absl::OkStatus();
+    ASSIGN_OR_RETURN(auto blob, txn.GetBlob(current));
+    if (!blob) return absl::OkStatus();
+    const bool only_here = blob->uses.empty() ||
+                           (blob->uses.size() == 1 && blob->uses[0].ns == ctx.ns &&
+                            blob->uses[0].held == 0);
+    if (only_here) du.reclaimable += blob->size;
+    return absl::OkStatus();
+  };
+  auto it = txn.Scan(kBlobLeases, "");
+  for (; it.Valid(); it.Next()) {
+    std::string_view key = it.key(), ns, lease;
+    if (key.size() <= kRawIdSize || !SplitNs(key.substr(kRawIdSize), &ns, &lease)) continue;
+    if (key.substr(0, kRawIdSize) != current) {
+      RETURN_IF_ERROR(settle());
+      current = std::string(key.substr(0, kRawIdSize));
+      all_expired = true;
     }
-    RETURN_IF_ERROR(it.status());
+    ASSIGN_OR_RETURN(auto rec, txn.GetLease(ns, lease));
+    if (rec && LeaseIsLive(*rec, now)) all_expired = false;
   }
-  du.unique_size = du.size - du.shared_size;
-  // Reclaimable is by definition what prune -a would free now: plan it.
-  ASSIGN_OR_RETURN(PruneResult plan,
-                   RunPrune(ctx, {.all = true, .dry_run = true, .on_entry = [](const auto&) {}}));
-  du.reclaimable = plan.space_reclaimed;
+  RETURN_IF_ERROR(it.status());
+  RETURN_IF_ERROR(settle());
   return du;
 }
 

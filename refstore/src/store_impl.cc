@@ -178,6 +178,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
 }
 
 absl::Status StoreImpl::Commit(Txn& txn) {
+  RETURN_IF_ERROR(txn.FlushStats());
   if (txn.empty()) return absl::OkStatus();
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
@@ -217,13 +218,7 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
                     .created_ns = now,
                     .names = {},
                     .dangling_since_ns = now};
-    for (const StoredDescriptor* d : ImageBlobs(img)) {
-      RETURN_IF_ERROR(AddImageRef(txn, *d));
-      if (req.lease) RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, *req.lease, *d));
-    }
-    txn.Put(kRefs, DigestRefKey(ctx.ns, id), "");
-    txn.Put(kDangling, DanglingKey(ctx.ns, id), "");
-    txn.PutImage(ctx.ns, id, img);
+    RETURN_IF_ERROR(InsertImage(txn, ctx.ns, id, img, req.lease.value_or("")));
     if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, img, *name, now));
   }
   RETURN_IF_ERROR(Commit(txn));
@@ -266,6 +261,11 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
       tagged.digest.reset();
       rec.protected_names.push_back(tagged.Full());
     }
+  }
+  ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, res.id));
+  if (holders.empty()) {
+    ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
+    if (img) RETURN_IF_ERROR(SetImageHeld(txn, ctx.ns, *img, true));
   }
   txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(rec));
   txn.Put(kHolders, HolderKey(ctx.ns, res.id, cid), running ? "1" : "0");
@@ -310,6 +310,11 @@ absl::Status StoreImpl::RemoveContainer(const OpContext& ctx, std::string_view i
       return absl::FailedPreconditionError(
           Cat("conflict: You cannot remove a running container ", id,
               ". Stop the container before attempting removal or force remove"));
+    }
+    ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, rec.image_raw));
+    if (holders.size() == 1) {  // the last holder goes
+      ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, rec.image_raw));
+      if (img) RETURN_IF_ERROR(SetImageHeld(txn, ctx.ns, *img, false));
     }
     txn.Delete(kContainers, ContainerKey(ctx.ns, cid));
     txn.Delete(kHolders, HolderKey(ctx.ns, rec.image_raw, cid));

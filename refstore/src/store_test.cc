@@ -298,6 +298,13 @@ TEST_F(StoreTest, DiskUsageReclaimableEqualsPruneAll) {
   ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), "r3:1", true).ok());
   ASSERT_TRUE(store_->CreateLease(Ctx(), "l", T(5)).ok());
   ASSERT_TRUE(store_->AddLeaseContent(Ctx(), "l", {D(kLayer, 999, 77)}).ok());
+  // Another namespace shares image 5's blobs; an expired lease (in a third
+  // namespace) and a live one hold blobs of images that prune -a deletes.
+  Create(5, "elsewhere:1", Ctx(0, "other"));
+  ASSERT_TRUE(store_->CreateLease(Ctx(0, "third"), "old", T(10)).ok());
+  ASSERT_TRUE(store_->AddLeaseContent(Ctx(0, "third"), "old", {D(kLayer, 2006, 700)}).ok());
+  ASSERT_TRUE(store_->CreateLease(Ctx(), "live", std::nullopt).ok());
+  ASSERT_TRUE(store_->AddLeaseContent(Ctx(), "live", {D(kLayer, 2007, 700)}).ok());
   auto du = store_->GetDiskUsage(Ctx(50));
   ASSERT_TRUE(du.ok());
   auto r = store_->Prune(Ctx(50), {.all = true});
@@ -360,7 +367,8 @@ TEST_F(StoreTest, CheckFindsACountThatDrifted) {
     for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &handles, &raw).ok());
-    internal::BlobRecord b{.size = 5000, .media_type = kLayer, .image_refs = 2};
+    internal::BlobRecord b{.size = 5000, .media_type = kLayer};
+    b.Use("default").refs = 2;
     ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(kShared)),
                          internal::EncodeBlob(b)).ok());
     for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
@@ -369,9 +377,13 @@ TEST_F(StoreTest, CheckFindsACountThatDrifted) {
   Reopen();
   auto problems = store_->Check();
   ASSERT_TRUE(problems.ok());
-  ASSERT_EQ(problems->size(), 1u);
+  // The count no longer matches a recount, and the namespace's df figures no
+  // longer match the blob records.
+  ASSERT_EQ(problems->size(), 2u);
   EXPECT_EQ((*problems)[0].category, "count_drift");
   EXPECT_EQ((*problems)[0].subject, Digest(kShared));
+  EXPECT_EQ((*problems)[1].category, "stats_drift");
+  EXPECT_EQ((*problems)[1].subject, "default");
 }
 
 }  // namespace

@@ -98,6 +98,29 @@ absl::StatusOr<std::optional<LeaseRecord>> Txn::GetLease(std::string_view ns,
   return r;
 }
 
+absl::StatusOr<NsStats> Txn::GetStats(std::string_view ns) {
+  ASSIGN_OR_RETURN(auto v, Get(kStats, ns));
+  if (!v) return NsStats{};
+  return DecodeStats(*v, Cat("stats/", ns));
+}
+
+NsStats& Txn::StatsDelta(std::string_view ns) {
+  auto it = stats_delta_.find(ns);
+  if (it == stats_delta_.end()) it = stats_delta_.emplace(std::string(ns), NsStats{}).first;
+  return it->second;
+}
+
+absl::Status Txn::FlushStats() {
+  for (const auto& [ns, delta] : stats_delta_) {
+    if (delta.IsZero()) continue;
+    ASSIGN_OR_RETURN(NsStats stats, GetStats(ns));
+    stats += delta;
+    Put(kStats, ns, EncodeStats(stats));
+  }
+  stats_delta_.clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> Txn::GetName(std::string_view ns,
                                                         std::string_view full) {
   return Get(kRefs, NameKey(ns, full));

@@ -8,6 +8,7 @@
 #ifndef REFSTORE_SRC_TXN_H_
 #define REFSTORE_SRC_TXN_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,8 +55,13 @@ class Txn {
   PrefixIterator Scan(Cf cf, std::string_view prefix, std::string_view start = {});
 
   rocksdb::WriteBatch* batch() { return wb_.GetWriteBatch(); }
-  bool empty() { return wb_.GetWriteBatch()->Count() == 0; }
-  void Clear() { wb_.Clear(); }
+  bool empty() { return wb_.GetWriteBatch()->Count() == 0 && stats_delta_.empty(); }
+
+  // Changes to namespace `ns`'s df figures, written by FlushStats.
+  NsStats& StatsDelta(std::string_view ns);
+  // Adds the pending deltas to the stored figures (call once, just before
+  // the batch is written, under the store's write mutex).
+  absl::Status FlushStats();
 
   // Typed access. Get* return nullopt when the key is absent and DataLoss
   // when the value does not decode.
@@ -65,6 +71,7 @@ class Txn {
   void PutBlob(std::string_view raw, const BlobRecord& r);
   absl::StatusOr<std::optional<ContainerRecord>> GetContainer(std::string_view ns,
                                                               std::string_view cid);
+  absl::StatusOr<NsStats> GetStats(std::string_view ns);  // zeros when absent
   absl::StatusOr<std::optional<LeaseRecord>> GetLease(std::string_view ns, std::string_view id);
   // The image a name points to (raw ID), if any.
   absl::StatusOr<std::optional<std::string>> GetName(std::string_view ns, std::string_view full);
@@ -74,6 +81,7 @@ class Txn {
   const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
   rocksdb::ReadOptions read_;
   rocksdb::WriteBatchWithIndex wb_;
+  std::map<std::string, NsStats, std::less<>> stats_delta_;
 };
 
 // Internal status for a RocksDB error, naming the key.
