@@ -7,6 +7,7 @@
 #include "mutate.h"
 #include "refstore/reference.h"
 #include "resolve.h"
+#include "rocks_options.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
@@ -33,7 +34,19 @@ namespace {
 
 constexpr char kFormatKey[] = "format_version";
 
-rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+}  // namespace
+
+rocksdb::DBOptions RocksDbOptions(bool create_if_missing) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = create_if_missing;
+  options.create_missing_column_families = true;
+  options.IncreaseParallelism(2);
+  return options;
+}
+
+std::shared_ptr<rocksdb::Cache> NewRocksCache() { return rocksdb::NewLRUCache(64 << 20); }
+
+rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -43,8 +56,6 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& ca
   cf.level_compaction_dynamic_level_bytes = true;
   return cf;
 }
-
-}  // namespace
 
 absl::Status ValidateNamespace(std::string_view ns) {
   if (IsValidNamespace(ns)) return absl::OkStatus();
@@ -140,13 +151,10 @@ StoreImpl::~StoreImpl() {
 
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
                                                        const StoreOptions& options) {
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = true;
-  db_options.IncreaseParallelism(2);
-  auto cache = rocksdb::NewLRUCache(64 << 20);
+  rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
+  auto cache = NewRocksCache();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kCfNames) descriptors.emplace_back(name, CfOptions(cache));
+  for (const char* name : kCfNames) descriptors.emplace_back(name, RocksCfOptions(cache));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
