@@ -1,0 +1,235 @@
+// refstore-bench: generates a realistic store and runs the prune benchmark
+// scenarios on it, for refstore and for the baselines, each step in its own
+// child process; prints a table and writes a JSON report.
+//
+//   refstore-bench --images 100000 --json bench/results/100k.json
+//   refstore-bench --smoke            # every scenario once, small (CI)
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "driver/child.h"
+#include "driver/floor.h"
+#include "driver/measure.h"
+#include "driver/report.h"
+#include "driver/scenarios.h"
+#include "fmt/format.h"
+#include "workload/workload.h"
+
+namespace refstore::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Flags {
+  WorkloadOptions workload;
+  std::string scenarios = "create,prune_dangling,prune_all,prune_all_label,remove,df,check,reopen";
+  std::string designs = "refstore,floor";
+  int64_t removes = -1;  // -1: min(2000, images / 10)
+  int df_calls = 200;
+  std::string dir;
+  std::string json;
+  bool keep = false;
+  bool smoke = false;
+};
+
+std::set<std::string> Split(const std::string& list) {
+  std::set<std::string> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+class Driver {
+ public:
+  Driver(const Flags& flags, std::string root)
+      : flags_(flags), root_(std::move(root)), scenarios_(Split(flags.scenarios)),
+        designs_(Split(flags.designs)) {}
+
+  int Run() {
+    report_["machine"] = MachineDescription();
+    report_["workload"] = WorkloadJson();
+    const std::string tmpl = root_ + "/template-refstore";
+    const int64_t removes = flags_.removes >= 0
+                                ? flags_.removes
+                                : std::min<int64_t>(2000, std::max<int64_t>(1, flags_.workload.images / 10));
+    nlohmann::json created = Step("refstore", "create", [&] {
+      return CreateRefstore(flags_.workload, tmpl, removes);
+    });
+    if (!created.contains("bench_store")) return Finish(1);
+    bench_ = BenchStoreFromJson(created["bench_store"]);
+    report_["generated"] = created["bench_store"];
+    report_["generated"].erase("remove_names");
+    rows_.back().erase("bench_store");
+
+    for (PruneKind kind : {PruneKind::kDangling, PruneKind::kAll, PruneKind::kAllLabel}) {
+      const std::string name = PruneKindName(kind);
+      if (!scenarios_.count(name)) continue;
+      const std::string after = Copy(tmpl, name);
+      Step("refstore", name, [&] { return PruneRefstore(At(after), kind); });
+      if (designs_.count("floor") && kind != PruneKind::kAllLabel) {
+        RunFloorFor(tmpl, after, name, kind == PruneKind::kAll);
+      }
+      fs::remove_all(after);
+    }
+    if (scenarios_.count("remove")) {
+      const std::string dir = Copy(tmpl, "remove");
+      Step("refstore", "remove", [&] { return RemoveStreamRefstore(At(dir)); });
+      fs::remove_all(dir);
+    }
+    if (scenarios_.count("df")) {
+      Step("refstore", "df", [&] { return DiskUsageRefstore(At(tmpl), flags_.df_calls); });
+    }
+    if (scenarios_.count("check")) Step("refstore", "check", [&] { return CheckRefstore(At(tmpl)); });
+    if (scenarios_.count("reopen")) Step("refstore", "reopen", [&] { return ReopenRefstore(At(tmpl)); });
+    return Finish(0);
+  }
+
+ private:
+  BenchStore At(const std::string& dir) const {
+    BenchStore b = bench_;
+    b.dir = dir;
+    return b;
+  }
+
+  std::string Copy(const std::string& from, const std::string& name) {
+    const std::string to = root_ + "/run-" + name;
+    fs::remove_all(to);
+    CopyDirectory(from, to);
+    return to;
+  }
+
+  // The floor: the mutations of the real prune (`after` is its result),
+  // replayed on a fresh copy of the template.
+  void RunFloorFor(const std::string& tmpl, const std::string& after, const std::string& scenario,
+                   bool all) {
+    const std::string plan = root_ + "/floor-plan";
+    auto made = RunInChild([&] { return MakeFloorPlan(tmpl, after, plan, 100000); });
+    if (!made.ok() || made->contains("error")) {
+      nlohmann::json why = made.ok() ? (*made)["error"] : nlohmann::json(made.status().ToString());
+      Record("floor", scenario, {{"error", why}});
+      return;
+    }
+    const std::string dir = Copy(tmpl, "floor");
+    nlohmann::json row = Step("floor", scenario, [&] { return RunFloor(dir, plan, all); });
+    rows_.back()["plan_ops"] = (*made)["ops"];
+    fs::remove_all(dir);
+    fs::remove(plan);
+  }
+
+  nlohmann::json Step(const std::string& design, const std::string& scenario,
+                      const std::function<nlohmann::json()>& step) {
+    if (isatty(2)) std::fprintf(stderr, "%s / %s ...\n", design.c_str(), scenario.c_str());
+    auto result = RunInChild(step);
+    nlohmann::json row = result.ok() ? *result : nlohmann::json{{"error", result.status().ToString()}};
+    Record(design, scenario, row);
+    return rows_.back();
+  }
+
+  void Record(const std::string& design, const std::string& scenario, nlohmann::json row) {
+    row["design"] = design;
+    row["scenario"] = scenario;
+    AddThroughput(row);
+    if (row.contains("error")) failed_ = true;
+    rows_.push_back(std::move(row));
+  }
+
+  nlohmann::json WorkloadJson() const {
+    const WorkloadOptions& w = flags_.workload;
+    return {{"images", w.images},           {"base_images", w.base_images},
+            {"layers_min", w.layers_min},   {"layers_max", w.layers_max},
+            {"layer_median_bytes", w.layer_median_bytes},
+            {"index_share", w.index_share}, {"tags_mean", w.tags_mean},
+            {"dangling_share", w.dangling_share},
+            {"container_share", w.container_share},
+            {"namespaces", w.namespaces},   {"leases", w.leases},
+            {"seed", w.seed}};
+  }
+
+  int Finish(int rc) {
+    report_["results"] = rows_;
+    report_["ratios_to_refstore"] = Ratios(rows_);
+    std::fputs(Table(rows_).c_str(), stdout);
+    if (report_["ratios_to_refstore"].size() > 0) {
+      std::printf("time / refstore's: %s\n", report_["ratios_to_refstore"].dump().c_str());
+    }
+    if (!flags_.json.empty()) {
+      std::ofstream(flags_.json) << report_.dump(2) << "\n";
+    }
+    return rc != 0 || failed_ ? 1 : 0;
+  }
+
+  const Flags& flags_;
+  const std::string root_;
+  const std::set<std::string> scenarios_;
+  const std::set<std::string> designs_;
+  BenchStore bench_;
+  nlohmann::json rows_ = nlohmann::json::array();
+  nlohmann::json report_;
+  bool failed_ = false;
+};
+
+}  // namespace
+}  // namespace refstore::bench
+
+int main(int argc, char** argv) {
+  using refstore::bench::Flags;
+  Flags flags;
+  auto& w = flags.workload;
+  CLI::App app{"refstore-bench: prune benchmarks on generated stores, with baselines"};
+  app.add_option("--images", w.images, "Images to generate")->capture_default_str();
+  app.add_option("--base-images", w.base_images, "Base images (-1: images/100, 10..5000)")
+      ->capture_default_str();
+  app.add_option("--layers-min", w.layers_min, "Fewest layers per image")->capture_default_str();
+  app.add_option("--layers-max", w.layers_max, "Most layers per image")->capture_default_str();
+  app.add_option("--layer-median-bytes", w.layer_median_bytes, "Median layer size")
+      ->capture_default_str();
+  app.add_option("--index-share", w.index_share, "Share of multi-platform images")
+      ->capture_default_str();
+  app.add_option("--tags-mean", w.tags_mean, "Names per image on average")->capture_default_str();
+  app.add_option("--dangling-share", w.dangling_share, "Share of images whose tag moves on")
+      ->capture_default_str();
+  app.add_option("--container-share", w.container_share, "Share of images a container uses")
+      ->capture_default_str();
+  app.add_option("--namespaces", w.namespaces, "Namespaces")->capture_default_str();
+  app.add_option("--leases", w.leases, "Leases in flight")->capture_default_str();
+  app.add_option("--seed", w.seed, "Seed")->capture_default_str();
+  app.add_option("--scenarios", flags.scenarios, "Scenarios to run")->capture_default_str();
+  app.add_option("--designs", flags.designs, "Designs to run")->capture_default_str();
+  app.add_option("--removes", flags.removes, "Single removes in the remove stream");
+  app.add_option("--df-calls", flags.df_calls, "df calls")->capture_default_str();
+  app.add_option("--dir", flags.dir, "Work directory (default: a new temporary one)");
+  app.add_flag("--keep", flags.keep, "Keep the work directory");
+  app.add_option("--json", flags.json, "Write the JSON report here");
+  app.add_flag("--smoke", flags.smoke, "Every scenario once on a small store (for CI)");
+  CLI11_PARSE(app, argc, argv);
+  if (flags.smoke) {
+    w.images = std::min<int64_t>(w.images, 2000);
+    flags.df_calls = 10;
+  }
+
+  std::string root = flags.dir;
+  bool made_root = false;
+  if (root.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "refstore-bench-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::fprintf(stderr, "refstore-bench: cannot create a temporary directory\n");
+      return 2;
+    }
+    root = tmpl;
+    made_root = true;
+  } else {
+    std::filesystem::create_directories(root);
+  }
+  int rc = refstore::bench::Driver(flags, root).Run();
+  if (made_root && !flags.keep) std::filesystem::remove_all(root);
+  return rc;
+}

@@ -1,0 +1,86 @@
+#include "driver/report.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "fmt/format.h"
+#include "rocksdb/version.h"
+
+namespace refstore::bench {
+namespace {
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  }
+  return "unknown";
+}
+
+int64_t MemTotalKb() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  in >> key >> kb;
+  return kb;
+}
+
+std::string Cell(const nlohmann::json& row, const char* key, const char* fmt_spec, double scale) {
+  if (!row.contains(key) || !row[key].is_number()) return "-";
+  return fmt::format(fmt::runtime(fmt_spec), row[key].get<double>() * scale);
+}
+
+}  // namespace
+
+nlohmann::json MachineDescription() {
+  utsname u{};
+  uname(&u);
+  return {{"cpu", CpuModel()},
+          {"cores", sysconf(_SC_NPROCESSORS_ONLN)},
+          {"memory_kb", MemTotalKb()},
+          {"kernel", std::string(u.sysname) + " " + u.release},
+          {"compiler", "g++ " __VERSION__},
+          {"rocksdb", fmt::format("{}.{}.{}", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH)}};
+}
+
+void AddThroughput(nlohmann::json& row) {
+  if (row.contains("seconds") && row.contains("items") && row["seconds"].get<double>() > 0) {
+    row["throughput_per_s"] = row["items"].get<double>() / row["seconds"].get<double>();
+  }
+}
+
+nlohmann::json Ratios(const nlohmann::json& rows) {
+  std::map<std::string, double> refstore;
+  for (const auto& r : rows) {
+    if (r["design"] == "refstore" && r.contains("seconds")) refstore[r["scenario"]] = r["seconds"];
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& r : rows) {
+    const std::string scenario = r["scenario"];
+    if (r["design"] == "refstore" || !r.contains("seconds") || !refstore.count(scenario)) continue;
+    if (refstore[scenario] <= 0) continue;
+    out[scenario][r["design"].get<std::string>()] = r["seconds"].get<double>() / refstore[scenario];
+  }
+  return out;
+}
+
+std::string Table(const nlohmann::json& rows) {
+  std::string out = fmt::format("{:<20} {:<22} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>11}\n",
+                                "design", "scenario", "seconds", "items/s", "p50 us", "p99 us",
+                                "max us", "peak MB", "written MB");
+  for (const auto& r : rows) {
+    out += fmt::format("{:<20} {:<22} {:>10} {:>12} {:>10} {:>10} {:>10} {:>10} {:>11}{}\n",
+                       r.value("design", "?"), r.value("scenario", "?"),
+                       Cell(r, "seconds", "{:.3f}", 1), Cell(r, "throughput_per_s", "{:.0f}", 1),
+                       Cell(r, "p50_us", "{:.0f}", 1), Cell(r, "p99_us", "{:.0f}", 1),
+                       Cell(r, "max_us", "{:.0f}", 1), Cell(r, "peak_rss_kb", "{:.1f}", 1.0 / 1024),
+                       Cell(r, "bytes_written", "{:.1f}", 1.0 / (1 << 20)),
+                       r.contains("error") ? "  ERROR: " + r["error"].get<std::string>() : "");
+  }
+  return out;
+}
+
+}  // namespace refstore::bench
