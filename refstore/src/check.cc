@@ -90,6 +90,10 @@ class Checker {
         }
       }
       ASSIGN_OR_RETURN(auto holders, Holders(txn_, ns, id));
+      if (holders.size() != img->holders) {
+        Report("holder_count", subject,
+               Cat("record says ", img->holders, ", holder entries ", holders.size()));
+      }
       NsStats& stats = recounted_stats_[std::string(ns)];
       ++stats.images;
       if (!holders.empty()) ++stats.active;
@@ -238,9 +242,9 @@ class Checker {
         Report("size_mismatch", subject, Cat("record says ", b->size, ", holders say ", r.size));
       }
       // The df figures follow from the blob records.
-      std::map<std::string, NsStats, std::less<>> contribution;
-      AddContribution(*b, +1, &contribution);
-      for (const auto& [ns, c] : contribution) recounted_stats_[ns] += c;
+      ForEachContribution(*b, +1, [&](std::string_view ns, const NsStats& c) {
+        recounted_stats_[std::string(ns)] += c;
+      });
     }
     RETURN_IF_ERROR(it.status());
     for (const auto& [raw, r] : counts_) {

@@ -120,6 +120,7 @@ std::string EncodeImage(const ImageRecord& r) {
     e.I64(n.created_ns);
   }
   e.I64(r.dangling_since_ns);
+  e.U64(r.holders);
   return e.Take();
 }
 
@@ -140,6 +141,7 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
     r.names.push_back(std::move(e));
   }
   r.dangling_since_ns = d.I64();
+  r.holders = d.U64();
   if (!d.ok()) return Corrupt("image", what);
   return r;
 }

@@ -41,6 +41,7 @@ struct ImageRecord {
   int64_t created_ns = 0;
   std::vector<NameEntry> names;            // sorted by `full`
   int64_t dangling_since_ns = 0;           // meaningful when names is empty
+  uint64_t holders = 0;                    // containers of the namespace holding it
 };
 
 // How one namespace uses a blob: `refs` images of the namespace use it,

@@ -13,14 +13,13 @@ namespace {
 // involved accordingly. Every change of a blob record goes through here.
 void WriteBlob(Txn& txn, std::string_view raw, const BlobRecord* before,
                const BlobRecord* after) {
-  std::map<std::string, NsStats, std::less<>> delta;
-  if (before) AddContribution(*before, -1, &delta);
-  if (after) AddContribution(*after, +1, &delta);
-  for (const auto& [ns, d] : delta) txn.StatsDelta(ns) += d;
+  auto add = [&](std::string_view ns, const NsStats& d) { txn.StatsDelta(ns) += d; };
+  if (before) ForEachContribution(*before, -1, add);
+  if (after) ForEachContribution(*after, +1, add);
   if (after) {
     txn.PutBlob(raw, *after);
   } else {
-    txn.Delete(kBlobs, raw);
+    txn.DeleteBlob(raw);
   }
 }
 
@@ -97,22 +96,6 @@ absl::Status CountDrift(std::string_view what, std::string_view raw, std::string
 
 }  // namespace
 
-void AddContribution(const BlobRecord& b, int sign,
-                     std::map<std::string, NsStats, std::less<>>* out) {
-  const int64_t size = sign * b.size;
-  const bool shared = b.image_refs() >= 2;
-  for (const auto& u : b.uses) {
-    NsStats& s = (*out)[u.ns];
-    s.size += size;
-    if (shared) s.shared_size += size;
-  }
-  // prune -a of namespace N frees the blob when only N's images use it, none
-  // of them is held, and no lease holds it.
-  if (b.lease_refs == 0 && b.uses.size() == 1 && b.uses[0].held == 0) {
-    (*out)[b.uses[0].ns].reclaimable += size;
-  }
-}
-
 absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d) {
   return ExistingBlob(txn, d).status();
 }
@@ -146,18 +129,25 @@ absl::Status DropImageRef(Txn& txn, std::string_view ns, std::string_view raw, b
   return SettleBlob(txn, raw, before, after, now_ns, freed);
 }
 
-absl::Status SetImageHeld(Txn& txn, std::string_view ns, const ImageRecord& img, bool held) {
+absl::Status ChangeHolders(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                           int delta) {
+  if (delta < 0 && img.holders == 0) return CountDrift("holder count", id, ns);
+  img.holders += delta;
+  txn.PutImage(ns, id, img);
+  const bool now_held = delta > 0 && img.holders == 1;
+  const bool now_free = delta < 0 && img.holders == 0;
+  if (!now_held && !now_free) return absl::OkStatus();
   for (const StoredDescriptor* d : ImageBlobs(img)) {
     ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, d->raw_digest));
     BlobRecord after = before;
     NsUse& use = after.Use(ns);
-    if (use.refs == 0 || (!held && use.held == 0)) {
+    if (use.refs == 0 || (now_free && use.held == 0)) {
       return CountDrift("held count", d->raw_digest, ns);
     }
-    held ? ++use.held : --use.held;
+    now_held ? ++use.held : --use.held;
     WriteBlob(txn, d->raw_digest, &before, &after);
   }
-  txn.StatsDelta(ns).active += held ? 1 : -1;
+  txn.StatsDelta(ns).active += now_held ? 1 : -1;
   return absl::OkStatus();
 }
 
@@ -250,9 +240,10 @@ std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img) {
   return out;
 }
 
-absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, std::string_view lease) {
+absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                         std::string_view lease) {
   ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
+  img.holders = holders.size();
   const bool held = !holders.empty();
   for (const StoredDescriptor* d : ImageBlobs(img)) {
     RETURN_IF_ERROR(AddImageRef(txn, ns, *d, held));
@@ -268,7 +259,8 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id,
 }
 
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, bool held, int64_t now_ns, Freed* freed) {
+                         const ImageRecord& img, int64_t now_ns, Freed* freed) {
+  const bool held = img.holders > 0;
   for (const auto& n : img.names) txn.Delete(kRefs, NameKey(ns, n.full));
   txn.Delete(kDangling, DanglingKey(ns, id));
   txn.Delete(kRefs, DigestRefKey(ns, id));

@@ -23,11 +23,23 @@ struct Freed {
   std::vector<StoredDescriptor> blobs;
 };
 
-// What blob `b` adds to the df figures of each namespace using it (`sign`
-// +1 adds, -1 removes). The lease-held part of reclaimable is left out: it
-// depends on the time and is worked out when df runs.
-void AddContribution(const BlobRecord& b, int sign,
-                     std::map<std::string, NsStats, std::less<>>* out);
+// What blob `b` adds to the df figures of each namespace using it: calls
+// `add(ns, figures)` for each, with `sign` +1 to add and -1 to remove. The
+// lease-held part of reclaimable is left out: it depends on the time and is
+// worked out when df runs.
+template <typename Add>
+void ForEachContribution(const BlobRecord& b, int sign, Add&& add) {
+  const int64_t size = sign * b.size;
+  const bool shared = b.image_refs() >= 2;
+  // prune -a of namespace N frees the blob when only N's images use it, none
+  // of them is held, and no lease holds it.
+  const bool reclaimable = b.lease_refs == 0 && b.uses.size() == 1 && b.uses[0].held == 0;
+  for (const auto& u : b.uses) {
+    add(u.ns, NsStats{.size = size,
+                      .shared_size = shared ? size : 0,
+                      .reclaimable = reclaimable ? size : 0});
+  }
+}
 
 // InvalidArgument when the blob is recorded with a size other than d.size.
 absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d);
@@ -55,9 +67,12 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
 // Whether lease `r` protects content at `now_ns`.
 bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns);
 
-// Records that image (ns, img) became held (`held`) or no longer held by any
-// container of `ns`.
-absl::Status SetImageHeld(Txn& txn, std::string_view ns, const ImageRecord& img, bool held);
+// Adds (`delta` +1) or removes (-1) a container of `ns` holding image
+// (ns, id), whose record is `img` (updated and written). When the image gains
+// its first holder or loses its last, the held counts of its blobs and the
+// namespace's active count follow.
+absl::Status ChangeHolders(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                           int delta);
 
 // Points name `full` at image (ns, id), whose record is `img` (updated and
 // written). An image the name pointed to before loses it (and dangles from
@@ -71,16 +86,16 @@ void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord
                  const std::vector<std::string>& names, int64_t now_ns);
 
 // Writes a new image (ns, id) with its digest reference and a reference on
-// each blob (and lease holds when `lease` is non-empty). It has no name yet.
-absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, std::string_view lease);
+// each blob (and lease holds when `lease` is non-empty). It has no name yet;
+// `img.holders` is set from the containers already holding its ID.
+absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                         std::string_view lease);
 
 // Deletes image (ns, id): its record, digest reference, names and dangling
-// entry, and one reference on each of its blobs; `held` as for DropImageRef.
-// Containers holding it keep their holder entries (they hold the ID, should
-// it come back).
+// entry, and one reference on each of its blobs. Containers holding it keep
+// their holder entries (they hold the ID, should it come back).
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, bool held, int64_t now_ns, Freed* freed);
+                         const ImageRecord& img, int64_t now_ns, Freed* freed);
 
 // The image's full names, sorted.
 std::vector<std::string> AllNames(const ImageRecord& img);

@@ -139,8 +139,8 @@ class PruneRun {
     for (const auto& n : img.names) {
       if (filter_.Selects(n.created_ns)) selected.push_back(n.full);
     }
-    ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx_.ns, id));
-    if (!holders.empty()) {
+    if (img.holders > 0) {
+      ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx_.ns, id));
       // Held: never deleted; selected names go but the protected ones, and
       // one name stays if none would.
       std::set<std::string> kept;
@@ -164,7 +164,7 @@ class PruneRun {
       for (const auto& n : selected) Emit(DeleteEntry::Kind::kUntagged, FamiliarName(n));
     }
     Freed freed;
-    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, /*held=*/false, now_, &freed));
+    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, now_, &freed));
     Emit(DeleteEntry::Kind::kDeleted, RawToDigest(id));
     for (const auto& b : freed.blobs) {
       if (b.raw_digest != id && IsManifestOrIndex(b.media_type)) {

@@ -27,8 +27,7 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
     if (blob && blob->image_refs() >= 2) s.shared_size += d->size;
   }
   s.unique_size = s.size - s.shared_size;
-  ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
-  s.containers = static_cast<int64_t>(holders.size());
+  s.containers = static_cast<int64_t>(img.holders);
   s.created = absl::FromUnixNanos(img.created_ns);
   s.labels = img.labels;
   return s;

@@ -136,7 +136,7 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::s
   }
   AddUntagged(AllNames(img), &out);
   Freed freed;
-  RETURN_IF_ERROR(DeleteImage(txn, ctx.ns, id, img, !holders.empty(), now, &freed));
+  RETURN_IF_ERROR(DeleteImage(txn, ctx.ns, id, img, now, &freed));
   RETURN_IF_ERROR(Commit(txn));
   out.deleted.push_back({DeleteEntry::Kind::kDeleted, RawToDigest(id)});
   out.space_reclaimed = freed.bytes;

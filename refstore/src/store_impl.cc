@@ -186,7 +186,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
 }
 
 absl::Status StoreImpl::Commit(Txn& txn) {
-  RETURN_IF_ERROR(txn.FlushStats());
+  RETURN_IF_ERROR(txn.Finish());
   if (txn.empty()) return absl::OkStatus();
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
@@ -270,11 +270,9 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
       rec.protected_names.push_back(tagged.Full());
     }
   }
-  ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, res.id));
-  if (holders.empty()) {
-    ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
-    if (img) RETURN_IF_ERROR(SetImageHeld(txn, ctx.ns, *img, true));
-  }
+  ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
+  if (!img) return absl::DataLossError(Cat("resolved image vanished: ", image_ref));
+  RETURN_IF_ERROR(ChangeHolders(txn, ctx.ns, res.id, *img, +1));
   txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(rec));
   txn.Put(kHolders, HolderKey(ctx.ns, res.id, cid), running ? "1" : "0");
   RETURN_IF_ERROR(Commit(txn));
@@ -319,11 +317,9 @@ absl::Status StoreImpl::RemoveContainer(const OpContext& ctx, std::string_view i
           Cat("conflict: You cannot remove a running container ", id,
               ". Stop the container before attempting removal or force remove"));
     }
-    ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, rec.image_raw));
-    if (holders.size() == 1) {  // the last holder goes
-      ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, rec.image_raw));
-      if (img) RETURN_IF_ERROR(SetImageHeld(txn, ctx.ns, *img, false));
-    }
+    // The image may be gone (force-removed); the container held only its ID.
+    ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, rec.image_raw));
+    if (img) RETURN_IF_ERROR(ChangeHolders(txn, ctx.ns, rec.image_raw, *img, -1));
     txn.Delete(kContainers, ContainerKey(ctx.ns, cid));
     txn.Delete(kHolders, HolderKey(ctx.ns, rec.image_raw, cid));
     return absl::OkStatus();

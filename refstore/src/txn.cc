@@ -1,5 +1,7 @@
 #include "txn.h"
 
+#include <algorithm>
+
 #include "strcat.h"
 #include "rocksdb/comparator.h"
 #include "status_macros.h"
@@ -73,13 +75,45 @@ void Txn::PutImage(std::string_view ns, std::string_view id, const ImageRecord& 
 }
 
 absl::StatusOr<std::optional<BlobRecord>> Txn::GetBlob(std::string_view raw) {
+  auto it = blobs_.find(absl::string_view(raw.data(), raw.size()));
+  if (it != blobs_.end()) return it->second.record;
   ASSIGN_OR_RETURN(auto v, Get(kBlobs, raw));
-  if (!v) return std::nullopt;
-  ASSIGN_OR_RETURN(auto r, DecodeBlob(*v, RawToDigest(raw)));
-  return r;
+  CachedBlob& entry = blobs_[std::string(raw)];
+  if (v) {
+    ASSIGN_OR_RETURN(entry.record, DecodeBlob(*v, RawToDigest(raw)));
+  }
+  return entry.record;
 }
 
-void Txn::PutBlob(std::string_view raw, const BlobRecord& r) { Put(kBlobs, raw, EncodeBlob(r)); }
+absl::Status Txn::PrefetchBlobs(std::vector<std::string> raws) {
+  std::sort(raws.begin(), raws.end());
+  raws.erase(std::unique(raws.begin(), raws.end()), raws.end());
+  std::erase_if(raws, [&](const std::string& r) { return blobs_.contains(r); });
+  if (raws.empty()) return absl::OkStatus();
+  std::vector<rocksdb::Slice> keys(raws.begin(), raws.end());
+  std::vector<rocksdb::PinnableSlice> values(raws.size());
+  std::vector<rocksdb::Status> statuses(raws.size());
+  // Blob records are never in the batch (see Finish), so the database is
+  // the whole truth for keys not cached.
+  db_->MultiGet(read_, (*cfs_)[kBlobs], keys.size(), keys.data(), values.data(),
+                statuses.data(), /*sorted_input=*/true);
+  for (size_t i = 0; i < raws.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      blobs_[raws[i]];
+      continue;
+    }
+    if (!statuses[i].ok()) return RocksError(statuses[i], RawToDigest(raws[i]));
+    ASSIGN_OR_RETURN(auto r, DecodeBlob(values[i].ToStringView(), RawToDigest(raws[i])));
+    blobs_[raws[i]].record = std::move(r);
+  }
+  return absl::OkStatus();
+}
+
+void Txn::PutBlob(std::string_view raw, const BlobRecord& r) {
+  blobs_[std::string(raw)] = CachedBlob{r, true};
+}
+
+void Txn::DeleteBlob(std::string_view raw) { blobs_[std::string(raw)] = CachedBlob{std::nullopt, true}; }
 
 absl::StatusOr<std::optional<ContainerRecord>> Txn::GetContainer(std::string_view ns,
                                                                  std::string_view cid) {
@@ -110,7 +144,16 @@ NsStats& Txn::StatsDelta(std::string_view ns) {
   return it->second;
 }
 
-absl::Status Txn::FlushStats() {
+absl::Status Txn::Finish() {
+  for (auto& [raw, entry] : blobs_) {
+    if (!entry.dirty) continue;
+    if (entry.record) {
+      Put(kBlobs, raw, EncodeBlob(*entry.record));
+    } else {
+      Delete(kBlobs, raw);
+    }
+    entry.dirty = false;
+  }
   for (const auto& [ns, delta] : stats_delta_) {
     if (delta.IsZero()) continue;
     ASSIGN_OR_RETURN(NsStats stats, GetStats(ns));

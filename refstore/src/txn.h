@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "codec.h"
 #include "keys.h"
@@ -55,20 +56,28 @@ class Txn {
   PrefixIterator Scan(Cf cf, std::string_view prefix, std::string_view start = {});
 
   rocksdb::WriteBatch* batch() { return wb_.GetWriteBatch(); }
-  bool empty() { return wb_.GetWriteBatch()->Count() == 0 && stats_delta_.empty(); }
+  // Whether the batch is empty (call after Finish).
+  bool empty() { return wb_.GetWriteBatch()->Count() == 0; }
 
-  // Changes to namespace `ns`'s df figures, written by FlushStats.
+  // Changes to namespace `ns`'s df figures, written by Finish.
   NsStats& StatsDelta(std::string_view ns);
-  // Adds the pending deltas to the stored figures (call once, just before
-  // the batch is written, under the store's write mutex).
-  absl::Status FlushStats();
+  // Writes the changed blob records and adds the pending df deltas to the
+  // stored figures. Call once, just before the batch is written, under the
+  // store's write mutex.
+  absl::Status Finish();
 
   // Typed access. Get* return nullopt when the key is absent and DataLoss
   // when the value does not decode.
   absl::StatusOr<std::optional<ImageRecord>> GetImage(std::string_view ns, std::string_view id);
   void PutImage(std::string_view ns, std::string_view id, const ImageRecord& r);
+  // Blob records go through a cache of decoded records: each is read at most
+  // once per Txn, changed in the cache, and written once by Finish. (So a
+  // Scan of the blobs column family does not see this Txn's changes.)
   absl::StatusOr<std::optional<BlobRecord>> GetBlob(std::string_view raw);
   void PutBlob(std::string_view raw, const BlobRecord& r);
+  void DeleteBlob(std::string_view raw);
+  // Reads the records of `raws` not cached yet in one MultiGet.
+  absl::Status PrefetchBlobs(std::vector<std::string> raws);
   absl::StatusOr<std::optional<ContainerRecord>> GetContainer(std::string_view ns,
                                                               std::string_view cid);
   absl::StatusOr<NsStats> GetStats(std::string_view ns);  // zeros when absent
@@ -82,6 +91,11 @@ class Txn {
   rocksdb::ReadOptions read_;
   rocksdb::WriteBatchWithIndex wb_;
   std::map<std::string, NsStats, std::less<>> stats_delta_;
+  struct CachedBlob {
+    std::optional<BlobRecord> record;  // nullopt: absent or deleted
+    bool dirty = false;
+  };
+  absl::flat_hash_map<std::string, CachedBlob> blobs_;
 };
 
 // Internal status for a RocksDB error, naming the key.
