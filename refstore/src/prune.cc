@@ -35,9 +35,8 @@ class PruneRun {
     if (opts_.dry_run) {
       SnapshotTxn st(store_->db_.get(), &store_->cfs_);
       RETURN_IF_ERROR(DropExpiredLeases(st.txn()));
-      RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](const std::vector<std::string>& ids) {
-        for (const auto& id : ids) RETURN_IF_ERROR(PruneImage(st.txn(), id));
-        return absl::OkStatus();
+      RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](std::vector<Candidate>& batch) {
+        return PruneBatch(st.txn(), batch, /*fresh=*/true);
       }));
       return std::move(result_);
     }
@@ -48,11 +47,18 @@ class PruneRun {
       RETURN_IF_ERROR(store_->Commit(txn));
     }
     const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
-    absl::Status s = ForEachCandidate(snap, [&](const std::vector<std::string>& ids) {
+    // While the latest sequence number is the one after our own last write,
+    // nobody else has written since the snapshot: the records read from it
+    // are current and need not be read again.
+    rocksdb::SequenceNumber expected = snap->GetSequenceNumber();
+    absl::Status s = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
       absl::MutexLock lock(&store_->write_mu_);
+      const bool fresh = store_->db_->GetLatestSequenceNumber() == expected;
       Txn txn = store_->NewTxn();
-      for (const auto& id : ids) RETURN_IF_ERROR(PruneImage(txn, id));
-      return store_->Commit(txn);
+      RETURN_IF_ERROR(PruneBatch(txn, batch, fresh));
+      RETURN_IF_ERROR(store_->Commit(txn));
+      expected = store_->db_->GetLatestSequenceNumber();
+      return absl::OkStatus();
     });
     store_->db_->ReleaseSnapshot(snap);
     RETURN_IF_ERROR(s);
@@ -60,31 +66,64 @@ class PruneRun {
   }
 
  private:
-  // Calls `batch` with the candidate IDs of the snapshot, a batch at a time.
+  // A candidate image as the snapshot has it (`value` empty when the
+  // candidate came from the dangling index, which holds no record).
+  struct Candidate {
+    std::string id;
+    std::string value;
+  };
+
+  // Calls `batch` with the candidates of the snapshot, a batch at a time.
   template <typename Fn>
   absl::Status ForEachCandidate(const rocksdb::Snapshot* snap, Fn batch) {
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
-    Cf cf = all_ ? kImages : kDangling;
-    std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[cf]));
     const std::string prefix = NsPrefix(ctx_.ns);
+    std::unique_ptr<rocksdb::Iterator> it(
+        store_->db_->NewIterator(ro, store_->cfs_[all_ ? kImages : kDangling]));
     const size_t batch_size = std::max(1, store_->options_.prune_batch);
-    std::vector<std::string> ids;
+    std::vector<Candidate> candidates;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      ids.emplace_back(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-      if (ids.size() == batch_size) {
-        RETURN_IF_ERROR(batch(ids));
-        progress_.images_scanned += ids.size();
+      candidates.push_back({std::string(it->key().data() + prefix.size(),
+                                        it->key().size() - prefix.size()),
+                            all_ ? it->value().ToString() : std::string()});
+      if (candidates.size() == batch_size) {
+        RETURN_IF_ERROR(batch(candidates));
+        progress_.images_scanned += candidates.size();
         Report();
-        ids.clear();
+        candidates.clear();
       }
     }
     if (!it->status().ok()) return RocksError(it->status(), "prune candidates");
-    if (!ids.empty()) {
-      RETURN_IF_ERROR(batch(ids));
-      progress_.images_scanned += ids.size();
+    if (!candidates.empty()) {
+      RETURN_IF_ERROR(batch(candidates));
+      progress_.images_scanned += candidates.size();
     }
     Report();
+    return absl::OkStatus();
+  }
+
+  // Prunes a batch of candidates within `txn`, reading all their blob
+  // records at once first. `fresh`: the candidates' snapshot records are
+  // current (no other writer since).
+  absl::Status PruneBatch(Txn& txn, std::vector<Candidate>& batch, bool fresh) {
+    std::vector<std::optional<ImageRecord>> images(batch.size());
+    std::vector<std::string> blobs;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (fresh && !batch[i].value.empty()) {
+        ASSIGN_OR_RETURN(images[i], DecodeImage(batch[i].value, Printable(batch[i].id)));
+      } else {
+        ASSIGN_OR_RETURN(images[i], txn.GetImage(ctx_.ns, batch[i].id));
+      }
+      if (images[i] && (all_ || images[i]->names.empty())) {
+        for (const StoredDescriptor* d : ImageBlobs(*images[i])) blobs.push_back(d->raw_digest);
+      }
+    }
+    RETURN_IF_ERROR(txn.PrefetchBlobs(std::move(blobs)));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      // An image deleted since the snapshot has no record any more.
+      if (images[i]) RETURN_IF_ERROR(PruneImage(txn, batch[i].id, *images[i]));
+    }
     return absl::OkStatus();
   }
 
@@ -128,10 +167,8 @@ class PruneRun {
     return absl::OkStatus();
   }
 
-  absl::Status PruneImage(Txn& txn, const std::string& id) {
-    ASSIGN_OR_RETURN(auto found, txn.GetImage(ctx_.ns, id));
-    if (!found) return absl::OkStatus();  // deleted since the snapshot
-    ImageRecord& img = *found;
+  // Prunes image `id`, whose current record is `img`.
+  absl::Status PruneImage(Txn& txn, const std::string& id, ImageRecord& img) {
     if (!all_ && !img.names.empty()) return absl::OkStatus();
     if (!filter_.LabelsPass(img.labels)) return absl::OkStatus();
 

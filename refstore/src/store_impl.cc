@@ -190,7 +190,8 @@ absl::Status StoreImpl::Commit(Txn& txn) {
   if (txn.empty()) return absl::OkStatus();
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
-  rocksdb::Status s = db_->Write(wo, txn.batch());
+  ASSIGN_OR_RETURN(rocksdb::WriteBatch batch, txn.SortedBatch());
+  rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return RocksError(s, "commit");
   return absl::OkStatus();
 }

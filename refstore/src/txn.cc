@@ -144,6 +144,27 @@ NsStats& Txn::StatsDelta(std::string_view ns) {
   return it->second;
 }
 
+absl::StatusOr<rocksdb::WriteBatch> Txn::SortedBatch() {
+  rocksdb::WriteBatch out(wb_.GetWriteBatch()->GetDataSize());
+  for (rocksdb::ColumnFamilyHandle* cf : *cfs_) {
+    std::unique_ptr<rocksdb::WBWIIterator> it(wb_.NewIterator(cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const rocksdb::WriteEntry e = it->Entry();
+      rocksdb::Status s;
+      if (e.type == rocksdb::kPutRecord) {
+        s = out.Put(cf, e.key, e.value);
+      } else if (e.type == rocksdb::kDeleteRecord) {
+        s = out.Delete(cf, e.key);
+      } else {
+        return absl::InternalError(Cat("unexpected write type ", static_cast<int>(e.type)));
+      }
+      if (!s.ok()) return RocksError(s, Printable(e.key.ToStringView()));
+    }
+    if (!it->status().ok()) return RocksError(it->status(), "sorting the batch");
+  }
+  return out;
+}
+
 absl::Status Txn::Finish() {
   for (auto& [raw, entry] : blobs_) {
     if (!entry.dirty) continue;

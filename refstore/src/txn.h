@@ -55,9 +55,12 @@ class Txn {
   // Iterates keys starting with `prefix`, from `start` (>= prefix) if given.
   PrefixIterator Scan(Cf cf, std::string_view prefix, std::string_view start = {});
 
-  rocksdb::WriteBatch* batch() { return wb_.GetWriteBatch(); }
   // Whether the batch is empty (call after Finish).
   bool empty() { return wb_.GetWriteBatch()->Count() == 0; }
+  // The change as one write batch: every key once (its last write), in key
+  // order within each column family, which is what RocksDB's memtables
+  // insert fastest. Call after Finish.
+  absl::StatusOr<rocksdb::WriteBatch> SortedBatch();
 
   // Changes to namespace `ns`'s df figures, written by Finish.
   NsStats& StatsDelta(std::string_view ns);
