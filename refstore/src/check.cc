@@ -15,6 +15,7 @@ struct Recount {
   std::map<std::string, NsUse, std::less<>> uses;  // by namespace
   uint64_t lease_refs = 0;
   int64_t size = -1;  // as the first image or lease declared it
+  std::vector<std::string> owners;  // "ns/id" of the images flagging it owned
 };
 
 class Checker {
@@ -99,6 +100,7 @@ class Checker {
       if (!holders.empty()) ++stats.active;
       for (const StoredDescriptor* d : ImageBlobs(*img)) {
         Count(*d, &ns, !holders.empty(), subject);
+        if (d->owned) counts_[d->raw_digest].owners.push_back(OwnerKey(ns, id));
       }
     }
     return it.status();
@@ -235,6 +237,7 @@ class Checker {
                Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
                    Describe(uses, r.lease_refs)));
       }
+      CheckOwner(subject, *b, r);
       if (b->uses.empty() && b->lease_refs == 0) {
         Report("unreferenced_blob", subject, "a blob record that nothing holds");
       }
@@ -277,6 +280,26 @@ class Checker {
       }
     }
     return absl::OkStatus();
+  }
+
+  static std::string OwnerKey(std::string_view ns, std::string_view id) {
+    return Cat(ns, "/", RawToDigest(id));
+  }
+
+  // An owner named by the blob record, and only then, flags the blob owned;
+  // an owned blob has exactly that one use and no lease.
+  void CheckOwner(const std::string& subject, const BlobRecord& b, const Recount& r) {
+    const std::string stored = b.owner_id.empty() ? "" : OwnerKey(b.owner_ns, b.owner_id);
+    const std::string flagged = r.owners.size() == 1 ? r.owners[0] : "";
+    if (r.owners.size() > 1 || stored != flagged) {
+      Report("owner_mismatch", subject,
+             Cat("record names '", stored, "', ", r.owners.size(), " images flag it owned"));
+      return;
+    }
+    if (!stored.empty() && (b.lease_refs != 0 || b.uses.size() != 1 || b.uses[0].refs != 1 ||
+                            b.uses[0].ns != b.owner_ns)) {
+      Report("owner_mismatch", subject, "owned blob with other users or leases");
+    }
   }
 
   static bool SameUses(const std::vector<NsUse>& a, const std::vector<NsUse>& b) {

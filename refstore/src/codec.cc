@@ -121,6 +121,10 @@ std::string EncodeImage(const ImageRecord& r) {
   }
   e.I64(r.dangling_since_ns);
   e.U64(r.holders);
+  std::string owned;  // one byte per blob, target first
+  owned.push_back(r.target.owned ? 1 : 0);
+  for (const auto& d : r.content) owned.push_back(d.owned ? 1 : 0);
+  e.Str(owned);
   return e.Take();
 }
 
@@ -142,7 +146,10 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
   }
   r.dangling_since_ns = d.I64();
   r.holders = d.U64();
-  if (!d.ok()) return Corrupt("image", what);
+  std::string owned = d.Str();
+  if (!d.ok() || owned.size() != r.content.size() + 1) return Corrupt("image", what);
+  r.target.owned = owned[0] != 0;
+  for (size_t i = 0; i < r.content.size(); ++i) r.content[i].owned = owned[i + 1] != 0;
   return r;
 }
 
@@ -191,6 +198,8 @@ std::string EncodeBlob(const BlobRecord& r) {
     e.U64(u.refs);
     e.U64(u.held);
   }
+  e.Str(r.owner_ns);
+  e.Str(r.owner_id);
   return e.Take();
 }
 
@@ -207,6 +216,8 @@ absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what)
     u.held = d.U64();
     r.uses.push_back(std::move(u));
   }
+  r.owner_ns = d.Str();
+  r.owner_id = d.Str();
   if (!d.ok()) return Corrupt("blob", what);
   return r;
 }

@@ -25,6 +25,10 @@ struct StoredDescriptor {
   std::string raw_digest;
   int64_t size = 0;
   std::string media_type;
+  // In an image record: the image owns the blob, i.e. it is the blob's only
+  // user and no lease holds it (the blob record names it as owner), so
+  // deleting the image frees the blob without reading its record.
+  bool owned = false;
 };
 
 // A name of an image: the full normalized name and when it was created.
@@ -58,6 +62,9 @@ struct BlobRecord {
   std::string media_type;
   uint64_t lease_refs = 0;   // (namespace, lease) pairs that hold the blob
   std::vector<NsUse> uses;   // sorted by ns; only namespaces with refs > 0
+  // The image that owns the blob (see StoredDescriptor::owned), if any.
+  std::string owner_ns;
+  std::string owner_id;      // raw image ID; empty: no owner
 
   // (namespace, image) pairs that use the blob.
   uint64_t image_refs() const;

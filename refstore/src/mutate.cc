@@ -89,6 +89,30 @@ absl::StatusOr<std::optional<BlobRecord>> ExistingBlob(Txn& txn, const StoredDes
   return blob;
 }
 
+// Ends the ownership of blob `raw` (whose record is `blob`): clears the flag
+// in the owner image's record and the owner in `blob` (which the caller
+// writes).
+absl::Status Disown(Txn& txn, std::string_view raw, BlobRecord& blob) {
+  ASSIGN_OR_RETURN(auto owner, txn.GetImage(blob.owner_ns, blob.owner_id));
+  bool found = false;
+  if (owner) {
+    for (StoredDescriptor* d : MutableImageBlobs(*owner)) {
+      if (d->raw_digest == raw && d->owned) {
+        d->owned = false;
+        found = true;
+      }
+    }
+  }
+  if (!found) {
+    return absl::DataLossError(Cat("blob ", RawToDigest(raw), " names owner ", blob.owner_ns, "/",
+                                   RawToDigest(blob.owner_id), ", which does not own it"));
+  }
+  txn.PutImage(blob.owner_ns, blob.owner_id, *owner);
+  blob.owner_ns.clear();
+  blob.owner_id.clear();
+  return absl::OkStatus();
+}
+
 absl::Status CountDrift(std::string_view what, std::string_view raw, std::string_view ns) {
   return absl::DataLossError(
       Cat(what, " of ", RawToDigest(raw), " in namespace ", ns, " is already 0"));
@@ -104,9 +128,17 @@ bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns) {
   return !r.has_expiry || now_ns < r.expires_ns;
 }
 
-absl::Status AddImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& d, bool held) {
+absl::Status AddImageRef(Txn& txn, std::string_view ns, std::string_view id, StoredDescriptor& d,
+                         bool held, bool can_own) {
   ASSIGN_OR_RETURN(auto before, ExistingBlob(txn, d));
   BlobRecord after = before ? *before : BlobRecord{.size = d.size, .media_type = d.media_type};
+  d.owned = !before && can_own;
+  if (d.owned) {
+    after.owner_ns = ns;
+    after.owner_id = id;
+  } else if (!after.owner_id.empty()) {
+    RETURN_IF_ERROR(Disown(txn, d.raw_digest, after));
+  }
   NsUse& use = after.Use(ns);
   ++use.refs;
   if (held) ++use.held;
@@ -114,8 +146,15 @@ absl::Status AddImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& 
   return absl::OkStatus();
 }
 
-absl::Status DropImageRef(Txn& txn, std::string_view ns, std::string_view raw, bool held,
+absl::Status DropImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& d, bool held,
                           int64_t now_ns, Freed* freed) {
+  const std::string& raw = d.raw_digest;
+  if (d.owned) {  // the record is known: this image's use only
+    BlobRecord before{.size = d.size, .media_type = d.media_type};
+    before.Use(ns) = NsUse{std::string(ns), 1, held ? 1u : 0u};
+    FreeBlob(txn, raw, before, freed);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, raw));
   BlobRecord after = before;
   NsUse& use = after.Use(ns);
@@ -158,6 +197,7 @@ absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
   ASSIGN_OR_RETURN(auto before, ExistingBlob(txn, d));  // checks the size either way
   if (held) return absl::OkStatus();
   BlobRecord after = before ? *before : BlobRecord{.size = d.size, .media_type = d.media_type};
+  if (!after.owner_id.empty()) RETURN_IF_ERROR(Disown(txn, d.raw_digest, after));
   ++after.lease_refs;
   WriteBlob(txn, d.raw_digest, before ? &*before : nullptr, &after);
   txn.Put(kLeaseBlobs, key, "");
@@ -232,6 +272,14 @@ std::vector<std::string> AllNames(const ImageRecord& img) {
   return out;
 }
 
+std::vector<StoredDescriptor*> MutableImageBlobs(ImageRecord& img) {
+  std::vector<StoredDescriptor*> out;
+  out.reserve(img.content.size() + 1);
+  out.push_back(&img.target);
+  for (auto& d : img.content) out.push_back(&d);
+  return out;
+}
+
 std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img) {
   std::vector<const StoredDescriptor*> out;
   out.reserve(img.content.size() + 1);
@@ -245,8 +293,9 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, Ima
   ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
   img.holders = holders.size();
   const bool held = !holders.empty();
-  for (const StoredDescriptor* d : ImageBlobs(img)) {
-    RETURN_IF_ERROR(AddImageRef(txn, ns, *d, held));
+  for (StoredDescriptor* d : MutableImageBlobs(img)) {
+    // Content written under a lease is held by the lease too: not owned.
+    RETURN_IF_ERROR(AddImageRef(txn, ns, id, *d, held, /*can_own=*/lease.empty()));
     if (!lease.empty()) RETURN_IF_ERROR(AddLeaseRef(txn, ns, lease, *d));
   }
   txn.Put(kRefs, DigestRefKey(ns, id), "");
@@ -266,7 +315,7 @@ absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
   txn.Delete(kRefs, DigestRefKey(ns, id));
   txn.Delete(kImages, ImageKey(ns, id));
   for (const StoredDescriptor* d : ImageBlobs(img)) {
-    RETURN_IF_ERROR(DropImageRef(txn, ns, d->raw_digest, held, now_ns, freed));
+    RETURN_IF_ERROR(DropImageRef(txn, ns, *d, held, now_ns, freed));
   }
   NsStats& stats = txn.StatsDelta(ns);
   --stats.images;

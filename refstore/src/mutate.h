@@ -44,15 +44,18 @@ void ForEachContribution(const BlobRecord& b, int sign, Add&& add) {
 // InvalidArgument when the blob is recorded with a size other than d.size.
 absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d);
 
-// Adds one reference from an image of `ns` to the blob (creating its record);
-// `held`: the image is held by a container. InvalidArgument when the blob is
-// recorded with another size.
-absl::Status AddImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& d, bool held);
+// Adds one reference from image (ns, id) to blob `d`, creating its record;
+// `held`: the image is held by a container. A new blob is owned by the image
+// when `can_own` (d.owned is set accordingly); a blob another image owned is
+// owned no more. InvalidArgument when the blob is recorded with another size.
+absl::Status AddImageRef(Txn& txn, std::string_view ns, std::string_view id, StoredDescriptor& d,
+                         bool held, bool can_own);
 
-// Drops one reference from an image of `ns`. The blob is freed (record
-// deleted, added to `freed`) when nothing but expired leases holds it any
-// more; the holds of those expired leases go with it.
-absl::Status DropImageRef(Txn& txn, std::string_view ns, std::string_view raw, bool held,
+// Drops one reference from an image of `ns` to blob `d` (as the image
+// record lists it). The blob is freed (record deleted, added to `freed`) when
+// nothing but expired leases holds it any more; the holds of those expired
+// leases go with it. An owned blob is freed without reading its record.
+absl::Status DropImageRef(Txn& txn, std::string_view ns, const StoredDescriptor& d, bool held,
                           int64_t now_ns, Freed* freed);
 
 // Adds the blob to lease (ns, lease) unless it holds it already.
@@ -102,6 +105,7 @@ std::vector<std::string> AllNames(const ImageRecord& img);
 
 // Every blob of the image: the target then the content.
 std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img);
+std::vector<StoredDescriptor*> MutableImageBlobs(ImageRecord& img);
 
 // Containers of namespace `ns` holding image `id`, as (raw cid, running),
 // in ascending ID order.

@@ -116,7 +116,9 @@ class PruneRun {
         ASSIGN_OR_RETURN(images[i], txn.GetImage(ctx_.ns, batch[i].id));
       }
       if (images[i] && (all_ || images[i]->names.empty())) {
-        for (const StoredDescriptor* d : ImageBlobs(*images[i])) blobs.push_back(d->raw_digest);
+        for (const StoredDescriptor* d : ImageBlobs(*images[i])) {
+          if (!d->owned) blobs.push_back(d->raw_digest);  // owned ones are not read
+        }
       }
     }
     RETURN_IF_ERROR(txn.PrefetchBlobs(std::move(blobs)));
