@@ -311,7 +311,7 @@ absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
                          const ImageRecord& img, int64_t now_ns, Freed* freed) {
   const bool held = img.holders > 0;
   for (const auto& n : img.names) txn.Delete(kRefs, NameKey(ns, n.full));
-  txn.Delete(kDangling, DanglingKey(ns, id));
+  if (img.names.empty()) txn.Delete(kDangling, DanglingKey(ns, id));
   txn.Delete(kRefs, DigestRefKey(ns, id));
   txn.Delete(kImages, ImageKey(ns, id));
   for (const StoredDescriptor* d : ImageBlobs(img)) {

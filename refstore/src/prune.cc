@@ -54,7 +54,9 @@ class PruneRun {
     absl::Status s = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
       absl::MutexLock lock(&store_->write_mu_);
       const bool fresh = store_->db_->GetLatestSequenceNumber() == expected;
-      Txn txn = store_->NewTxn();
+      // A batch never reads what it wrote (each image is visited once; blob
+      // records and df figures are cached), so its writes need no index.
+      Txn txn = store_->NewTxn(Txn::Mode::kAppendOnly);
       RETURN_IF_ERROR(PruneBatch(txn, batch, fresh));
       RETURN_IF_ERROR(store_->Commit(txn));
       expected = store_->db_->GetLatestSequenceNumber();

@@ -145,8 +145,13 @@ StoreImpl::StoreImpl(std::unique_ptr<rocksdb::DB> db,
     : db_(std::move(db)), cfs_(std::move(cfs)), options_(options) {}
 
 StoreImpl::~StoreImpl() {
+  // Flushing the memtables now makes the next open fast: it does not have to
+  // replay the whole write-ahead log. (A failure only costs that replay.)
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  db_->Flush(flush, cfs_).PermitUncheckedError();
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
-  db_->Close();
+  db_->Close().PermitUncheckedError();
 }
 
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,

@@ -58,7 +58,7 @@ class StoreImpl final : public Store {
             const StoreOptions& options);
 
   // A Txn reading the latest state (callers hold write_mu_ if they commit).
-  Txn NewTxn() { return Txn(db_.get(), &cfs_, nullptr); }
+  Txn NewTxn(Txn::Mode mode = Txn::Mode::kIndexed) { return Txn(db_.get(), &cfs_, nullptr, mode); }
   absl::Status Commit(Txn& txn);
   // Loads container `id` (NotFound "No such container: <id>" when absent),
   // lets `change` add its writes under the write lock, and commits.

@@ -35,28 +35,60 @@ absl::Status PrefixIterator::status() const {
 }
 
 Txn::Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
-         const rocksdb::Snapshot* snapshot)
-    : db_(db), cfs_(cfs), wb_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {
+         const rocksdb::Snapshot* snapshot, Mode mode)
+    : db_(db),
+      cfs_(cfs),
+      mode_(mode),
+      wb_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {
   read_.snapshot = snapshot;
 }
 
+namespace {
+std::string WrittenKey(Cf cf, std::string_view key) {
+  std::string k(1, static_cast<char>(cf));
+  k.append(key);
+  return k;
+}
+}  // namespace
+
 absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key) {
   std::string value;
-  rocksdb::Status s = wb_.GetFromBatchAndDB(db_, read_, (*cfs_)[cf], key, &value);
+  rocksdb::Status s;
+  if (mode_ == Mode::kAppendOnly) {
+    if (written_.contains(WrittenKey(cf, key))) {
+      return absl::InternalError(Cat("read after write of ", Printable(key),
+                                     " in an append-only change"));
+    }
+    s = db_->Get(read_, (*cfs_)[cf], key, &value);
+  } else {
+    s = wb_.GetFromBatchAndDB(db_, read_, (*cfs_)[cf], key, &value);
+  }
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return RocksError(s, Printable(key));
   return value;
 }
 
 void Txn::Put(Cf cf, std::string_view key, std::string_view value) {
+  if (mode_ == Mode::kAppendOnly) {
+    written_.insert(WrittenKey(cf, key));
+    appended_.push_back({cf, std::string(key), true, std::string(value)});
+    return;
+  }
   wb_.Put((*cfs_)[cf], key, value);
 }
 
-void Txn::Delete(Cf cf, std::string_view key) { wb_.Delete((*cfs_)[cf], key); }
+void Txn::Delete(Cf cf, std::string_view key) {
+  if (mode_ == Mode::kAppendOnly) {
+    written_.insert(WrittenKey(cf, key));
+    appended_.push_back({cf, std::string(key), false, {}});
+    return;
+  }
+  wb_.Delete((*cfs_)[cf], key);
+}
 
 PrefixIterator Txn::Scan(Cf cf, std::string_view prefix, std::string_view start) {
-  std::unique_ptr<rocksdb::Iterator> it(
-      wb_.NewIteratorWithBase((*cfs_)[cf], db_->NewIterator(read_, (*cfs_)[cf])));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_, (*cfs_)[cf]));
+  if (mode_ == Mode::kIndexed) it.reset(wb_.NewIteratorWithBase((*cfs_)[cf], it.release()));
   it->Seek(start.empty() ? prefix : start);
   return PrefixIterator(std::move(it), std::string(prefix));
 }
@@ -145,6 +177,24 @@ NsStats& Txn::StatsDelta(std::string_view ns) {
 }
 
 absl::StatusOr<rocksdb::WriteBatch> Txn::SortedBatch() {
+  if (mode_ == Mode::kAppendOnly) {
+    // Key order, and for a key written twice its last write only.
+    std::stable_sort(appended_.begin(), appended_.end(), [](const Appended& a, const Appended& b) {
+      return a.cf != b.cf ? a.cf < b.cf : a.key < b.key;
+    });
+    rocksdb::WriteBatch out;
+    for (size_t i = 0; i < appended_.size(); ++i) {
+      const Appended& op = appended_[i];
+      if (i + 1 < appended_.size() && appended_[i + 1].cf == op.cf &&
+          appended_[i + 1].key == op.key) {
+        continue;  // a later write of the same key wins
+      }
+      rocksdb::Status s = op.put ? out.Put((*cfs_)[op.cf], op.key, op.value)
+                                 : out.Delete((*cfs_)[op.cf], op.key);
+      if (!s.ok()) return RocksError(s, Printable(op.key));
+    }
+    return out;
+  }
   rocksdb::WriteBatch out(wb_.GetWriteBatch()->GetDataSize());
   for (rocksdb::ColumnFamilyHandle* cf : *cfs_) {
     std::unique_ptr<rocksdb::WBWIIterator> it(wb_.NewIterator(cf));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "codec.h"
 #include "keys.h"
@@ -45,9 +46,19 @@ class PrefixIterator {
 
 class Txn {
  public:
+  enum class Mode {
+    // Reads see this change's own writes (a WriteBatchWithIndex).
+    kIndexed,
+    // Writes are only collected, which is cheaper: for changes that never
+    // read what they wrote (a prune's batches). Blob records and df figures
+    // are cached as always; Get of another key this Txn wrote fails with
+    // Internal, and Scan sees the database only.
+    kAppendOnly,
+  };
+
   // `snapshot` may be null (read the latest state).
   Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
-      const rocksdb::Snapshot* snapshot);
+      const rocksdb::Snapshot* snapshot, Mode mode = Mode::kIndexed);
 
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key);
   void Put(Cf cf, std::string_view key, std::string_view value);
@@ -56,7 +67,7 @@ class Txn {
   PrefixIterator Scan(Cf cf, std::string_view prefix, std::string_view start = {});
 
   // Whether the batch is empty (call after Finish).
-  bool empty() { return wb_.GetWriteBatch()->Count() == 0; }
+  bool empty() { return wb_.GetWriteBatch()->Count() == 0 && appended_.empty(); }
   // The change as one write batch: every key once (its last write), in key
   // order within each column family, which is what RocksDB's memtables
   // insert fastest. Call after Finish.
@@ -92,7 +103,16 @@ class Txn {
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
   rocksdb::ReadOptions read_;
-  rocksdb::WriteBatchWithIndex wb_;
+  const Mode mode_;
+  rocksdb::WriteBatchWithIndex wb_;  // kIndexed
+  struct Appended {                  // kAppendOnly
+    int cf;
+    std::string key;
+    bool put;
+    std::string value;
+  };
+  std::vector<Appended> appended_;
+  absl::flat_hash_set<std::string> written_;  // cf byte + key, kAppendOnly
   std::map<std::string, NsStats, std::less<>> stats_delta_;
   struct CachedBlob {
     std::optional<BlobRecord> record;  // nullopt: absent or deleted

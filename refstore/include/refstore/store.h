@@ -76,7 +76,7 @@ struct StoreOptions {
   bool sync_writes = false;
   // Images per atomic write during a real prune (the write mutex is held
   // for one batch at a time).
-  int prune_batch = 1024;
+  int prune_batch = 4096;
 };
 
 struct CreateImageRequest {
