@@ -17,6 +17,7 @@
 #include "driver/child.h"
 #include "driver/floor.h"
 #include "driver/measure.h"
+#include "driver/onthefly_scenarios.h"
 #include "driver/report.h"
 #include "driver/scenarios.h"
 #include "fmt/format.h"
@@ -30,7 +31,8 @@ namespace fs = std::filesystem;
 struct Flags {
   WorkloadOptions workload;
   std::string scenarios = "create,prune_dangling,prune_all,prune_all_label,remove,df,check,reopen";
-  std::string designs = "refstore,floor";
+  std::string designs = "refstore,floor,onthefly-once,onthefly-per-record";
+  double budget_s = 120;  // for the baselines' quadratic paths
   int64_t removes = -1;  // -1: min(2000, images / 10)
   int df_calls = 200;
   std::string dir;
@@ -61,8 +63,16 @@ class Driver {
     const int64_t removes = flags_.removes >= 0
                                 ? flags_.removes
                                 : std::min<int64_t>(2000, std::max<int64_t>(1, flags_.workload.images / 10));
+    // The designs differ on purpose for containers created with a name that
+    // later moves; every design gets those pinned to their image ID.
+    auto pins = MovedNameContainers(flags_.workload);
+    if (!pins.ok()) {
+      std::fprintf(stderr, "refstore-bench: %s\n", pins.status().ToString().c_str());
+      return Finish(1);
+    }
+    report_["pinned_containers"] = pins->size();
     nlohmann::json created = Step("refstore", "create", [&] {
-      return CreateRefstore(flags_.workload, tmpl, removes);
+      return CreateRefstore(flags_.workload, *pins, tmpl, removes);
     });
     if (!created.contains("bench_store")) return Finish(1);
     bench_ = BenchStoreFromJson(created["bench_store"]);
@@ -74,9 +84,9 @@ class Driver {
       const std::string name = PruneKindName(kind);
       if (!scenarios_.count(name)) continue;
       const std::string after = Copy(tmpl, name);
-      Step("refstore", name, [&] { return PruneRefstore(At(after), kind); });
-      if (designs_.count("floor") && kind != PruneKind::kAllLabel) {
-        RunFloorFor(tmpl, after, name, kind == PruneKind::kAll);
+      nlohmann::json pruned = Step("refstore", name, [&] { return PruneRefstore(At(after), kind); });
+      if (designs_.count("floor") && kind != PruneKind::kAllLabel && pruned.contains("items")) {
+        RunFloorFor(tmpl, after, name, kind == PruneKind::kAll, pruned["items"]);
       }
       fs::remove_all(after);
     }
@@ -90,6 +100,8 @@ class Driver {
     }
     if (scenarios_.count("check")) Step("refstore", "check", [&] { return CheckRefstore(At(tmpl)); });
     if (scenarios_.count("reopen")) Step("refstore", "reopen", [&] { return ReopenRefstore(At(tmpl)); });
+    fs::remove_all(tmpl);
+    RunOnTheFly(*pins);
     return Finish(0);
   }
 
@@ -107,10 +119,40 @@ class Driver {
     return to;
   }
 
+  // The on-the-fly baseline: its own store from the same events, then
+  // prune -a with each GC mode and the remove stream.
+  void RunOnTheFly(const ContainerPins& pins) {
+    const bool once = designs_.count("onthefly-once") > 0;
+    const bool per_record = designs_.count("onthefly-per-record") > 0;
+    if (!once && !per_record) return;
+    const std::string tmpl = root_ + "/template-onthefly";
+    const absl::Duration budget = absl::Seconds(flags_.budget_s);
+    if (scenarios_.count("create")) {
+      Step("onthefly", "create", [&] { return CreateOnTheFly(flags_.workload, pins, tmpl); });
+    } else {
+      RunInChild([&] { return CreateOnTheFly(flags_.workload, pins, tmpl); }).IgnoreError();
+    }
+    for (bool per : {false, true}) {
+      if (!scenarios_.count("prune_all") || !(per ? per_record : once)) continue;
+      const std::string dir = Copy(tmpl, "onthefly-prune");
+      const auto mode = per ? OnTheFlyStore::GcMode::kPerRecord : OnTheFlyStore::GcMode::kOncePerPrune;
+      Step(per ? "onthefly-per-record" : "onthefly-once", "prune_all",
+           [&] { return PruneOnTheFly(At(dir), mode, budget); });
+      fs::remove_all(dir);
+    }
+    if (scenarios_.count("remove")) {
+      const std::string dir = Copy(tmpl, "onthefly-remove");
+      Step("onthefly", "remove", [&] { return RemoveStreamOnTheFly(At(dir), budget); });
+      fs::remove_all(dir);
+    }
+    fs::remove_all(tmpl);
+  }
+
   // The floor: the mutations of the real prune (`after` is its result),
   // replayed on a fresh copy of the template.
+  // `items`: the images the real prune deleted (the floor's items too).
   void RunFloorFor(const std::string& tmpl, const std::string& after, const std::string& scenario,
-                   bool all) {
+                   bool all, const nlohmann::json& items) {
     const std::string plan = root_ + "/floor-plan";
     auto made = RunInChild([&] { return MakeFloorPlan(tmpl, after, plan, 100000); });
     if (!made.ok() || made->contains("error")) {
@@ -121,6 +163,8 @@ class Driver {
     const std::string dir = Copy(tmpl, "floor");
     nlohmann::json row = Step("floor", scenario, [&] { return RunFloor(dir, plan, all); });
     rows_.back()["plan_ops"] = (*made)["ops"];
+    rows_.back()["items"] = items;
+    AddThroughput(rows_.back());
     fs::remove_all(dir);
     fs::remove(plan);
   }
@@ -206,6 +250,9 @@ int main(int argc, char** argv) {
   app.add_option("--designs", flags.designs, "Designs to run")->capture_default_str();
   app.add_option("--removes", flags.removes, "Single removes in the remove stream");
   app.add_option("--df-calls", flags.df_calls, "df calls")->capture_default_str();
+  app.add_option("--budget", flags.budget_s,
+                 "Seconds the baselines' quadratic paths may run (per-record prune, removes)")
+      ->capture_default_str();
   app.add_option("--dir", flags.dir, "Work directory (default: a new temporary one)");
   app.add_flag("--keep", flags.keep, "Keep the work directory");
   app.add_option("--json", flags.json, "Write the JSON report here");
@@ -214,6 +261,7 @@ int main(int argc, char** argv) {
   if (flags.smoke) {
     w.images = std::min<int64_t>(w.images, 2000);
     flags.df_calls = 10;
+    flags.budget_s = std::min(flags.budget_s, 5.0);
   }
 
   std::string root = flags.dir;

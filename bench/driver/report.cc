@@ -52,17 +52,29 @@ void AddThroughput(nlohmann::json& row) {
   }
 }
 
+namespace {
+
+// Seconds per item of a row, or 0 when it has none.
+double PerItem(const nlohmann::json& row) {
+  if (!row.contains("seconds") || !row.contains("items")) return 0;
+  double items = row["items"].get<double>();
+  return items > 0 ? row["seconds"].get<double>() / items : 0;
+}
+
+}  // namespace
+
 nlohmann::json Ratios(const nlohmann::json& rows) {
   std::map<std::string, double> refstore;
   for (const auto& r : rows) {
-    if (r["design"] == "refstore" && r.contains("seconds")) refstore[r["scenario"]] = r["seconds"];
+    if (r["design"] == "refstore") refstore[r["scenario"]] = PerItem(r);
   }
   nlohmann::json out = nlohmann::json::object();
   for (const auto& r : rows) {
     const std::string scenario = r["scenario"];
-    if (r["design"] == "refstore" || !r.contains("seconds") || !refstore.count(scenario)) continue;
-    if (refstore[scenario] <= 0) continue;
-    out[scenario][r["design"].get<std::string>()] = r["seconds"].get<double>() / refstore[scenario];
+    if (r["design"] == "refstore" || !refstore.count(scenario) || refstore[scenario] <= 0) continue;
+    if (double mine = PerItem(r); mine > 0) {
+      out[scenario][r["design"].get<std::string>()] = mine / refstore[scenario];
+    }
   }
   return out;
 }

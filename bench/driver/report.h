@@ -15,8 +15,10 @@ nlohmann::json MachineDescription();
 // Adds "throughput_per_s" to a result row that has "seconds" and "items".
 void AddThroughput(nlohmann::json& row);
 
-// For each scenario, the time of every design divided by refstore's, as
-// {"<scenario>": {"floor": 0.8, ...}} (refstore / floor is 1 / that).
+// For each scenario, every design's time per item divided by refstore's, as
+// {"<scenario>": {"floor": 0.8, ...}} (refstore / floor is 1 / that). Per
+// item, so that a baseline stopped by its time budget is compared at the
+// rate it reached.
 nlohmann::json Ratios(const nlohmann::json& rows);
 
 // The rows as a fixed-width table.

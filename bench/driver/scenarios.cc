@@ -89,8 +89,8 @@ BenchStore BenchStoreFromJson(const nlohmann::json& j) {
   return s;
 }
 
-nlohmann::json CreateRefstore(const WorkloadOptions& options, const std::string& dir,
-                              int64_t remove_count) {
+nlohmann::json CreateRefstore(const WorkloadOptions& options, const ContainerPins& pins,
+                              const std::string& dir, int64_t remove_count) {
   BenchStore bench;
   BenchStore* out = &bench;
   auto store = OpenOrThrow(dir);
@@ -106,7 +106,9 @@ nlohmann::json CreateRefstore(const WorkloadOptions& options, const std::string&
       }
       progress.Show(++images, options.images);
     }
-    return ApplyToStore(*store, event);
+    Event e = event;
+    PinContainer(pins, e);
+    return ApplyToStore(*store, e);
   });
   const double seconds = clock.Seconds();
   ThrowIfError(stats.status());

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "baselines/compare.h"
 #include "workload/workload.h"
 
 namespace refstore::bench {
@@ -27,8 +28,10 @@ struct BenchStore {
 // names spread over the run for the remove stream. Returns the figures plus
 // "bench_store" (BenchStoreToJson), which the parent turns back into a
 // BenchStore with BenchStoreFromJson.
-nlohmann::json CreateRefstore(const WorkloadOptions& options, const std::string& dir,
-                              int64_t remove_count);
+// Containers in `pins` get the pinned reference (see baselines/compare.h),
+// so that refstore and the baselines receive identical events.
+nlohmann::json CreateRefstore(const WorkloadOptions& options, const ContainerPins& pins,
+                              const std::string& dir, int64_t remove_count);
 nlohmann::json BenchStoreToJson(const BenchStore& store);
 BenchStore BenchStoreFromJson(const nlohmann::json& j);
 
