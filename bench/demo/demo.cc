@@ -2,8 +2,7 @@
 // images and containers, then runs `docker image prune -a` on it and prints
 // docker's summary plus timings and peak memory.
 //
-//   refstore-demo [--images N] [--seed S] [--base-images B] [--containers C]
-//                 [--dir DIR] [--keep]
+//   refstore-demo [--images N] [--seed S] [--container-share F] [--dir DIR] [--keep]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,7 +17,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "fmt/format.h"
-#include "generator.h"
+#include "workload/workload.h"
 #include "human_size.h"
 #include "refstore/store.h"
 
@@ -39,8 +38,7 @@ double PeakRssMb() {
 struct Flags {
   int64_t images = 100000;
   uint64_t seed = 1;
-  int64_t base_images = 200;
-  int64_t containers = -1;  // -1: 2% of images
+  double container_share = 0.05;
   std::string dir;
   bool keep = false;
 };
@@ -48,11 +46,12 @@ struct Flags {
 int Run(const Flags& flags, const std::string& store_dir) {
   const bool tty = isatty(STDERR_FILENO) == 1;
 
-  refstore::bench::GeneratorOptions gen;
-  gen.images = flags.images;
-  gen.seed = flags.seed;
-  gen.base_images = flags.base_images;
-  gen.containers = flags.containers >= 0 ? flags.containers : flags.images / 50;
+  // One namespace, as on a docker host; the rest of the shape is the
+  // benchmark workload's (bench/workload/workload.h).
+  refstore::bench::WorkloadOptions gen{.images = flags.images,
+                                       .container_share = flags.container_share,
+                                       .namespaces = 1,
+                                       .seed = flags.seed};
 
   auto store = refstore::Store::Open(store_dir, {});
   if (!store.ok()) {
@@ -60,14 +59,16 @@ int Run(const Flags& flags, const std::string& store_dir) {
     return 1;
   }
 
-  fmt::print("Generating {} images (seed {}, {} base images, {} containers) in {}\n", gen.images,
-             gen.seed, gen.base_images, gen.containers, store_dir);
+  fmt::print("Generating {} images (seed {}) in {}\n", gen.images, gen.seed, store_dir);
   std::fflush(stdout);
   auto gen_start = Clock::now();
-  auto generated = refstore::bench::Generate(**store, gen, [&](int64_t done) {
-    if (tty && (done % 1000 == 0 || done == gen.images)) {
-      fmt::print(stderr, "\r  generating: {}/{} images\033[K", done, gen.images);
+  int64_t images = 0;
+  auto generated = refstore::bench::Generate(gen, [&](const refstore::bench::Event& event) {
+    if (tty && std::holds_alternative<refstore::bench::CreateImageEvent>(event) &&
+        (++images % 1000 == 0 || images == gen.images)) {
+      fmt::print(stderr, "\r  generating: {}/{} images\033[K", images, gen.images);
     }
+    return refstore::bench::ApplyToStore(**store, event);
   });
   if (tty) fmt::print(stderr, "\r\033[K");
   if (!generated.ok()) {
@@ -75,15 +76,18 @@ int Run(const Flags& flags, const std::string& store_dir) {
     return 1;
   }
   const double gen_seconds = SecondsSince(gen_start);
-  fmt::print("Images generated: {} ({} base, {} left dangling by a moved tag), containers: {} ({} running)\n",
-             generated->images, generated->base_images, generated->moved_tags,
-             generated->containers, generated->running);
-  fmt::print("Distinct blobs: {}\n", refstore::bench::HumanSize(generated->blob_bytes));
+  fmt::print(
+      "Images generated: {} ({} multi-platform, {} left dangling by a moved tag), names: {}, "
+      "containers: {} ({} running; by name, ID, short ID and name@digest in turn), leases: {}\n",
+      generated->images, generated->indexes, generated->dangling, generated->names,
+      generated->containers, generated->running, generated->leases);
+  fmt::print("Distinct blobs: {} ({})\n", generated->blobs,
+             refstore::bench::HumanSize(generated->blob_bytes));
   fmt::print("Generate time: {:.2f}s\n", gen_seconds);
   std::fflush(stdout);
 
   // docker image prune -a, one second after the last generated operation.
-  refstore::OpContext ctx{.ns = gen.ns, .now = generated->end + absl::Seconds(1)};
+  refstore::OpContext ctx{.ns = "ns0", .now = generated->end + absl::Seconds(1)};
   int64_t untagged = 0, deleted = 0;
   refstore::PruneOptions prune;
   prune.all = true;
@@ -123,11 +127,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   app.add_option("--seed", flags.seed, "Seed of the generator")->capture_default_str();
-  app.add_option("--base-images", flags.base_images, "Base images whose layers other images share")
+  app.add_option("--container-share", flags.container_share,
+                 "Share of the images a container uses")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--containers", flags.containers, "Containers holding images (default: 2% of --images)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--dir", flags.dir,
                  "Store directory, created and never removed (default: a new temporary "
                  "directory, removed at the end unless --keep)");
