@@ -78,6 +78,7 @@ class PruneRun {
   // Calls `batch` with the candidates of the snapshot, a batch at a time.
   template <typename Fn>
   absl::Status ForEachCandidate(const rocksdb::Snapshot* snap, Fn batch) {
+    snapshot_ = snap;
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
     const std::string prefix = NsPrefix(ctx_.ns);
@@ -139,7 +140,6 @@ class PruneRun {
   }
 
   void Emit(DeleteEntry::Kind kind, std::string ref) {
-    if (kind == DeleteEntry::Kind::kDeleted && !reported_.insert(ref).second) return;
     DeleteEntry e{kind, std::move(ref)};
     if (opts_.on_entry) {
       opts_.on_entry(e);
@@ -206,9 +206,17 @@ class PruneRun {
     }
     Freed freed;
     RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, now_, &freed));
-    Emit(DeleteEntry::Kind::kDeleted, RawToDigest(id));
+    // A digest appears at most once per prune. An image's ID is reported
+    // when the image goes, unless it was reported already as a freed child
+    // manifest of another image. A freed child manifest that was itself an
+    // image of the namespace is that image's entry (the image went, or its
+    // blob would not be free); the others are remembered, which keeps the
+    // set to the few freed children of multi-platform images.
+    if (!children_reported_.contains(id)) Emit(DeleteEntry::Kind::kDeleted, RawToDigest(id));
     for (const auto& b : freed.blobs) {
-      if (b.raw_digest != id && IsManifestOrIndex(b.media_type)) {
+      if (b.raw_digest == id || !IsManifestOrIndex(b.media_type)) continue;
+      ASSIGN_OR_RETURN(bool was_image, WasImage(b.raw_digest));
+      if (!was_image && children_reported_.insert(b.raw_digest).second) {
         Emit(DeleteEntry::Kind::kDeleted, RawToDigest(b.raw_digest));
       }
     }
@@ -217,15 +225,28 @@ class PruneRun {
     return absl::OkStatus();
   }
 
+  // Whether `raw` was an image of the namespace when the prune began.
+  absl::StatusOr<bool> WasImage(const std::string& raw) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    std::string value;
+    rocksdb::Status s =
+        store_->db_->Get(ro, store_->cfs_[kImages], ImageKey(ctx_.ns, raw), &value);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) return RocksError(s, RawToDigest(raw));
+    return true;
+  }
+
   StoreImpl* store_;
   const OpContext& ctx_;
   const PruneOptions& opts_;
   const ImageFilter filter_;
   const bool all_;
   const int64_t now_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;  // what the candidates come from
   PruneResult result_;
   Progress progress_;
-  absl::flat_hash_set<std::string> reported_;  // digests reported Deleted
+  absl::flat_hash_set<std::string> children_reported_;  // freed child manifests reported
 };
 
 absl::StatusOr<PruneResult> StoreImpl::RunPrune(const OpContext& ctx,

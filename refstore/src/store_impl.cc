@@ -41,6 +41,9 @@ rocksdb::DBOptions RocksDbOptions(bool create_if_missing) {
   options.create_if_missing = create_if_missing;
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
+  // All memtables together stay under 128 MiB, whatever the number of column
+  // families written, which bounds the memory of long prunes and imports.
+  options.db_write_buffer_size = 128 << 20;
   return options;
 }
 

@@ -237,6 +237,32 @@ TEST_F(StoreTest, PruneReportsChildManifestsOfAnIndexOnce) {
   ExpectClean();
 }
 
+TEST_F(StoreTest, PruneReportsAnImageThatIsAlsoAChildManifestOnce) {
+  // Image M is a plain manifest; index B lists M as a platform manifest.
+  // Whichever goes first, M's digest is reported once.
+  for (int index : {1, 99}) {  // B's ID before, then after M's (digest 50)
+    SetUp();
+    ASSERT_TRUE(store_->CreateImage(Ctx(), {.name = std::string("m:1"),
+                                            .target = D(kManifest, 50, 100),
+                                            .content = {D(kLayer, 70, 1000)}}).ok());
+    ASSERT_TRUE(store_->CreateImage(Ctx(), {.name = std::string("b:1"),
+                                            .target = D(kIndex, index, 300),
+                                            .content = {D(kManifest, 50, 100), D(kLayer, 70, 1000)}})
+                    .ok());
+    auto r = store_->Prune(Ctx(), {.all = true});
+    ASSERT_TRUE(r.ok());
+    std::multiset<std::string> deleted;
+    for (const auto& e : r->deleted) {
+      if (e.kind == DeleteEntry::Kind::kDeleted) deleted.insert(e.ref);
+    }
+    EXPECT_EQ(deleted, (std::multiset<std::string>{Digest(50), Digest(index)})) << index;
+    EXPECT_EQ(r->space_reclaimed, 100 + 300 + 1000);
+    ExpectClean();
+    TearDown();
+  }
+  SetUp();
+}
+
 TEST_F(StoreTest, ExpiredLeaseProtectsNothing) {
   ASSERT_TRUE(store_->CreateLease(Ctx(0), "pull", T(100)).ok());
   ASSERT_TRUE(store_->AddLeaseContent(Ctx(0), "pull", {D(kLayer, kShared, 5000)}).ok());
