@@ -1,8 +1,12 @@
 // Check: recomputes every count and relation from scratch over one snapshot
 // and reports each difference from what is stored.
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "strcat.h"
 #include "mutate.h"
 #include "status_macros.h"
@@ -11,12 +15,26 @@
 namespace refstore::internal {
 namespace {
 
+// What the recount found for one blob. Kept small: a store has millions.
 struct Recount {
-  std::map<std::string, NsUse, std::less<>> uses;  // by namespace
-  uint64_t lease_refs = 0;
-  int64_t size = -1;  // as the first image or lease declared it
-  std::vector<std::string> owners;  // "ns/id" of the images flagging it owned
+  absl::InlinedVector<NsUse, 1> uses;  // sorted by namespace
+  uint32_t lease_refs = 0;
+  uint32_t owners = 0;      // images flagging the blob owned
+  uint64_t owner_hash = 0;  // OwnerHash of the (last) one
+  int64_t size = -1;        // as the first image or lease declared it
 };
+
+using RawKey = std::array<char, kRawIdSize>;
+
+RawKey ToKey(std::string_view raw) {
+  RawKey key{};
+  std::memcpy(key.data(), raw.data(), std::min(raw.size(), key.size()));
+  return key;
+}
+
+uint64_t OwnerHash(std::string_view ns, std::string_view id) {
+  return std::hash<std::string>()(Cat(ns, "/", id));
+}
 
 class Checker {
  public:
@@ -42,7 +60,7 @@ class Checker {
   // when `ns` is null.
   void Count(const StoredDescriptor& d, const std::string_view* ns, bool held,
              std::string_view who) {
-    Recount& r = counts_[d.raw_digest];
+    Recount& r = counts_[ToKey(d.raw_digest)];
     if (r.size < 0) r.size = d.size;
     if (r.size != d.size) {
       Report("size_mismatch", RawToDigest(d.raw_digest),
@@ -52,10 +70,11 @@ class Checker {
       ++r.lease_refs;
       return;
     }
-    NsUse& u = r.uses[std::string(*ns)];
-    u.ns = *ns;
-    ++u.refs;
-    if (held) ++u.held;
+    auto u = std::lower_bound(r.uses.begin(), r.uses.end(), *ns,
+                              [](const NsUse& a, std::string_view n) { return a.ns < n; });
+    if (u == r.uses.end() || u->ns != *ns) u = r.uses.insert(u, NsUse{std::string(*ns), 0, 0});
+    ++u->refs;
+    if (held) ++u->held;
   }
 
   absl::Status CheckImages() {
@@ -100,7 +119,11 @@ class Checker {
       if (!holders.empty()) ++stats.active;
       for (const StoredDescriptor* d : ImageBlobs(*img)) {
         Count(*d, &ns, !holders.empty(), subject);
-        if (d->owned) counts_[d->raw_digest].owners.push_back(OwnerKey(ns, id));
+        if (d->owned) {
+          Recount& r = counts_[ToKey(d->raw_digest)];
+          ++r.owners;
+          r.owner_hash = OwnerHash(ns, id);
+        }
       }
     }
     return it.status();
@@ -227,11 +250,10 @@ class Checker {
         Report("corrupt_record", subject, std::string(b.status().message()));
         continue;
       }
-      auto found = counts_.find(raw);
+      auto found = counts_.find(ToKey(raw));
       Recount r = found == counts_.end() ? Recount{} : found->second;
       if (found != counts_.end()) counts_.erase(found);
-      std::vector<NsUse> uses;
-      for (const auto& [ns, u] : r.uses) uses.push_back(u);
+      std::vector<NsUse> uses(r.uses.begin(), r.uses.end());
       if (!SameUses(uses, b->uses) || r.lease_refs != b->lease_refs) {
         Report("count_drift", subject,
                Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
@@ -251,7 +273,7 @@ class Checker {
     }
     RETURN_IF_ERROR(it.status());
     for (const auto& [raw, r] : counts_) {
-      Report("missing_blob", RawToDigest(raw),
+      Report("missing_blob", RawToDigest(std::string_view(raw.data(), raw.size())),
              Cat("held by ", Describe({}, r.lease_refs), " and images but has no record"));
     }
     return absl::OkStatus();
@@ -282,22 +304,19 @@ class Checker {
     return absl::OkStatus();
   }
 
-  static std::string OwnerKey(std::string_view ns, std::string_view id) {
-    return Cat(ns, "/", RawToDigest(id));
-  }
-
   // An owner named by the blob record, and only then, flags the blob owned;
   // an owned blob has exactly that one use and no lease.
   void CheckOwner(const std::string& subject, const BlobRecord& b, const Recount& r) {
-    const std::string stored = b.owner_id.empty() ? "" : OwnerKey(b.owner_ns, b.owner_id);
-    const std::string flagged = r.owners.size() == 1 ? r.owners[0] : "";
-    if (r.owners.size() > 1 || stored != flagged) {
+    const bool stored = !b.owner_id.empty();
+    if (r.owners > 1 || stored != (r.owners == 1) ||
+        (stored && r.owner_hash != OwnerHash(b.owner_ns, b.owner_id))) {
       Report("owner_mismatch", subject,
-             Cat("record names '", stored, "', ", r.owners.size(), " images flag it owned"));
+             Cat("record names '", stored ? Cat(b.owner_ns, "/", RawToDigest(b.owner_id)) : "",
+                 "', ", r.owners, " images flag it owned"));
       return;
     }
-    if (!stored.empty() && (b.lease_refs != 0 || b.uses.size() != 1 || b.uses[0].refs != 1 ||
-                            b.uses[0].ns != b.owner_ns)) {
+    if (stored && (b.lease_refs != 0 || b.uses.size() != 1 || b.uses[0].refs != 1 ||
+                   b.uses[0].ns != b.owner_ns)) {
       Report("owner_mismatch", subject, "owned blob with other users or leases");
     }
   }
@@ -322,7 +341,7 @@ class Checker {
   }
 
   Txn& txn_;
-  absl::flat_hash_map<std::string, Recount> counts_;
+  absl::flat_hash_map<RawKey, Recount> counts_;
   std::map<std::string, NsStats, std::less<>> recounted_stats_;
   std::vector<Problem> problems_;
 };
