@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "micro.h"
+#include "workload/workload.h"
 
 namespace refstore::micro {
 namespace {
@@ -27,24 +28,9 @@ enum class Kind : uint64_t { kManifest = 1, kConfig, kOwnLayer, kSharedLayer };
   std::abort();
 }
 
-// splitmix64's finalizer.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // "sha256:" + 64 lowercase hex derived from (kind, n).
 std::string Digest(Kind kind, uint64_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  uint64_t h = Mix(Mix(static_cast<uint64_t>(kind)) ^ n);
-  for (int word = 0; word < 4; ++word) {
-    uint64_t v = Mix(h + word);
-    for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kHex[(v >> shift) & 0xf]);
-  }
-  return out;
+  return SyntheticDigest(static_cast<uint64_t>(kind), n);
 }
 
 Descriptor Blob(Kind kind, uint64_t n, const char* media_type, int64_t size) {

@@ -248,6 +248,10 @@ absl::StatusOr<WorkloadStats> Generate(const WorkloadOptions& options,
   return Builder(options, sink).Run();
 }
 
+std::string SyntheticDigest(uint64_t seed, uint64_t counter) {
+  return "sha256:" + Hex256(seed, counter);
+}
+
 absl::Status ApplyToStore(Store& store, const Event& event) {
   return std::visit(
       [&](const auto& e) -> absl::Status {

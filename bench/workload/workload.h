@@ -107,6 +107,10 @@ struct WorkloadStats {
 absl::StatusOr<WorkloadStats> Generate(const WorkloadOptions& options,
                                        const std::function<absl::Status(const Event&)>& sink);
 
+// "sha256:" + 64 lowercase hex derived from (seed, counter): the generator's
+// synthetic digests, for other benchmarks that need their own.
+std::string SyntheticDigest(uint64_t seed, uint64_t counter);
+
 // Applies one event to a refstore Store.
 absl::Status ApplyToStore(Store& store, const Event& event);
 
