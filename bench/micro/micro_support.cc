@@ -30,7 +30,7 @@ enum class Kind : uint64_t { kManifest = 1, kConfig, kOwnLayer, kSharedLayer };
 
 // "sha256:" + 64 lowercase hex derived from (kind, n).
 std::string Digest(Kind kind, uint64_t n) {
-  return SyntheticDigest(static_cast<uint64_t>(kind), n);
+  return refstore::bench::SyntheticDigest(static_cast<uint64_t>(kind), n);
 }
 
 Descriptor Blob(Kind kind, uint64_t n, const char* media_type, int64_t size) {
