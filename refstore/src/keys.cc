@@ -52,8 +52,6 @@ std::string NsPrefix(std::string_view ns) { return Join(ns, {}); }
 std::string ImageKey(std::string_view ns, std::string_view id) { return Join(ns, id); }
 std::string NameKey(std::string_view ns, std::string_view name) { return Join(ns, "N", name); }
 std::string DigestRefKey(std::string_view ns, std::string_view id) { return Join(ns, "D", id); }
-std::string NamePrefix(std::string_view ns) { return Join(ns, "N"); }
-std::string DigestRefPrefix(std::string_view ns) { return Join(ns, "D"); }
 std::string DanglingKey(std::string_view ns, std::string_view id) { return Join(ns, id); }
 std::string ContainerKey(std::string_view ns, std::string_view cid) { return Join(ns, cid); }
 std::string HolderKey(std::string_view ns, std::string_view id, std::string_view cid) {
@@ -97,19 +95,6 @@ std::string Printable(std::string_view key) {
     }
   }
   return out;
-}
-
-std::string PrefixEnd(std::string_view prefix) {
-  std::string end(prefix);
-  while (!end.empty()) {
-    auto& c = reinterpret_cast<unsigned char&>(end.back());
-    if (c != 0xff) {
-      ++c;
-      return end;
-    }
-    end.pop_back();
-  }
-  return end;
 }
 
 }  // namespace refstore::internal

@@ -54,8 +54,6 @@ std::string NsPrefix(std::string_view ns);
 std::string ImageKey(std::string_view ns, std::string_view raw_id);
 std::string NameKey(std::string_view ns, std::string_view full_name);
 std::string DigestRefKey(std::string_view ns, std::string_view raw_id);
-std::string NamePrefix(std::string_view ns);
-std::string DigestRefPrefix(std::string_view ns);
 std::string DanglingKey(std::string_view ns, std::string_view raw_id);
 std::string ContainerKey(std::string_view ns, std::string_view raw_cid);
 std::string HolderKey(std::string_view ns, std::string_view raw_id, std::string_view raw_cid);
@@ -70,10 +68,6 @@ bool SplitNs(std::string_view key, std::string_view* ns, std::string_view* rest)
 
 // A printable form of a key for messages (raw bytes shown as hex).
 std::string Printable(std::string_view key);
-
-// The smallest key greater than every key starting with `prefix`
-// (empty when there is none).
-std::string PrefixEnd(std::string_view prefix);
 
 }  // namespace refstore::internal
 
