@@ -100,7 +100,7 @@ class Driver {
     }
     if (scenarios_.count("check")) Step("refstore", "check", [&] { return CheckRefstore(At(tmpl)); });
     if (scenarios_.count("reopen")) Step("refstore", "reopen", [&] { return ReopenRefstore(At(tmpl)); });
-    fs::remove_all(tmpl);
+    if (!flags_.keep) fs::remove_all(tmpl);
     RunOnTheFly(*pins);
     return Finish(0);
   }
@@ -145,7 +145,7 @@ class Driver {
       Step("onthefly", "remove", [&] { return RemoveStreamOnTheFly(At(dir), budget); });
       fs::remove_all(dir);
     }
-    fs::remove_all(tmpl);
+    if (!flags_.keep) fs::remove_all(tmpl);
   }
 
   // The floor: the mutations of the real prune (`after` is its result),
