@@ -47,13 +47,15 @@ class PruneRun {
       RETURN_IF_ERROR(store_->Commit(txn));
     }
     const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
-    // While the latest sequence number is the one after our own last write,
-    // nobody else has written since the snapshot: the records read from it
-    // are current and need not be read again.
+    // As long as every write since the snapshot was our own (the latest
+    // sequence number is the one after our last write), the records read
+    // from the snapshot are current and need not be read again. After the
+    // first write of anyone else, they never are again.
     rocksdb::SequenceNumber expected = snap->GetSequenceNumber();
+    bool fresh = true;
     absl::Status s = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
       absl::MutexLock lock(&store_->write_mu_);
-      const bool fresh = store_->db_->GetLatestSequenceNumber() == expected;
+      fresh = fresh && store_->db_->GetLatestSequenceNumber() == expected;
       // A batch never reads what it wrote (each image is visited once; blob
       // records and df figures are cached), so its writes need no index.
       Txn txn = store_->NewTxn(Txn::Mode::kAppendOnly);

@@ -49,9 +49,9 @@ class StoreTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Reopen() {
+  void Reopen(const StoreOptions& options = {}) {
     store_.reset();
-    auto s = Store::Open(dir_.string(), {});
+    auto s = Store::Open(dir_.string(), options);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
   }
@@ -261,6 +261,31 @@ TEST_F(StoreTest, PruneReportsAnImageThatIsAlsoAChildManifestOnce) {
     TearDown();
   }
   SetUp();
+}
+
+TEST_F(StoreTest, PruneJudgesEachBatchOnTheStateOfTheMoment) {
+  // Batches of two images; between batches (on_progress runs then, outside
+  // the write lock) a container takes a later candidate and another
+  // candidate is removed. The prune must see both.
+  Reopen({.prune_batch = 2});
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 6; ++i) ids.push_back(Create(i, "r" + std::to_string(i) + ":1"));
+  bool changed = false;
+  PruneOptions opts{.all = true, .on_progress = [&](const Progress&) {
+    if (changed) return;
+    changed = true;
+    ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), ids[5], false).ok());
+    ASSERT_TRUE(store_->RemoveImage(Ctx(), ids[4], false).ok());
+  }};
+  auto r = store_->Prune(Ctx(), opts);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(r->images_deleted, 4);  // 1-4; 5 was removed meanwhile, 6 is held
+  auto left = store_->ListImages(Ctx(), {});
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].id, ids[5]);
+  ExpectClean();
 }
 
 TEST_F(StoreTest, ExpiredLeaseProtectsNothing) {

@@ -18,7 +18,8 @@ TEST(ConcurrencyTest, RandomOperationsFromManyThreadsKeepEveryCount) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("refstore-concurrency-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto opened = Store::Open(dir.string(), {});
+  // Small prune batches, so that prunes interleave with the other threads.
+  auto opened = Store::Open(dir.string(), {.prune_batch = 3});
   ASSERT_TRUE(opened.ok()) << opened.status();
   std::unique_ptr<Store> store = std::move(*opened);
 

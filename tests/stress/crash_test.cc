@@ -29,7 +29,7 @@ constexpr char kChildFlag[] = "--crash-child=";
   std::string dir = arg.substr(0, a);
   uint64_t seed = std::stoull(arg.substr(a + 1, b - a - 1));
   int64_t step = std::stoll(arg.substr(b + 1));
-  auto store = Store::Open(dir, {});
+  auto store = Store::Open(dir, {.prune_batch = 3});  // prunes of several batches
   if (!store.ok()) {
     std::fprintf(stderr, "child: %s\n", store.status().ToString().c_str());
     _exit(3);
