@@ -216,6 +216,9 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
   for (const auto& raw : raws) {
     txn.Delete(kLeaseBlobs, LeaseBlobKey(ns, lease, raw));
     txn.Delete(kBlobLeases, BlobLeaseKey(raw, ns, lease));
+    // Freed already in this change, with this lease's hold (another expired
+    // lease's drop freed it; a discarding Txn still lists the hold).
+    if (txn.FreedHere(raw)) continue;
     ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, raw));
     if (before.lease_refs == 0) {
       return absl::DataLossError(Cat("lease count of ", RawToDigest(raw), " is already 0"));

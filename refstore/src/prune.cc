@@ -33,7 +33,10 @@ class PruneRun {
 
   absl::StatusOr<PruneResult> Run() {
     if (opts_.dry_run) {
-      SnapshotTxn st(store_->db_.get(), &store_->cfs_);
+      // One Txn over one snapshot for the whole run, writing nothing. The
+      // leases it drops are expired, so reading them again (the writes are
+      // discarded) still finds them protecting nothing.
+      SnapshotTxn st(store_->db_.get(), &store_->cfs_, Txn::Mode::kDiscard);
       RETURN_IF_ERROR(DropExpiredLeases(st.txn()));
       RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](std::vector<Candidate>& batch) {
         return PruneBatch(st.txn(), batch, /*fresh=*/true);

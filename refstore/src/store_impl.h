@@ -86,8 +86,9 @@ class StoreImpl final : public Store {
 // A read-only Txn over a snapshot that it releases when destroyed.
 class SnapshotTxn {
  public:
-  explicit SnapshotTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
-      : db_(db), snap_(db->GetSnapshot()), txn_(db, cfs, snap_) {}
+  explicit SnapshotTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
+                       Txn::Mode mode = Txn::Mode::kIndexed)
+      : db_(db), snap_(db->GetSnapshot()), txn_(db, cfs, snap_, mode) {}
   ~SnapshotTxn() { db_->ReleaseSnapshot(snap_); }
   Txn& txn() { return txn_; }
   const rocksdb::Snapshot* snapshot() const { return snap_; }

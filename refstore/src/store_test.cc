@@ -306,6 +306,20 @@ TEST_F(StoreTest, ExpiredLeaseProtectsNothing) {
   ExpectClean();
 }
 
+TEST_F(StoreTest, TwoExpiredLeasesOnOneBlobDryRunAgreesWithPrune) {
+  for (const char* id : {"a", "b"}) {
+    ASSERT_TRUE(store_->CreateLease(Ctx(0), id, T(10)).ok());
+    ASSERT_TRUE(store_->AddLeaseContent(Ctx(0), id, {D(kLayer, 77, 700), D(kLayer, 78, 5)}).ok());
+  }
+  auto dry = store_->Prune(Ctx(20), {.dry_run = true});
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  auto real = store_->Prune(Ctx(20), {});
+  ASSERT_TRUE(real.ok()) << real.status();
+  EXPECT_EQ(dry->space_reclaimed, 705);
+  EXPECT_EQ(real->space_reclaimed, 705);
+  ExpectClean();
+}
+
 TEST_F(StoreTest, DeletingALeaseFreesWhatOnlyItHeld) {
   ASSERT_TRUE(store_->CreateLease(Ctx(), "pull", std::nullopt).ok());
   ASSERT_TRUE(store_->AddLeaseContent(Ctx(), "pull", {D(kLayer, kShared, 5000), D(kLayer, 5, 42)}).ok());

@@ -69,6 +69,7 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key)
 }
 
 void Txn::Put(Cf cf, std::string_view key, std::string_view value) {
+  if (mode_ == Mode::kDiscard) return;
   if (mode_ == Mode::kAppendOnly) {
     written_.insert(WrittenKey(cf, key));
     appended_.push_back({cf, std::string(key), true, std::string(value)});
@@ -78,6 +79,7 @@ void Txn::Put(Cf cf, std::string_view key, std::string_view value) {
 }
 
 void Txn::Delete(Cf cf, std::string_view key) {
+  if (mode_ == Mode::kDiscard) return;
   if (mode_ == Mode::kAppendOnly) {
     written_.insert(WrittenKey(cf, key));
     appended_.push_back({cf, std::string(key), false, {}});
@@ -145,7 +147,17 @@ void Txn::PutBlob(std::string_view raw, const BlobRecord& r) {
   blobs_[std::string(raw)] = CachedBlob{r, true};
 }
 
-void Txn::DeleteBlob(std::string_view raw) { blobs_[std::string(raw)] = CachedBlob{std::nullopt, true}; }
+bool Txn::FreedHere(std::string_view raw) const {
+  auto it = blobs_.find(absl::string_view(raw.data(), raw.size()));
+  return it != blobs_.end() && it->second.dirty && !it->second.record;
+}
+
+void Txn::DeleteBlob(std::string_view raw) {
+  if (mode_ == Mode::kDiscard && !blobs_.contains(absl::string_view(raw.data(), raw.size()))) {
+    return;  // never read, so never needed again (see Mode::kDiscard)
+  }
+  blobs_[std::string(raw)] = CachedBlob{std::nullopt, true};
+}
 
 absl::StatusOr<std::optional<ContainerRecord>> Txn::GetContainer(std::string_view ns,
                                                                  std::string_view cid) {
@@ -216,6 +228,7 @@ absl::StatusOr<rocksdb::WriteBatch> Txn::SortedBatch() {
 }
 
 absl::Status Txn::Finish() {
+  if (mode_ == Mode::kDiscard) return absl::InternalError("a discarding change cannot be written");
   for (auto& [raw, entry] : blobs_) {
     if (!entry.dirty) continue;
     if (entry.record) {

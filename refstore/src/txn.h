@@ -54,6 +54,13 @@ class Txn {
     // are cached as always; Get of another key this Txn wrote fails with
     // Internal, and Scan sees the database only.
     kAppendOnly,
+    // Nothing is written: for a dry run, which only needs the decisions and
+    // figures. Blob records are cached as always (later decisions depend on
+    // them), except a deletion of one this Txn never read (an owned blob:
+    // nothing else can touch it), which is dropped too, so that a dry run's
+    // memory follows the shared blobs it touches, not the whole prune.
+    // Reads see the database (or snapshot) only.
+    kDiscard,
   };
 
   // `snapshot` may be null (read the latest state).
@@ -66,7 +73,8 @@ class Txn {
   // Iterates keys starting with `prefix`, from `start` (>= prefix) if given.
   PrefixIterator Scan(Cf cf, std::string_view prefix, std::string_view start = {});
 
-  // Whether the batch is empty (call after Finish).
+  // Whether the batch is empty (call after Finish; a kDiscard Txn must not
+  // be committed).
   bool empty() { return wb_.GetWriteBatch()->Count() == 0 && appended_.empty(); }
   // The change as one write batch: every key once (its last write), in key
   // order within each column family, which is what RocksDB's memtables
@@ -90,6 +98,8 @@ class Txn {
   absl::StatusOr<std::optional<BlobRecord>> GetBlob(std::string_view raw);
   void PutBlob(std::string_view raw, const BlobRecord& r);
   void DeleteBlob(std::string_view raw);
+  // Whether this Txn deleted the blob record of `raw` (freed it).
+  bool FreedHere(std::string_view raw) const;
   // Reads the records of `raws` not cached yet in one MultiGet.
   absl::Status PrefetchBlobs(std::vector<std::string> raws);
   absl::StatusOr<std::optional<ContainerRecord>> GetContainer(std::string_view ns,
