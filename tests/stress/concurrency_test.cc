@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -58,9 +59,18 @@ TEST(ConcurrencyTest, RandomOperationsFromManyThreadsKeepEveryCount) {
     OpContext ctx{.ns = ns, .now = absl::FromUnixSeconds(1767225600 + kSteps)};
     auto du = store->GetDiskUsage(ctx);
     ASSERT_TRUE(du.ok()) << du.status();
+    auto dry = store->Prune(ctx, {.all = true, .dry_run = true});
+    ASSERT_TRUE(dry.ok()) << dry.status();
     auto pruned = store->Prune(ctx, {.all = true});
     ASSERT_TRUE(pruned.ok()) << pruned.status();
     EXPECT_EQ(du->reclaimable, pruned->space_reclaimed) << "namespace " << ns;
+    EXPECT_EQ(dry->space_reclaimed, pruned->space_reclaimed) << "namespace " << ns;
+    auto entries = [](const PruneResult& r) {
+      std::multiset<std::pair<int, std::string>> out;
+      for (const auto& e : r.deleted) out.emplace(static_cast<int>(e.kind), e.ref);
+      return out;
+    };
+    EXPECT_EQ(entries(*dry), entries(*pruned)) << "namespace " << ns;
   }
   auto after = store->Check();
   ASSERT_TRUE(after.ok());
