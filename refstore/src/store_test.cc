@@ -269,7 +269,7 @@ TEST_F(StoreTest, PruneJudgesEachBatchOnTheStateOfTheMoment) {
   // candidate is removed. The prune must see both.
   Reopen({.prune_batch = 2});
   std::vector<std::string> ids;
-  for (int i = 1; i <= 6; ++i) ids.push_back(Create(i, "r" + std::to_string(i) + ":1"));
+  for (int i = 1; i <= 6; ++i) ids.push_back(Create(i, RepoName(i)));
   bool changed = false;
   PruneOptions opts{.all = true, .on_progress = [&](const Progress&) {
     if (changed) return;
