@@ -15,22 +15,19 @@
 namespace refstore::internal {
 namespace {
 
-// What the recount found for one blob. Kept small: a store has millions.
-struct Recount {
-  absl::InlinedVector<NsUse, 1> uses;  // sorted by namespace
-  uint32_t lease_refs = 0;
-  uint32_t owners = 0;      // images flagging the blob owned
-  uint64_t owner_hash = 0;  // OwnerHash of the (last) one
-  int64_t size = -1;        // as the first image or lease declared it
+// One holder of a blob found by the recount: an image of a namespace (held
+// or not, owning the blob or not) or a lease. A store has millions: they are
+// kept small, sorted by digest at the end, and merged with the blobs column
+// family in key order.
+struct Edge {
+  std::array<uint8_t, kRawIdSize> raw;  // unsigned: sorts as RocksDB's keys do
+  int64_t size;                         // declared size; -1 for a lease
+  uint64_t owner_hash;                  // OwnerHash(ns, id) when the image owns it
+  uint32_t ns;                          // index into the namespaces; kLeaseEdge
+  bool held;
+  bool owned;
 };
-
-using RawKey = std::array<char, kRawIdSize>;
-
-RawKey ToKey(std::string_view raw) {
-  RawKey key{};
-  std::memcpy(key.data(), raw.data(), std::min(raw.size(), key.size()));
-  return key;
-}
+constexpr uint32_t kLeaseEdge = UINT32_MAX;
 
 uint64_t OwnerHash(std::string_view ns, std::string_view id) {
   return std::hash<std::string>()(Cat(ns, "/", id));
@@ -56,25 +53,25 @@ class Checker {
     problems_.push_back({std::move(category), std::move(subject), std::move(detail)});
   }
 
-  // Counts one holder of `d`: an image of `ns` (held or not), or a lease
-  // when `ns` is null.
-  void Count(const StoredDescriptor& d, const std::string_view* ns, bool held,
-             std::string_view who) {
-    Recount& r = counts_[ToKey(d.raw_digest)];
-    if (r.size < 0) r.size = d.size;
-    if (r.size != d.size) {
-      Report("size_mismatch", RawToDigest(d.raw_digest),
-             Cat(who, " declares ", d.size, ", another holder ", r.size));
-    }
-    if (!ns) {
-      ++r.lease_refs;
-      return;
-    }
-    auto u = std::lower_bound(r.uses.begin(), r.uses.end(), *ns,
-                              [](const NsUse& a, std::string_view n) { return a.ns < n; });
-    if (u == r.uses.end() || u->ns != *ns) u = r.uses.insert(u, NsUse{std::string(*ns), 0, 0});
-    ++u->refs;
-    if (held) ++u->held;
+  // Records one holder of blob `raw`: an image of `ns` (held, owning it),
+  // or a lease when `ns` is null.
+  void Count(std::string_view raw, int64_t size, const std::string_view* ns, bool held,
+             bool owned, uint64_t owner_hash) {
+    Edge e{};
+    std::memcpy(e.raw.data(), raw.data(), std::min(raw.size(), e.raw.size()));
+    e.size = size;
+    e.owner_hash = owner_hash;
+    e.ns = ns ? NsIndex(*ns) : kLeaseEdge;
+    e.held = held;
+    e.owned = owned;
+    edges_.push_back(e);
+  }
+
+  uint32_t NsIndex(std::string_view ns) {
+    auto it = ns_index_.find(absl::string_view(ns.data(), ns.size()));
+    if (it != ns_index_.end()) return it->second;
+    namespaces_.emplace_back(ns);
+    return ns_index_[std::string(ns)] = static_cast<uint32_t>(namespaces_.size() - 1);
   }
 
   absl::Status CheckImages() {
@@ -117,13 +114,9 @@ class Checker {
       NsStats& stats = recounted_stats_[std::string(ns)];
       ++stats.images;
       if (!holders.empty()) ++stats.active;
+      const uint64_t owner = OwnerHash(ns, id);
       for (const StoredDescriptor* d : ImageBlobs(*img)) {
-        Count(*d, &ns, !holders.empty(), subject);
-        if (d->owned) {
-          Recount& r = counts_[ToKey(d->raw_digest)];
-          ++r.owners;
-          r.owner_hash = OwnerHash(ns, id);
-        }
+        Count(d->raw_digest, d->size, &ns, !holders.empty(), d->owned, d->owned ? owner : 0);
       }
     }
     return it.status();
@@ -190,7 +183,7 @@ class Checker {
       ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
       if (!back) Report("lease_index", subject, "no blob_leases entry");
       ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
-      if (blob) Count({std::string(raw), blob->size, ""}, nullptr, false, subject);
+      if (blob) Count(raw, -1, nullptr, false, false, 0);
       else Report("missing_blob", subject, "lease holds a blob with no record");
     }
     RETURN_IF_ERROR(it.status());
@@ -240,31 +233,90 @@ class Checker {
     return h.status();
   }
 
+  // What the edges of one digest add up to.
+  struct Recount {
+    std::vector<NsUse> uses;  // sorted by namespace
+    uint64_t lease_refs = 0;
+    uint32_t owners = 0;      // images flagging the blob owned
+    uint64_t owner_hash = 0;  // of the (last) one
+    std::vector<int64_t> sizes;  // distinct sizes the images declare
+  };
+
+  Recount Sum(size_t begin, size_t end) const {
+    Recount r;
+    for (size_t i = begin; i < end; ++i) {
+      const Edge& e = edges_[i];
+      if (e.ns == kLeaseEdge) {
+        ++r.lease_refs;
+        continue;
+      }
+      if (std::find(r.sizes.begin(), r.sizes.end(), e.size) == r.sizes.end()) {
+        r.sizes.push_back(e.size);
+      }
+      if (e.owned) {
+        ++r.owners;
+        r.owner_hash = e.owner_hash;
+      }
+      const std::string& ns = namespaces_[e.ns];
+      auto u = std::find_if(r.uses.begin(), r.uses.end(), [&](const NsUse& x) { return x.ns == ns; });
+      if (u == r.uses.end()) u = r.uses.insert(r.uses.end(), NsUse{ns, 0, 0});
+      ++u->refs;
+      if (e.held) ++u->held;
+    }
+    std::sort(r.uses.begin(), r.uses.end(),
+              [](const NsUse& a, const NsUse& b) { return a.ns < b.ns; });
+    return r;
+  }
+
   absl::Status CheckBlobs() {
+    std::sort(edges_.begin(), edges_.end(),
+              [](const Edge& a, const Edge& b) { return a.raw < b.raw; });
+    size_t next = 0;  // the first edge not yet matched with a blob record
+    auto group_end = [&](size_t begin) {
+      size_t end = begin;
+      while (end < edges_.size() && edges_[end].raw == edges_[begin].raw) ++end;
+      return end;
+    };
+    auto raw_of = [&](size_t i) {
+      return std::string(reinterpret_cast<const char*>(edges_[i].raw.data()), kRawIdSize);
+    };
+    auto report_missing = [&](size_t begin, size_t end) {
+      Recount r = Sum(begin, end);
+      Report("missing_blob", RawToDigest(raw_of(begin)),
+             Cat("held by ", Describe(r.uses, r.lease_refs), " but has no record"));
+    };
     auto it = txn_.Scan(kBlobs, "");
     for (; it.Valid(); it.Next()) {
       std::string raw(it.key());
       std::string subject = RawToDigest(raw);
+      // Edges of digests before this record have no record.
+      while (next < edges_.size() && raw_of(next) < raw) {
+        size_t end = group_end(next);
+        report_missing(next, end);
+        next = end;
+      }
+      size_t end = next;
+      if (next < edges_.size() && raw_of(next) == raw) end = group_end(next);
+      Recount r = Sum(next, end);
+      next = end;
       absl::StatusOr<BlobRecord> b = DecodeBlob(it.value(), subject);
       if (!b.ok()) {
         Report("corrupt_record", subject, std::string(b.status().message()));
         continue;
       }
-      auto found = counts_.find(ToKey(raw));
-      Recount r = found == counts_.end() ? Recount{} : found->second;
-      if (found != counts_.end()) counts_.erase(found);
-      std::vector<NsUse> uses(r.uses.begin(), r.uses.end());
-      if (!SameUses(uses, b->uses) || r.lease_refs != b->lease_refs) {
+      if (!SameUses(r.uses, b->uses) || r.lease_refs != b->lease_refs) {
         Report("count_drift", subject,
                Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
-                   Describe(uses, r.lease_refs)));
+                   Describe(r.uses, r.lease_refs)));
       }
       CheckOwner(subject, *b, r);
       if (b->uses.empty() && b->lease_refs == 0) {
         Report("unreferenced_blob", subject, "a blob record that nothing holds");
       }
-      if (r.size >= 0 && r.size != b->size) {
-        Report("size_mismatch", subject, Cat("record says ", b->size, ", holders say ", r.size));
+      for (int64_t size : r.sizes) {
+        if (size != b->size) {
+          Report("size_mismatch", subject, Cat("record says ", b->size, ", an image says ", size));
+        }
       }
       // The df figures follow from the blob records.
       ForEachContribution(*b, +1, [&](std::string_view ns, const NsStats& c) {
@@ -272,9 +324,10 @@ class Checker {
       });
     }
     RETURN_IF_ERROR(it.status());
-    for (const auto& [raw, r] : counts_) {
-      Report("missing_blob", RawToDigest(std::string_view(raw.data(), raw.size())),
-             Cat("held by ", Describe({}, r.lease_refs), " and images but has no record"));
+    while (next < edges_.size()) {
+      size_t end = group_end(next);
+      report_missing(next, end);
+      next = end;
     }
     return absl::OkStatus();
   }
@@ -341,7 +394,9 @@ class Checker {
   }
 
   Txn& txn_;
-  absl::flat_hash_map<RawKey, Recount> counts_;
+  std::vector<Edge> edges_;
+  std::vector<std::string> namespaces_;
+  absl::flat_hash_map<std::string, uint32_t> ns_index_;
   std::map<std::string, NsStats, std::less<>> recounted_stats_;
   std::vector<Problem> problems_;
 };

@@ -454,6 +454,33 @@ TEST_F(StoreTest, CheckFindsACountThatDrifted) {
   EXPECT_EQ((*problems)[0].subject, Digest(kShared));
 }
 
+TEST_F(StoreTest, CheckFindsAMissingAndAStrayBlobRecord) {
+  Create(1, "a:1");
+  store_.reset();
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Delete({}, handles[internal::kBlobs], internal::HexToRaw(Digest(1001))).ok());
+    internal::BlobRecord stray{.size = 9, .media_type = kLayer};
+    ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(424242)),
+                         internal::EncodeBlob(stray)).ok());
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  Reopen();
+  auto problems = store_->Check();
+  ASSERT_TRUE(problems.ok());
+  std::map<std::string, std::string> found;  // category -> subject
+  for (const auto& p : *problems) found[p.category] = p.subject;
+  EXPECT_EQ(found["missing_blob"], Digest(1001));
+  EXPECT_EQ(found["unreferenced_blob"], Digest(424242));
+  EXPECT_EQ(found["stats_drift"], "default");  // the config's bytes left the figures
+  EXPECT_EQ(found.size(), 3u);
+}
+
 TEST_F(StoreTest, OwnershipEndsWhenASecondImageOrALeaseUsesTheBlob) {
   Create(1, "a:1");  // owns its manifest, config and layers
   ASSERT_TRUE(store_->CreateLease(Ctx(), "l", std::nullopt).ok());
