@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -54,6 +55,21 @@ class StoreTest : public ::testing::Test {
     auto s = Store::Open(dir_.string(), options);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
+  }
+  // Closes the store, lets `damage` change its database directly (a test of
+  // what check finds), and opens it again.
+  void Damage(const std::function<void(rocksdb::DB*,
+                                       const std::vector<rocksdb::ColumnFamilyHandle*>&)>& damage) {
+    store_.reset();
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &handles, &raw).ok());
+    damage(raw, handles);
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+    Reopen();
   }
   // Creates image n: manifest n, config 1000+n, a shared layer and a unique one.
   std::string Create(int n, std::optional<std::string> name, OpContext ctx = Ctx(),
@@ -430,21 +446,13 @@ TEST_F(StoreTest, StateSurvivesReopen) {
 TEST_F(StoreTest, CheckFindsACountThatDrifted) {
   Create(1, "a:1");
   Create(2, "b:1");  // both use the shared layer: a count of 2
-  store_.reset();
-  {  // Damage the layer's count behind the store's back.
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &handles, &raw).ok());
+  Damage([&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+    // The layer's count, behind the store's back.
     internal::BlobRecord b{.size = 5000, .media_type = kLayer};
     b.Use("default").refs = 3;
     ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(kShared)),
                          internal::EncodeBlob(b)).ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
-  Reopen();
+  });
   auto problems = store_->Check();
   ASSERT_TRUE(problems.ok());
   // The df figures do not change (the layer was shared and stays shared),
@@ -456,21 +464,12 @@ TEST_F(StoreTest, CheckFindsACountThatDrifted) {
 
 TEST_F(StoreTest, CheckFindsAMissingAndAStrayBlobRecord) {
   Create(1, "a:1");
-  store_.reset();
-  {
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &handles, &raw).ok());
+  Damage([&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
     ASSERT_TRUE(raw->Delete({}, handles[internal::kBlobs], internal::HexToRaw(Digest(1001))).ok());
     internal::BlobRecord stray{.size = 9, .media_type = kLayer};
     ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(424242)),
                          internal::EncodeBlob(stray)).ok());
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
-  Reopen();
+  });
   auto problems = store_->Check();
   ASSERT_TRUE(problems.ok());
   std::map<std::string, std::string> found;  // category -> subject
