@@ -254,21 +254,14 @@ class PruneRun {
   absl::flat_hash_set<std::string> children_reported_;  // freed child manifests reported
 };
 
-absl::StatusOr<PruneResult> StoreImpl::RunPrune(const OpContext& ctx,
-                                                const PruneOptions& options) {
-  ASSIGN_OR_RETURN(ImageFilter filter,
-                   ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false));
-  return PruneRun(this, ctx, options, std::move(filter)).Run();
-}
-
 absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOptions& options) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  RETURN_IF_ERROR(
-      ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false).status());
+  ASSIGN_OR_RETURN(ImageFilter filter,
+                   ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false));
   if (!prune_mu_.TryLock()) {
     return absl::AbortedError("a prune operation is already running");
   }
-  absl::StatusOr<PruneResult> result = RunPrune(ctx, options);
+  absl::StatusOr<PruneResult> result = PruneRun(this, ctx, options, std::move(filter)).Run();
   prune_mu_.Unlock();
   return result;
 }

@@ -12,7 +12,7 @@
 namespace refstore::internal {
 namespace {
 
-std::string Id12(std::string_view raw) { return RawToHex(raw).substr(0, 12); }
+std::string Id12(std::string_view raw) { return ShortId(RawToHex(raw)); }
 
 // Which names `rmi NAME` removes: NAME, the repo:tag@digest names of the same
 // repository and tag, and the repository's repo@digest names when no other

@@ -1,5 +1,6 @@
 #include "resolve.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "strcat.h"
@@ -88,8 +89,7 @@ absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_vi
   }
 
   std::vector<std::string> candidates = by_id;
-  if (by_name && (candidates.empty() || candidates[0] != *by_name) &&
-      (candidates.size() < 2 || candidates[1] != *by_name)) {
+  if (by_name && std::find(candidates.begin(), candidates.end(), *by_name) == candidates.end()) {
     candidates.push_back(*by_name);
   }
   if (candidates.empty()) return NoSuchImage(shown);

@@ -68,8 +68,6 @@ class StoreImpl final : public Store {
                                const ContainerChange& change);
   // Start/stop share this: sets the running flag of a container.
   absl::Status SetRunning(const OpContext& ctx, std::string_view id, bool running);
-  // The prune engine; `dry_run` plans on a snapshot without locking.
-  absl::StatusOr<PruneResult> RunPrune(const OpContext& ctx, const PruneOptions& options);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -80,7 +78,6 @@ class StoreImpl final : public Store {
   absl::Mutex prune_mu_;
 
   friend class PruneRun;
-  friend class SnapshotTxn;
 };
 
 // A read-only Txn over a snapshot that it releases when destroyed.
