@@ -9,6 +9,10 @@ packages=(
   librocksdb-dev libabsl-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  # SHA-256 of blob content (OpenSSL's libcrypto).
+  libssl-dev
+  # Third-party producers of OCI image layouts, for the import tests.
+  umoci skopeo
   # RocksDB's CMake config (RocksDBConfig.cmake) finds these; librocksdb-dev
   # depends on them, they are listed so the requirement is explicit.
   libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev

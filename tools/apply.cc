@@ -110,7 +110,8 @@ class Executor {
   Json operator()(const CheckOp&) {
     absl::StatusOr<std::vector<refstore::Problem>> problems = store_.Check();
     if (!problems.ok()) return ErrorResult(problems.status());
-    return With(OkResult(), "problems", EncodeProblems(*problems));
+    // Information (a container of a force-removed image) is not a finding.
+    return With(OkResult(), "problems", EncodeProblems(refstore::Faults(*problems)));
   }
 
  private:

@@ -197,7 +197,7 @@ nlohmann::json CheckRefstore(const BenchStore& bench) {
   auto problems = store->Check();
   const double seconds = clock.Seconds();
   ThrowIfError(problems.status());
-  return {{"seconds", seconds}, {"items", bench.stats.images}, {"problems", problems->size()}};
+  return {{"seconds", seconds}, {"items", bench.stats.images}, {"problems", refstore::Faults(*problems).size()}};
 }
 
 nlohmann::json ReopenRefstore(const BenchStore& bench) {

@@ -35,7 +35,8 @@ uint64_t OwnerHash(std::string_view ns, std::string_view id) {
 
 class Checker {
  public:
-  explicit Checker(Txn& txn) : txn_(txn) {}
+  Checker(Txn& txn, const gc::ContentDir* content, const CheckOptions& options)
+      : txn_(txn), content_(content), options_(options) {}
 
   absl::StatusOr<std::vector<Problem>> Run() {
     RETURN_IF_ERROR(CheckImages());
@@ -45,12 +46,85 @@ class Checker {
     RETURN_IF_ERROR(CheckContainers());
     RETURN_IF_ERROR(CheckBlobs());
     RETURN_IF_ERROR(CheckStats());
+    RETURN_IF_ERROR(CheckGarbage());
+    if (content_) RETURN_IF_ERROR(CheckFiles());
     return std::move(problems_);
   }
 
  private:
   void Report(std::string category, std::string subject, std::string detail) {
     problems_.push_back({std::move(category), std::move(subject), std::move(detail)});
+  }
+  void Inform(std::string category, std::string subject, std::string detail) {
+    problems_.push_back({std::move(category), std::move(subject), std::move(detail), true});
+  }
+
+  // Garbage records: files the collector has yet to delete. Never a blob
+  // with a record as well.
+  absl::Status CheckGarbage() {
+    auto it = txn_.Scan(kGarbage, "");
+    for (; it.Valid(); it.Next()) {
+      std::string raw(it.key());
+      std::string subject = raw.size() == kRawIdSize ? RawToDigest(raw) : Printable(raw);
+      absl::StatusOr<GarbageRecord> g = DecodeGarbage(it.value(), subject);
+      if (!g.ok()) {
+        Report("corrupt_record", subject, std::string(g.status().message()));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto blob, txn_.Get(kBlobs, raw));
+      if (blob) {
+        Report("garbage_with_blob", subject, "a garbage record for a blob that has a record");
+      } else {
+        Inform("garbage_pending", subject, Cat(g->size, " bytes not yet collected"));
+      }
+    }
+    return it.status();
+  }
+
+  // The content store: every blob record has its file, of its size (and
+  // digest); every file has a blob or garbage record.
+  absl::Status CheckFiles() {
+    return content_->ForEachBlob(
+        [&](std::string_view hex, int64_t size) -> absl::Status {
+          std::string raw = HexToRaw(hex);
+          ASSIGN_OR_RETURN(auto blob, txn_.Get(kBlobs, raw));
+          if (blob) return absl::OkStatus();  // compared in CheckBlobs
+          ASSIGN_OR_RETURN(auto garbage, txn_.Get(kGarbage, raw));
+          if (!garbage) {
+            Report("file_without_record", Cat("sha256:", hex),
+                   Cat(size, " bytes that no blob or garbage record names"));
+          }
+          return absl::OkStatus();
+        },
+        [&](std::string_view name) {
+          Report("stray_file", Cat(content_->root(), "/blobs/sha256/", name),
+                 "not a blob file (a name that is not a digest, or not a regular file)");
+        });
+  }
+
+  // Compares blob `raw`'s file with its record.
+  absl::Status CheckFile(std::string_view raw, const BlobRecord& b) {
+    const std::string hex = RawToHex(raw);
+    const std::string subject = RawToDigest(raw);
+    absl::StatusOr<std::optional<int64_t>> size = content_->BlobSize(hex);
+    if (!size.ok() || !*size) {
+      Report("blob_without_file", subject,
+             size.ok() ? "no file in the content store" : std::string(size.status().message()));
+      return absl::OkStatus();
+    }
+    if (**size != b.size) {
+      Report("file_wrong_size", subject, Cat("file has ", **size, " bytes, record says ", b.size));
+      return absl::OkStatus();
+    }
+    if (options_.verify_digests) {
+      absl::StatusOr<std::string> got = content_->HashBlob(hex);
+      if (!got.ok()) {
+        Report("blob_without_file", subject, std::string(got.status().message()));
+      } else if (*got != hex) {
+        Report("file_wrong_digest", subject, Cat("file hashes to sha256:", *got));
+      }
+    }
+    return absl::OkStatus();
   }
 
   // Records one holder of blob `raw`: an image of `ns` (held, owning it),
@@ -113,6 +187,7 @@ class Checker {
       }
       NsStats& stats = recounted_stats_[std::string(ns)];
       ++stats.images;
+      if (++checked_ % 10000 == 0 && options_.on_progress) options_.on_progress(checked_);
       if (!holders.empty()) ++stats.active;
       const uint64_t owner = OwnerHash(ns, id);
       for (const StoredDescriptor* d : ImageBlobs(*img)) {
@@ -168,6 +243,17 @@ class Checker {
   }
 
   absl::Status CheckLeases() {
+    auto leases = txn_.Scan(kLeases, "");
+    for (; leases.Valid(); leases.Next()) {
+      std::string subject = Printable(leases.key());
+      absl::StatusOr<LeaseRecord> l = DecodeLease(leases.value(), subject);
+      if (!l.ok()) {
+        Report("corrupt_record", subject, std::string(l.status().message()));
+      } else if (options_.now && !LeaseIsLive(*l, ToNanos(*options_.now))) {
+        Inform("expired_lease", subject, "protects nothing; removed by the next prune");
+      }
+    }
+    RETURN_IF_ERROR(leases.status());
     auto it = txn_.Scan(kLeaseBlobs, "");
     for (; it.Valid(); it.Next()) {
       std::string_view ns, rest;
@@ -180,6 +266,7 @@ class Checker {
       std::string subject = Cat(ns, "/", lease, "/", RawToDigest(raw));
       ASSIGN_OR_RETURN(auto rec, txn_.Get(kLeases, LeaseKey(ns, lease)));
       if (!rec) Report("lease_content_without_lease", subject, "");
+
       ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
       if (!back) Report("lease_index", subject, "no blob_leases entry");
       ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
@@ -216,7 +303,11 @@ class Checker {
       if (!h || *h != (c->running ? "1" : "0")) {
         Report("holder_index", subject, "holder entry missing or with the wrong state");
       }
-      // A container whose image was force-removed is not a finding.
+      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, c->image_raw)));
+      if (!img) {
+        Inform("container_without_image", subject,
+               Cat("its image ", RawToDigest(c->image_raw), " was force-removed"));
+      }
     }
     RETURN_IF_ERROR(it.status());
     auto h = txn_.Scan(kHolders, "");
@@ -310,6 +401,7 @@ class Checker {
                    Describe(r.uses, r.lease_refs)));
       }
       CheckOwner(subject, *b, r);
+      if (content_) RETURN_IF_ERROR(CheckFile(raw, *b));
       if (b->uses.empty() && b->lease_refs == 0) {
         Report("unreferenced_blob", subject, "a blob record that nothing holds");
       }
@@ -394,6 +486,9 @@ class Checker {
   }
 
   Txn& txn_;
+  const gc::ContentDir* content_;
+  const CheckOptions& options_;
+  int64_t checked_ = 0;
   std::vector<Edge> edges_;
   std::vector<std::string> namespaces_;
   absl::flat_hash_map<std::string, uint32_t> ns_index_;
@@ -403,9 +498,9 @@ class Checker {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Problem>> StoreImpl::Check() {
+absl::StatusOr<std::vector<Problem>> StoreImpl::Check(const CheckOptions& options) {
   SnapshotTxn st(db_.get(), &cfs_);
-  return Checker(st.txn()).Run();
+  return Checker(st.txn(), content_ ? &*content_ : nullptr, options).Run();
 }
 
 }  // namespace refstore::internal

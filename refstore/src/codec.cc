@@ -244,6 +244,20 @@ absl::StatusOr<NsStats> DecodeStats(std::string_view v, std::string_view what) {
   return r;
 }
 
+std::string EncodeGarbage(const GarbageRecord& r) {
+  Encoder e;
+  e.I64(r.size);
+  return e.Take();
+}
+
+absl::StatusOr<GarbageRecord> DecodeGarbage(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  GarbageRecord r;
+  r.size = d.I64();
+  if (!d.ok() || r.size < 0) return Corrupt("garbage", what);
+  return r;
+}
+
 std::string EncodeContainer(const ContainerRecord& r) {
   Encoder e;
   e.Str(r.image_raw);

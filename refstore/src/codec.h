@@ -88,6 +88,15 @@ struct NsStats {
   bool IsZero() const { return *this == NsStats{}; }
 };
 
+// Value of garbage[digest]: a blob file the collector is to delete. Written
+// in the same atomic write that frees the blob (its record goes), or before a
+// new blob file is published (so that a crash between publishing the file and
+// recording the blob leaves no file without a record). A blob never has both
+// a blob record and a garbage record.
+struct GarbageRecord {
+  int64_t size = 0;  // the declared size
+};
+
 // Value of containers[ns \0 cid].
 struct ContainerRecord {
   std::string image_raw;                     // the image ID it holds (raw)
@@ -108,6 +117,7 @@ std::string EncodeBlob(const BlobRecord& r);
 std::string EncodeContainer(const ContainerRecord& r);
 std::string EncodeLease(const LeaseRecord& r);
 std::string EncodeStats(const NsStats& r);
+std::string EncodeGarbage(const GarbageRecord& r);
 
 // Decoders return DataLoss naming `what` (the key, printable) on corrupt
 // input or an unknown record version.
@@ -116,6 +126,7 @@ absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what)
 absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what);
 absl::StatusOr<LeaseRecord> DecodeLease(std::string_view v, std::string_view what);
 absl::StatusOr<NsStats> DecodeStats(std::string_view v, std::string_view what);
+absl::StatusOr<GarbageRecord> DecodeGarbage(std::string_view v, std::string_view what);
 
 }  // namespace refstore::internal
 

@@ -25,6 +25,8 @@ inline constexpr const char* kCfNames[] = {
     "lease_blobs",  // ns \0 lease \0 digest -> ""
     "blob_leases",  // digest ns \0 lease  -> ""
     "stats",        // ns                  -> NsStats     (df figures)
+    "garbage",      // digest              -> GarbageRecord (content store:
+                    //                        a blob file to delete)
 };
 enum Cf {
   kDefault = 0,
@@ -38,6 +40,7 @@ enum Cf {
   kLeaseBlobs,
   kBlobLeases,
   kStats,
+  kGarbage,
   kCfCount
 };
 

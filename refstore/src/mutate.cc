@@ -51,6 +51,8 @@ void FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& before, Freed* f
     }
   }
   WriteBlob(txn, raw, &before, nullptr);
+  // The file goes to the collector in this same write.
+  if (txn.content()) txn.Put(kGarbage, raw, EncodeGarbage({before.size}));
   freed->bytes += before.size;
   freed->blobs.push_back({std::string(raw), before.size, before.media_type});
 }
@@ -87,6 +89,25 @@ absl::StatusOr<std::optional<BlobRecord>> ExistingBlob(Txn& txn, const StoredDes
                                           " differs from the recorded size ", blob->size));
   }
   return blob;
+}
+
+// A blob record is about to be created for `d`. With a content store, its
+// file must be there, of the declared size; a garbage record for it (its
+// old copy awaiting collection, or a publication in progress) is dropped in
+// the same write, so that the collector leaves the file alone.
+absl::Status ContentArrives(Txn& txn, const StoredDescriptor& d) {
+  if (!txn.content()) return absl::OkStatus();
+  const std::string hex = RawToHex(d.raw_digest);
+  ASSIGN_OR_RETURN(std::optional<int64_t> size, txn.content()->BlobSize(hex));
+  if (!size) {
+    return absl::NotFoundError(Cat("content sha256:", hex, " is not in the content store"));
+  }
+  if (*size != d.size) {
+    return absl::InvalidArgumentError(Cat("content sha256:", hex, " has ", *size,
+                                          " bytes in the content store, not ", d.size));
+  }
+  txn.Delete(kGarbage, d.raw_digest);
+  return absl::OkStatus();
 }
 
 // Ends the ownership of blob `raw` (whose record is `blob`): clears the flag
@@ -131,6 +152,7 @@ bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns) {
 absl::Status AddImageRef(Txn& txn, std::string_view ns, std::string_view id, StoredDescriptor& d,
                          bool held, bool can_own) {
   ASSIGN_OR_RETURN(auto before, ExistingBlob(txn, d));
+  if (!before) RETURN_IF_ERROR(ContentArrives(txn, d));
   BlobRecord after = before ? *before : BlobRecord{.size = d.size, .media_type = d.media_type};
   d.owned = !before && can_own;
   if (d.owned) {
@@ -196,6 +218,7 @@ absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
   ASSIGN_OR_RETURN(auto held, txn.Get(kLeaseBlobs, key));
   ASSIGN_OR_RETURN(auto before, ExistingBlob(txn, d));  // checks the size either way
   if (held) return absl::OkStatus();
+  if (!before) RETURN_IF_ERROR(ContentArrives(txn, d));
   BlobRecord after = before ? *before : BlobRecord{.size = d.size, .media_type = d.media_type};
   if (!after.owner_id.empty()) RETURN_IF_ERROR(Disown(txn, d.raw_digest, after));
   ++after.lease_refs;

@@ -263,6 +263,9 @@ absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOp
   }
   absl::StatusOr<PruneResult> result = PruneRun(this, ctx, options, std::move(filter)).Run();
   prune_mu_.Unlock();
+  if (result.ok() && !options.dry_run) {
+    ASSIGN_OR_RETURN(result->collected, CollectAfterChange());
+  }
   return result;
 }
 

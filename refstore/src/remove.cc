@@ -71,6 +71,15 @@ void AddUntagged(std::vector<std::string> names, RemoveResult* out) {
 
 absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::string_view ref,
                                                     bool force) {
+  ASSIGN_OR_RETURN(RemoveResult out, RemoveImageLocked(ctx, ref, force));
+  if (!out.deleted.empty() && out.deleted.back().kind == DeleteEntry::Kind::kDeleted) {
+    ASSIGN_OR_RETURN(out.collected, CollectAfterChange());
+  }
+  return out;
+}
+
+absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
+                                                          std::string_view ref, bool force) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   const int64_t now = ToNanos(ctx.now);
   absl::MutexLock lock(&write_mu_);

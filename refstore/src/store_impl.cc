@@ -194,14 +194,15 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
                                                       version, "; this build reads version ",
                                                       kFormatVersion));
   }
+  RETURN_IF_ERROR(store->OpenContent(path));
   return std::unique_ptr<Store>(std::move(store));
 }
 
-absl::Status StoreImpl::Commit(Txn& txn) {
+absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
   RETURN_IF_ERROR(txn.Finish());
   if (txn.empty()) return absl::OkStatus();
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_writes;
+  wo.sync = options_.sync_writes || sync;
   ASSIGN_OR_RETURN(rocksdb::WriteBatch batch, txn.SortedBatch());
   rocksdb::Status s = db_->Write(wo, &batch);
   if (!s.ok()) return RocksError(s, "commit");
@@ -368,6 +369,12 @@ absl::Status StoreImpl::AddLeaseContent(const OpContext& ctx, std::string_view i
 }
 
 absl::StatusOr<int64_t> StoreImpl::DeleteLease(const OpContext& ctx, std::string_view id) {
+  ASSIGN_OR_RETURN(int64_t freed, DeleteLeaseLocked(ctx, id));
+  RETURN_IF_ERROR(CollectAfterChange().status());
+  return freed;
+}
+
+absl::StatusOr<int64_t> StoreImpl::DeleteLeaseLocked(const OpContext& ctx, std::string_view id) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateLeaseId(id));
   absl::MutexLock lock(&write_mu_);

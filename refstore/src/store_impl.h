@@ -4,10 +4,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "gc/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
 #include "txn.h"
@@ -51,15 +54,42 @@ class StoreImpl final : public Store {
                                                        const ListOptions& options) override;
   absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx, std::string_view ref) override;
   absl::StatusOr<DiskUsage> GetDiskUsage(const OpContext& ctx) override;
-  absl::StatusOr<std::vector<Problem>> Check() override;
+  absl::StatusOr<std::vector<Problem>> Check(const CheckOptions& options) override;
+  absl::StatusOr<RepairResult> Repair(const OpContext& ctx) override;
+  bool HasContentStore() const override { return content_.has_value(); }
+  absl::Status WriteBlob(const OpContext& ctx, std::string_view lease, const Descriptor& d,
+                         const BlobReader& reader) override;
+  absl::StatusOr<CollectResult> Collect() override;
+  absl::StatusOr<ImportResult> ImportLayout(const OpContext& ctx, std::string_view dir,
+                                            const ImportOptions& options) override;
+  absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) override;
 
  private:
   StoreImpl(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
             const StoreOptions& options);
 
   // A Txn reading the latest state (callers hold write_mu_ if they commit).
-  Txn NewTxn(Txn::Mode mode = Txn::Mode::kIndexed) { return Txn(db_.get(), &cfs_, nullptr, mode); }
-  absl::Status Commit(Txn& txn);
+  Txn NewTxn(Txn::Mode mode = Txn::Mode::kIndexed) {
+    Txn txn(db_.get(), &cfs_, nullptr, mode);
+    txn.set_content(content_ ? &*content_ : nullptr);
+    return txn;
+  }
+  // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
+  absl::Status Commit(Txn& txn, bool sync = false);
+  // Sets up the content store when the store has (or is created with) one.
+  absl::Status OpenContent(std::string_view path);
+  // Collect's body; REQUIRES: write_mu_ not held.
+  absl::StatusOr<CollectResult> CollectGarbage();
+  // Collects after a change that may have freed content, when configured
+  // (StoreOptions::collect_after_changes). REQUIRES: write_mu_ not held.
+  absl::StatusOr<CollectResult> CollectAfterChange();
+  // The bodies of the public calls that collect afterwards.
+  absl::StatusOr<RemoveResult> RemoveImageLocked(const OpContext& ctx, std::string_view ref,
+                                                 bool force);
+  absl::StatusOr<int64_t> DeleteLeaseLocked(const OpContext& ctx, std::string_view id);
+  // WriteBlob; `*published` tells whether a new file was stored.
+  absl::Status WriteBlobImpl(const OpContext& ctx, std::string_view lease, const Descriptor& d,
+                             const BlobReader& reader, bool* published);
   // Loads container `id` (NotFound "No such container: <id>" when absent),
   // lets `change` add its writes under the write lock, and commits.
   using ContainerChange =
@@ -76,8 +106,15 @@ class StoreImpl final : public Store {
   absl::Mutex write_mu_;
   // Held for the whole of a Prune; a second one fails instead of waiting.
   absl::Mutex prune_mu_;
+  // The content store (StoreOptions::content_store), if any.
+  std::optional<gc::ContentDir> content_;
+  // WriteBlob calls writing a temporary file now: the collector removes
+  // leftover temporary files (of a crashed process) only when there are none.
+  absl::Mutex ingest_mu_;
+  int active_ingests_ ABSL_GUARDED_BY(ingest_mu_) = 0;
 
   friend class PruneRun;
+  friend class RepairRun;
 };
 
 // A read-only Txn over a snapshot that it releases when destroyed.

@@ -85,7 +85,7 @@ class StoreTest : public ::testing::Test {
   void ExpectClean() {
     auto problems = store_->Check();
     ASSERT_TRUE(problems.ok()) << problems.status();
-    for (const auto& p : *problems) ADD_FAILURE() << p.category << " " << p.subject << " " << p.detail;
+    for (const auto& p : refstore::Faults(*problems)) ADD_FAILURE() << p.category << " " << p.subject << " " << p.detail;
   }
   std::vector<std::string> Names(const std::string& ref, OpContext ctx = Ctx()) {
     auto d = store_->Inspect(ctx, ref);
@@ -473,7 +473,7 @@ TEST_F(StoreTest, CheckFindsAMissingAndAStrayBlobRecord) {
   auto problems = store_->Check();
   ASSERT_TRUE(problems.ok());
   std::map<std::string, std::string> found;  // category -> subject
-  for (const auto& p : *problems) found[p.category] = p.subject;
+  for (const auto& p : refstore::Faults(*problems)) found[p.category] = p.subject;
   EXPECT_EQ(found["missing_blob"], Digest(1001));
   EXPECT_EQ(found["unreferenced_blob"], Digest(424242));
   EXPECT_EQ(found["stats_drift"], "default");  // the config's bytes left the figures

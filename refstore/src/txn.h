@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "codec.h"
+#include "gc/content_dir.h"
 #include "keys.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -81,6 +82,12 @@ class Txn {
   // insert fastest. Call after Finish.
   absl::StatusOr<rocksdb::WriteBatch> SortedBatch();
 
+  // The store's content directory, or null for a store of metadata only.
+  // With one, freeing a blob records it as garbage and a new blob record
+  // requires the blob's file (see mutate.h).
+  void set_content(const gc::ContentDir* content) { content_ = content; }
+  const gc::ContentDir* content() const { return content_; }
+
   // Changes to namespace `ns`'s df figures, written by Finish.
   NsStats& StatsDelta(std::string_view ns);
   // Writes the changed blob records and adds the pending df deltas to the
@@ -114,6 +121,7 @@ class Txn {
   const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
   rocksdb::ReadOptions read_;
   const Mode mode_;
+  const gc::ContentDir* content_ = nullptr;
   rocksdb::WriteBatchWithIndex wb_;  // kIndexed
   struct Appended {                  // kAppendOnly
     int cf;

@@ -87,7 +87,7 @@ TEST(CrashTest, KilledAtRandomMomentsTheStoreStaysConsistent) {
     ASSERT_TRUE(store.ok()) << store.status();
     auto problems = (*store)->Check();
     ASSERT_TRUE(problems.ok()) << problems.status();
-    for (const auto& p : *problems) {
+    for (const auto& p : refstore::Faults(*problems)) {
       ADD_FAILURE() << "seed " << seed << " round " << round << ": " << p.category << " "
                     << p.subject << " " << p.detail;
     }

@@ -77,6 +77,29 @@ struct StoreOptions {
   // Images per atomic write during a real prune (the write mutex is held
   // for one batch at a time).
   int prune_batch = 4096;
+  // When the store is created: keep the blobs' bytes too, as files of an OCI
+  // image layout in <path>/content (blobs/sha256/<hex>). Every blob the
+  // store counts then exists there with its declared size, and freed blobs
+  // are deleted by the collector. A store keeps what it was created with:
+  // on an existing store this option is ignored, except that asking for a
+  // content store on a metadata-only store that already has blobs is
+  // FailedPrecondition.
+  bool content_store = false;
+  // With a content store: run the collector after each remove, prune and
+  // lease deletion that freed content (results report the bytes deleted).
+  bool collect_after_changes = true;
+};
+
+// A source of bytes for WriteBlob: fills `buf` with up to `cap` bytes and
+// returns how many it wrote, 0 at the end.
+using BlobReader = std::function<absl::StatusOr<size_t>(char* buf, size_t cap)>;
+
+// What a collection did: the garbage blob files it deleted.
+struct CollectResult {
+  int64_t files_deleted = 0;
+  int64_t bytes_deleted = 0;   // sizes of the files, as found on disk
+  int64_t records_dropped = 0; // garbage records whose file was gone or revived
+  int64_t temp_files_deleted = 0;  // leftovers of interrupted writes
 };
 
 struct CreateImageRequest {
@@ -107,6 +130,9 @@ struct DeleteEntry {
 struct RemoveResult {
   std::vector<DeleteEntry> deleted;  // every Untagged first, then Deleted
   int64_t space_reclaimed = 0;
+  // Content store with collect_after_changes: what the collection run after
+  // the change deleted (space_reclaimed bytes when nothing else was pending).
+  CollectResult collected;
 };
 
 // Progress of a long run, for a progress line.
@@ -134,6 +160,7 @@ struct PruneResult {
   std::vector<DeleteEntry> deleted;  // empty when on_entry was set
   int64_t images_deleted = 0;
   int64_t space_reclaimed = 0;
+  CollectResult collected;  // as in RemoveResult
 };
 
 struct ImageSummary {
@@ -173,10 +200,57 @@ struct DiskUsage {
 
 // A finding of Check: `category` is a stable word ("count_drift",
 // "image_without_digest_ref", ...), `subject` names the key involved.
+// Information (a container whose image was force-removed, garbage not yet
+// collected, an expired lease not yet removed) is not a fault: a store with
+// only information findings is consistent. DESIGN.md lists every category.
 struct Problem {
   std::string category;
   std::string subject;
   std::string detail;
+  bool info = false;
+};
+
+// The findings of `problems` that are faults (not information).
+inline std::vector<Problem> Faults(std::vector<Problem> problems) {
+  std::erase_if(problems, [](const Problem& p) { return p.info; });
+  return problems;
+}
+
+struct CheckOptions {
+  // Leases expired at this time are reported (as information).
+  std::optional<absl::Time> now;
+  // Content store: hash every blob file (otherwise only sizes are compared).
+  bool verify_digests = true;
+  // When set, called now and then with the images checked so far.
+  std::function<void(int64_t images)> on_progress;
+};
+
+// What Repair found and did.
+struct RepairResult {
+  std::vector<Problem> found;         // Check's faults before the repair
+  std::vector<std::string> actions;   // one line per change made
+  int64_t images_removed = 0;         // images whose content was lost
+  CollectResult collected;
+};
+
+struct ImportOptions {
+  // The repository given to bare tags of the layout (umoci's and skopeo's
+  // "org.opencontainers.image.ref.name"). Default: the directory's name.
+  std::string repository;
+  // Hash every blob while reading (size is always checked).
+  bool verify_digests = true;
+};
+
+struct ImportedImage {
+  std::string id;                  // "sha256:<hex>" of the target
+  std::vector<std::string> names;  // familiar names given to it
+  std::string error;               // non-empty: nothing of it was imported
+};
+
+struct ImportResult {
+  std::vector<ImportedImage> images;
+  int64_t blobs_written = 0;   // files written to the content store
+  int64_t bytes_written = 0;
 };
 
 class Store {
@@ -246,8 +320,58 @@ class Store {
   virtual absl::StatusOr<DiskUsage> GetDiskUsage(const OpContext& ctx) = 0;
 
   // Check recomputes every count and relation of the whole store from
-  // scratch and returns the differences; empty means consistent.
-  virtual absl::StatusOr<std::vector<Problem>> Check() = 0;
+  // scratch by a full mark over images, names, containers and leases (and,
+  // with a content store, the blob files) and returns the differences; no
+  // finding without `info` means consistent.
+  virtual absl::StatusOr<std::vector<Problem>> Check(const CheckOptions& options) = 0;
+  absl::StatusOr<std::vector<Problem>> Check() { return Check(CheckOptions{}); }
+
+  // Repair makes the store consistent in one pass: a Check after it finds
+  // no fault. It rebuilds every derived record (counts, indexes, df figures,
+  // digest references) from the primary ones (images, names, containers,
+  // leases, blob files), removes records that cannot be decoded and images
+  // whose content is lost (missing or corrupt files), adopts complete images
+  // found among files without records, drops expired leases, and collects
+  // the garbage. It never deletes a file that an image or a live lease
+  // holds. It holds the write mutex throughout; a crash in the middle leaves
+  // a store that another Repair finishes.
+  virtual absl::StatusOr<RepairResult> Repair(const OpContext& ctx) = 0;
+
+  // Whether the store keeps blob content (StoreOptions::content_store).
+  virtual bool HasContentStore() const = 0;
+
+  // Content store only (FailedPrecondition otherwise). Writes blob `d`'s
+  // bytes from `reader` under lease `lease` (which must exist in ctx.ns):
+  // into a temporary file, verifying size and SHA-256 as the bytes arrive
+  // (a mismatch is InvalidArgument and leaves nothing), fsync, rename into
+  // blobs/sha256, fsync of the directory, and only then the metadata commit
+  // that makes the lease hold the blob. A blob already stored is only added
+  // to the lease.
+  virtual absl::Status WriteBlob(const OpContext& ctx, std::string_view lease,
+                                 const Descriptor& d, const BlobReader& reader) = 0;
+
+  // Deletes the files of garbage blobs (blobs freed by remove, prune and
+  // lease deletion), then their records, and the leftovers of interrupted
+  // writes. Resumes whatever a crash interrupted; never deletes a blob that
+  // became referenced again. Without a content store: does nothing.
+  virtual absl::StatusOr<CollectResult> Collect() = 0;
+
+  // Imports the OCI image layout in directory `dir` into ctx.ns: each entry
+  // of its index.json becomes an image (digest reference, names, counts;
+  // content shared between images is stored and counted once). Blobs are
+  // verified (size, SHA-256); an image with a missing or bad blob, bad JSON
+  // or an unknown media type gets an error naming the file and nothing of it
+  // is imported, without stopping the others. Errors of the layout as a
+  // whole (no oci-layout, bad index.json) are InvalidArgument.
+  virtual absl::StatusOr<ImportResult> ImportLayout(const OpContext& ctx, std::string_view dir,
+                                                    const ImportOptions& options) = 0;
+
+  // Content store only. Adopts images another producer wrote into the
+  // content store's blob directory: among blob files that have no record,
+  // each manifest or index that no other one references, with all its
+  // content present, becomes an image of ctx.ns with its digest reference
+  // (no name).
+  virtual absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) = 0;
 
  protected:
   Store() = default;

@@ -1,0 +1,582 @@
+// Repair: rebuilds every derived record of the store from the primary ones.
+//
+// Primary: image records (target, content, labels, creation), names (the
+// refs column family's 'N' keys), containers, leases and their content
+// (lease_blobs), and, with a content store, the blob files. Derived, and
+// rewritten from those: blob records (counts, owner), blob_leases, digest
+// references, the dangling index, holders, each image's names list, holder
+// count and owned flags, the df figures, garbage records.
+//
+// The run loads the primary records (memory follows the store's size: this
+// is a rare, offline-grade operation), decides, and writes the differences in
+// batches while holding the write mutex, so no other change interleaves. A
+// crash between batches leaves a store that Check flags and another Repair
+// finishes: every decision is recomputed from the primary records.
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "mutate.h"
+#include "refstore/reference.h"
+#include "status_macros.h"
+#include "store_impl.h"
+#include "strcat.h"
+
+namespace refstore::internal {
+
+class RepairRun {
+ public:
+  RepairRun(StoreImpl* store, const OpContext& ctx, RepairResult* out)
+      : store_(store), now_(ToNanos(ctx.now)), out_(out) {}
+
+  absl::Status Run() {
+    RETURN_IF_ERROR(LoadImages());
+    RETURN_IF_ERROR(LoadNames());
+    RETURN_IF_ERROR(LoadContainers());
+    RETURN_IF_ERROR(LoadLeases());
+    RETURN_IF_ERROR(LoadBlobRecords());
+    RETURN_IF_ERROR(DropImagesWithLostContent());
+    RETURN_IF_ERROR(FixImages());
+    RETURN_IF_ERROR(FixIndexes());
+    RETURN_IF_ERROR(FixBlobs());
+    RETURN_IF_ERROR(FixStats());
+    return Flush();
+  }
+
+ private:
+  struct Image {
+    std::string ns, id;
+    ImageRecord rec;
+    bool removed = false;
+  };
+  struct Lease {
+    bool live = true;
+    std::vector<std::string> raws;
+  };
+
+  void Act(std::string line) { out_->actions.push_back(std::move(line)); }
+
+  rocksdb::DB* db() { return store_->db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf c) { return store_->cfs_[c]; }
+
+  void Put(Cf c, std::string_view k, std::string_view v) {
+    batch_.Put(cf(c), k, v).PermitUncheckedError();
+  }
+  void Del(Cf c, std::string_view k) { batch_.Delete(cf(c), k).PermitUncheckedError(); }
+  absl::Status MaybeFlush() { return batch_.Count() >= 20000 ? Flush() : absl::OkStatus(); }
+  absl::Status Flush() {
+    if (batch_.Count() == 0) return absl::OkStatus();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db()->Write(wo, &batch_);
+    batch_.Clear();
+    if (!s.ok()) return RocksError(s, "repair");
+    return absl::OkStatus();
+  }
+
+  // Calls fn(key, value) for every entry of column family `c`.
+  template <typename Fn>
+  absl::Status ForEach(Cf c, Fn&& fn) {
+    std::unique_ptr<rocksdb::Iterator> it(db()->NewIterator({}, cf(c)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      RETURN_IF_ERROR(fn(it->key().ToStringView(), it->value().ToStringView()));
+    }
+    if (!it->status().ok()) return RocksError(it->status(), kCfNames[c]);
+    return absl::OkStatus();
+  }
+
+  static std::string Key(std::string_view ns, std::string_view id) { return ImageKey(ns, id); }
+
+  absl::Status LoadImages() {
+    return ForEach(kImages, [&](std::string_view key, std::string_view value) {
+      std::string_view ns, id;
+      absl::StatusOr<ImageRecord> rec = absl::DataLossError("bad key");
+      if (SplitNs(key, &ns, &id) && id.size() == kRawIdSize && IsValidNamespace(ns)) {
+        rec = DecodeImage(value, Printable(key));
+      }
+      if (!rec.ok() || rec->target.raw_digest != id) {
+        Del(kImages, key);
+        Act(Cat("removed undecodable image record ", Printable(key)));
+        return MaybeFlush();
+      }
+      index_[std::string(key)] = images_.size();
+      images_.push_back({std::string(ns), std::string(id), *std::move(rec)});
+      return absl::OkStatus();
+    });
+  }
+
+  Image* FindImage(std::string_view ns, std::string_view id) {
+    auto it = index_.find(Key(ns, id));
+    if (it == index_.end() || images_[it->second].removed) return nullptr;
+    return &images_[it->second];
+  }
+
+  // Names: a name key to a missing image goes; each image's names list
+  // becomes exactly the names pointing to it.
+  absl::Status LoadNames() {
+    return ForEach(kRefs, [&](std::string_view key, std::string_view value) {
+      std::string_view ns, rest;
+      if (!SplitNs(key, &ns, &rest) || rest.empty() || (rest[0] != 'N' && rest[0] != 'D')) {
+        Del(kRefs, key);
+        Act(Cat("removed bad reference key ", Printable(key)));
+        return MaybeFlush();
+      }
+      if (rest[0] == 'D') return absl::OkStatus();  // rebuilt in FixIndexes
+      Image* img = FindImage(ns, value);
+      if (!img) {
+        Del(kRefs, key);
+        Act(Cat("removed name ", ns, "/", rest.substr(1), " of missing image"));
+        return MaybeFlush();
+      }
+      names_[Key(ns, value)].emplace_back(rest.substr(1));
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status LoadContainers() {
+    return ForEach(kContainers, [&](std::string_view key, std::string_view value) {
+      std::string_view ns, cid;
+      absl::StatusOr<ContainerRecord> c = absl::DataLossError("bad key");
+      if (SplitNs(key, &ns, &cid) && cid.size() == kRawIdSize) c = DecodeContainer(value, "");
+      if (!c.ok()) {
+        Del(kContainers, key);
+        Act(Cat("removed undecodable container record ", Printable(key)));
+        return MaybeFlush();
+      }
+      holders_[HolderKey(ns, c->image_raw, cid)] = c->running ? "1" : "0";
+      ++holder_count_[Key(ns, c->image_raw)];
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status LoadLeases() {
+    RETURN_IF_ERROR(ForEach(kLeases, [&](std::string_view key, std::string_view value) {
+      absl::StatusOr<LeaseRecord> l = DecodeLease(value, Printable(key));
+      if (!l.ok()) {
+        Del(kLeases, key);
+        Act(Cat("removed undecodable lease ", Printable(key)));
+        return MaybeFlush();
+      }
+      Lease& lease = leases_[std::string(key)];
+      lease.live = LeaseIsLive(*l, now_);
+      if (!lease.live) {
+        Del(kLeases, key);
+        Act(Cat("removed expired lease ", Printable(key)));
+      }
+      return MaybeFlush();
+    }));
+    return ForEach(kLeaseBlobs, [&](std::string_view key, std::string_view) {
+      std::string_view ns, rest;
+      auto drop = [&](std::string why) {
+        Del(kLeaseBlobs, key);
+        Act(Cat("removed lease content ", Printable(key), ": ", why));
+        return MaybeFlush();
+      };
+      if (!SplitNs(key, &ns, &rest) || rest.size() < kRawIdSize + 1) return drop("bad key");
+      std::string lease_key = LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1));
+      auto it = leases_.find(lease_key);
+      if (it == leases_.end()) return drop("no such lease");
+      if (!it->second.live) {
+        Del(kLeaseBlobs, key);
+        return MaybeFlush();
+      }
+      it->second.raws.emplace_back(rest.substr(rest.size() - kRawIdSize));
+      return absl::OkStatus();
+    });
+  }
+
+  absl::Status LoadBlobRecords() {
+    RETURN_IF_ERROR(ForEach(kGarbage, [&](std::string_view key, std::string_view) {
+      garbage_.insert(std::string(key));
+      return absl::OkStatus();
+    }));
+    return ForEach(kBlobs, [&](std::string_view key, std::string_view value) {
+      absl::StatusOr<BlobRecord> b = DecodeBlob(value, Printable(key));
+      if (b.ok() && key.size() == kRawIdSize) {
+        stored_blobs_.emplace(std::string(key), *std::move(b));
+      } else {
+        Del(kBlobs, key);
+        Act(Cat("removed undecodable blob record ", Printable(key)));
+      }
+      return MaybeFlush();
+    });
+  }
+
+  // Whether blob `raw` (declared `size`) is present and intact in the
+  // content store; a corrupt file is deleted. Always true without one.
+  absl::StatusOr<bool> FileOk(std::string_view raw, int64_t size) {
+    gc::ContentDir* content = store_->content_ ? &*store_->content_ : nullptr;
+    if (!content) return true;
+    auto it = files_.find(std::string(raw));
+    if (it != files_.end()) return it->second == size;
+    const std::string hex = RawToHex(raw);
+    int64_t have = -1;
+    absl::StatusOr<std::optional<int64_t>> st = content->BlobSize(hex);
+    if (st.ok() && *st) {
+      absl::StatusOr<std::string> h = content->HashBlob(hex);
+      if (h.ok() && *h == hex) {
+        have = **st;
+      } else {
+        RETURN_IF_ERROR(content->RemoveBlob(hex).status());
+        Act(Cat("deleted corrupt file of ", RawToDigest(raw)));
+      }
+    } else if (!st.ok()) {
+      RETURN_IF_ERROR(content->RemoveBlob(hex).status());
+      Act(Cat("deleted non-file at ", RawToDigest(raw), ": ", std::string(st.status().message())));
+    }
+    files_[std::string(raw)] = have;
+    return have == size;
+  }
+
+  // The declared size of blob `raw`: its file's, else its record's.
+  int64_t CanonicalSize(std::string_view raw, int64_t declared) {
+    auto f = files_.find(std::string(raw));
+    if (f != files_.end() && f->second >= 0) return f->second;
+    auto b = stored_blobs_.find(std::string(raw));
+    if (b != stored_blobs_.end()) return b->second.size;
+    auto c = sizes_.find(std::string(raw));
+    if (c != sizes_.end()) return c->second;
+    sizes_[std::string(raw)] = declared;
+    return declared;
+  }
+
+  void RemoveImage(Image& img, std::string why) {
+    img.removed = true;
+    ++out_->images_removed;
+    Del(kImages, Key(img.ns, img.id));
+    for (const auto& n : names_[Key(img.ns, img.id)]) Del(kRefs, NameKey(img.ns, n));
+    Act(Cat("removed image ", img.ns, "/", RawToDigest(img.id), ": ", why));
+  }
+
+  // Images whose content is lost (a file missing or corrupt) or declared
+  // with another size than the blob has go; so do lease holds of lost
+  // content.
+  absl::Status DropImagesWithLostContent() {
+    for (Image& img : images_) {
+      for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
+        ASSIGN_OR_RETURN(bool ok, FileOk(d->raw_digest, d->size));
+        if (!ok) {
+          RemoveImage(img, Cat("content ", RawToDigest(d->raw_digest), " is lost"));
+          break;
+        }
+        if (CanonicalSize(d->raw_digest, d->size) != d->size) {
+          RemoveImage(img, Cat("declares ", RawToDigest(d->raw_digest), " with another size"));
+          break;
+        }
+      }
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    for (auto& [key, lease] : leases_) {
+      std::vector<std::string> kept;
+      for (const std::string& raw : lease.raws) {
+        int64_t size = -1;
+        if (auto b = stored_blobs_.find(std::string(raw)); b != stored_blobs_.end()) size = b->second.size;
+        if (auto c = sizes_.find(std::string(raw)); size < 0 && c != sizes_.end()) size = c->second;
+        if (auto f = files_.find(std::string(raw)); size < 0 && f != files_.end()) size = f->second;
+        if (size < 0 && store_->content_) {
+          auto st = store_->content_->BlobSize(RawToHex(raw));
+          if (st.ok() && *st) size = **st;
+        }
+        bool ok = size >= 0;
+        if (ok) {
+          ASSIGN_OR_RETURN(ok, FileOk(raw, size));
+        }
+        std::string_view ns, name;
+        SplitNs(key, &ns, &name);
+        if (!ok) {
+          Del(kLeaseBlobs, LeaseBlobKey(ns, name, raw));
+          Act(Cat("dropped lease ", Printable(key), "'s hold on lost content ", RawToDigest(raw)));
+          continue;
+        }
+        CanonicalSize(raw, size);
+        kept.push_back(raw);
+      }
+      lease.raws = std::move(kept);
+    }
+    return absl::OkStatus();
+  }
+
+  // Names, holder counts and owned flags of the image records (owned flags
+  // once blobs are recounted, in FixBlobs).
+  absl::Status FixImages() {
+    for (Image& img : images_) {
+      if (img.removed) continue;
+      const std::string key = Key(img.ns, img.id);
+      std::vector<std::string> want = names_[key];
+      std::sort(want.begin(), want.end());
+      std::vector<NameEntry> names;
+      for (const auto& n : want) {
+        auto old = std::find_if(img.rec.names.begin(), img.rec.names.end(),
+                                [&](const NameEntry& e) { return e.full == n; });
+        names.push_back({n, old != img.rec.names.end() ? old->created_ns : now_});
+      }
+      bool had_names = !img.rec.names.empty();
+      if (names.size() != img.rec.names.size() ||
+          !std::equal(names.begin(), names.end(), img.rec.names.begin(),
+                      [](const NameEntry& a, const NameEntry& b) { return a.full == b.full; })) {
+        Act(Cat("names of ", img.ns, "/", RawToDigest(img.id), " set to the ", names.size(),
+                " names pointing to it"));
+        img.rec.names = std::move(names);
+        if (had_names && img.rec.names.empty()) img.rec.dangling_since_ns = now_;
+      }
+      img.rec.holders = holder_count_[key];
+    }
+    return absl::OkStatus();
+  }
+
+  // Digest references, the dangling index, holders, blob_leases: exactly
+  // what the primary records imply.
+  absl::Status FixIndexes() {
+    absl::flat_hash_set<std::string> want_refs, want_dangling, want_blob_leases;
+    for (const Image& img : images_) {
+      if (img.removed) continue;
+      want_refs.insert(DigestRefKey(img.ns, img.id));
+      if (img.rec.names.empty()) want_dangling.insert(DanglingKey(img.ns, img.id));
+    }
+    for (const auto& [key, lease] : leases_) {
+      std::string_view ns, name;
+      SplitNs(key, &ns, &name);
+      for (const auto& raw : lease.raws) want_blob_leases.insert(BlobLeaseKey(raw, ns, name));
+    }
+    RETURN_IF_ERROR(Reconcile(kRefs, want_refs, "digest reference", [](std::string_view k) {
+      std::string_view ns, rest;
+      return SplitNs(k, &ns, &rest) && !rest.empty() && rest[0] == 'D';
+    }));
+    RETURN_IF_ERROR(Reconcile(kDangling, want_dangling, "dangling index entry", nullptr));
+    RETURN_IF_ERROR(Reconcile(kBlobLeases, want_blob_leases, "blob lease index entry", nullptr));
+    // Holders carry a value.
+    absl::flat_hash_set<std::string> seen;
+    RETURN_IF_ERROR(ForEach(kHolders, [&](std::string_view key, std::string_view value) {
+      auto it = holders_.find(std::string(key));
+      if (it == holders_.end() || it->second != value) {
+        Del(kHolders, key);
+        Act(Cat("removed holder entry ", Printable(key)));
+      } else {
+        seen.insert(std::string(key));
+      }
+      return MaybeFlush();
+    }));
+    for (const auto& [key, value] : holders_) {
+      if (seen.contains(key)) continue;
+      Put(kHolders, key, value);
+      Act(Cat("restored holder entry ", Printable(key)));
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    return absl::OkStatus();
+  }
+
+  // Makes the keys of `c` (those `mine` selects, all when null) exactly
+  // `want`, with empty values.
+  absl::Status Reconcile(Cf c, absl::flat_hash_set<std::string>& want, std::string_view what,
+                         bool (*mine)(std::string_view)) {
+    RETURN_IF_ERROR(ForEach(c, [&](std::string_view key, std::string_view) {
+      if (mine && !mine(key)) return absl::OkStatus();
+      auto it = want.find(std::string(key));
+      if (it == want.end()) {
+        Del(c, key);
+        Act(Cat("removed ", what, " ", Printable(key)));
+      } else {
+        want.erase(it);
+      }
+      return MaybeFlush();
+    }));
+    for (const auto& key : want) {
+      Put(c, key, "");
+      Act(Cat("restored ", what, " ", Printable(key)));
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    return absl::OkStatus();
+  }
+
+  // Recounts every blob from the images and leases, decides owners, and
+  // writes blob records, image records and garbage records.
+  absl::Status FixBlobs() {
+    std::map<std::string, BlobRecord> want;  // by raw digest
+    std::map<std::string, std::pair<size_t, int>> single_user;  // raw -> (image, uses)
+    for (size_t i = 0; i < images_.size(); ++i) {
+      const Image& img = images_[i];
+      if (img.removed) continue;
+      for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
+        BlobRecord& b = want[d->raw_digest];
+        b.size = d->size;
+        if (b.media_type.empty()) b.media_type = d->media_type;
+        NsUse& use = b.Use(img.ns);
+        ++use.refs;
+        if (img.rec.holders > 0) ++use.held;
+        auto& su = single_user[d->raw_digest];
+        su.first = i;
+        ++su.second;
+      }
+    }
+    for (const auto& [key, lease] : leases_) {
+      for (const auto& raw : lease.raws) {
+        BlobRecord& b = want[raw];
+        ++b.lease_refs;
+        if (b.uses.empty() && b.media_type.empty()) {
+          b.size = CanonicalSize(raw, 0);
+          auto old = stored_blobs_.find(raw);
+          b.media_type = old != stored_blobs_.end() ? old->second.media_type
+                                                    : "application/octet-stream";
+        }
+      }
+    }
+    // Owners: the only image using a blob no lease holds.
+    for (auto& [raw, b] : want) {
+      auto su = single_user.find(raw);
+      if (b.lease_refs == 0 && su != single_user.end() && su->second.second == 1) {
+        const Image& img = images_[su->second.first];
+        b.owner_ns = img.ns;
+        b.owner_id = img.id;
+      }
+    }
+    for (Image& img : images_) {
+      if (img.removed) continue;
+      for (StoredDescriptor* d : MutableImageBlobs(img.rec)) {
+        const BlobRecord& b = want[d->raw_digest];
+        d->owned = b.owner_id == img.id && b.owner_ns == img.ns;
+      }
+      std::string value = EncodeImage(img.rec);
+      std::string key = Key(img.ns, img.id);
+      std::string old;
+      rocksdb::Status s = db()->Get({}, cf(kImages), key, &old);
+      if (!s.ok() || old != value) Put(kImages, key, value);
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    for (const auto& [raw, b] : want) {
+      auto old = stored_blobs_.find(raw);
+      std::string value = EncodeBlob(b);
+      if (old == stored_blobs_.end() || EncodeBlob(old->second) != value) {
+        Put(kBlobs, raw, value);
+        Act(Cat(old == stored_blobs_.end() ? "restored" : "recounted", " blob record ",
+                RawToDigest(raw)));
+      }
+      if (garbage_.contains(raw)) {
+        Del(kGarbage, raw);  // a counted blob is never garbage
+        Act(Cat("removed garbage record of counted blob ", RawToDigest(raw)));
+      }
+      RETURN_IF_ERROR(ContributeStats(b));
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    for (const auto& [raw, b] : stored_blobs_) {
+      if (want.contains(raw)) continue;
+      Del(kBlobs, raw);
+      if (store_->content_) {
+        Put(kGarbage, raw, EncodeGarbage({b.size}));
+        garbage_.insert(raw);
+      }
+      Act(Cat("freed unreferenced blob ", RawToDigest(raw)));
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    // Garbage records that do not decode go; files without any record become
+    // garbage (Repair adopted the complete images among them first).
+    RETURN_IF_ERROR(ForEach(kGarbage, [&](std::string_view key, std::string_view value) {
+      if (key.size() != kRawIdSize || !DecodeGarbage(value, "").ok()) {
+        Del(kGarbage, key);
+        Act(Cat("removed bad garbage record ", Printable(key)));
+      }
+      return MaybeFlush();
+    }));
+    if (!store_->content_) return absl::OkStatus();
+    RETURN_IF_ERROR(Flush());
+    return store_->content_->ForEachBlob(
+        [&](std::string_view hex, int64_t size) -> absl::Status {
+          std::string raw = HexToRaw(hex);
+          if (want.contains(raw)) return absl::OkStatus();
+          if (garbage_.contains(raw)) return absl::OkStatus();
+          Put(kGarbage, raw, EncodeGarbage({size}));
+          Act(Cat("marked file without record sha256:", hex, " as garbage"));
+          return MaybeFlush();
+        },
+        [&](std::string_view name) {
+          std::string path = Cat(store_->content_->root(), "/blobs/sha256/", name);
+          if (::unlink(path.c_str()) == 0) Act(Cat("deleted stray entry ", path));
+        });
+  }
+
+  absl::Status ContributeStats(const BlobRecord& b) {
+    ForEachContribution(b, +1, [&](std::string_view ns, const NsStats& c) {
+      stats_[std::string(ns)] += c;
+    });
+    return absl::OkStatus();
+  }
+
+  absl::Status FixStats() {
+    for (const Image& img : images_) {
+      if (img.removed) continue;
+      NsStats& s = stats_[img.ns];
+      ++s.images;
+      if (img.rec.holders > 0) ++s.active;
+    }
+    RETURN_IF_ERROR(ForEach(kStats, [&](std::string_view key, std::string_view value) {
+      auto it = stats_.find(std::string(key));
+      if (it == stats_.end()) {
+        Del(kStats, key);
+        Act(Cat("removed df figures of ", key));
+      } else if (value != EncodeStats(it->second)) {
+        Put(kStats, key, EncodeStats(it->second));
+        Act(Cat("recomputed df figures of ", key));
+        stats_.erase(it);
+      } else {
+        stats_.erase(it);
+      }
+      return absl::OkStatus();
+    }));
+    for (const auto& [ns, s] : stats_) {
+      if (s.IsZero()) continue;
+      Put(kStats, ns, EncodeStats(s));
+      Act(Cat("restored df figures of ", ns));
+    }
+    return absl::OkStatus();
+  }
+
+  StoreImpl* store_;
+  const int64_t now_;
+  RepairResult* out_;
+  rocksdb::WriteBatch batch_;
+  std::vector<Image> images_;
+  absl::flat_hash_map<std::string, size_t> index_;
+  absl::flat_hash_map<std::string, std::vector<std::string>> names_;  // image key -> names
+  absl::flat_hash_map<std::string, std::string> holders_;             // holder key -> state
+  absl::flat_hash_map<std::string, uint64_t> holder_count_;           // image key -> n
+  std::map<std::string, Lease> leases_;                               // lease key -> lease
+  absl::flat_hash_map<std::string, BlobRecord> stored_blobs_;
+  absl::flat_hash_set<std::string> garbage_;  // raw digests with a garbage record
+  absl::flat_hash_map<std::string, int64_t> files_;  // raw -> intact size, -1 lost
+  absl::flat_hash_map<std::string, int64_t> sizes_;  // raw -> size first declared
+  std::map<std::string, NsStats> stats_;
+};
+
+absl::StatusOr<RepairResult> StoreImpl::Repair(const OpContext& ctx) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RepairResult out;
+  {
+    CheckOptions opts;
+    opts.now = ctx.now;
+    ASSIGN_OR_RETURN(std::vector<Problem> found, Check(opts));
+    for (auto& p : found) {
+      if (!p.info) out.found.push_back(std::move(p));
+    }
+  }
+  if (content_) {
+    // Complete images among files without records are adopted, not deleted.
+    absl::StatusOr<ImportResult> adopted = Adopt(ctx);
+    if (!adopted.ok()) {
+      out.actions.push_back(Cat("adoption skipped: ", std::string(adopted.status().message())));
+    } else {
+      for (const auto& img : adopted->images) {
+        if (img.error.empty()) out.actions.push_back(Cat("adopted image ", img.id));
+      }
+    }
+  }
+  {
+    absl::MutexLock lock(&write_mu_);
+    RETURN_IF_ERROR(RepairRun(this, ctx, &out).Run());
+  }
+  ASSIGN_OR_RETURN(out.collected, CollectGarbage());
+  return out;
+}
+
+}  // namespace refstore::internal
