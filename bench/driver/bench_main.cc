@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 
 struct Flags {
   WorkloadOptions workload;
-  std::string scenarios = "create,prune_dangling,prune_all,prune_all_label,remove,df,check,reopen";
+  std::string scenarios = "create,prune_dangling,prune_all,prune_all_label,remove,df,check,repair,reopen";
   std::string designs = "refstore,floor,onthefly-once,onthefly-per-record";
   double budget_s = 120;  // for the baselines' quadratic paths
   int64_t removes = -1;  // -1: min(2000, images / 10)
@@ -99,6 +99,11 @@ class Driver {
       Step("refstore", "df", [&] { return DiskUsageRefstore(At(tmpl), flags_.df_calls); });
     }
     if (scenarios_.count("check")) Step("refstore", "check", [&] { return CheckRefstore(At(tmpl)); });
+    if (scenarios_.count("repair")) {
+      const std::string dir = Copy(tmpl, "repair");
+      Step("refstore", "repair", [&] { return RepairRefstore(At(dir)); });
+      fs::remove_all(dir);
+    }
     if (scenarios_.count("reopen")) Step("refstore", "reopen", [&] { return ReopenRefstore(At(tmpl)); });
     if (!flags_.keep) fs::remove_all(tmpl);
     RunOnTheFly(*pins);

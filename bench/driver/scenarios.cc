@@ -200,6 +200,21 @@ nlohmann::json CheckRefstore(const BenchStore& bench) {
   return {{"seconds", seconds}, {"items", bench.stats.images}, {"problems", refstore::Faults(*problems).size()}};
 }
 
+nlohmann::json RepairRefstore(const BenchStore& bench) {
+  auto store = OpenOrThrow(bench.dir);
+  Stopwatch clock;
+  auto repaired = store->Repair(Ctx(bench));
+  const double seconds = clock.Seconds();
+  ThrowIfError(repaired.status());
+  auto after = store->Check();
+  ThrowIfError(after.status());
+  return {{"seconds", seconds},
+          {"items", bench.stats.images},
+          {"faults_found", repaired->found.size()},
+          {"actions", repaired->actions.size()},
+          {"faults_after", refstore::Faults(*after).size()}};
+}
+
 nlohmann::json ReopenRefstore(const BenchStore& bench) {
   Stopwatch clock;
   auto store = OpenOrThrow(bench.dir);

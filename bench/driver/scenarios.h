@@ -44,6 +44,9 @@ nlohmann::json RemoveStreamRefstore(const BenchStore& store);
 nlohmann::json DiskUsageRefstore(const BenchStore& store, int calls);
 nlohmann::json CheckRefstore(const BenchStore& store);
 nlohmann::json ReopenRefstore(const BenchStore& store);
+// Repair of a consistent store (on a copy): the full rebuild pass, which
+// must find and change nothing but expired leases.
+nlohmann::json RepairRefstore(const BenchStore& store);
 
 const char* PruneKindName(PruneKind kind);
 
