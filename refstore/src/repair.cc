@@ -37,7 +37,7 @@ class RepairRun {
     RETURN_IF_ERROR(LoadNames());
     RETURN_IF_ERROR(LoadContainers());
     RETURN_IF_ERROR(LoadLeases());
-    RETURN_IF_ERROR(LoadBlobRecords());
+    RETURN_IF_ERROR(LoadGarbage());
     RETURN_IF_ERROR(DropImagesWithLostContent());
     RETURN_IF_ERROR(FixImages());
     RETURN_IF_ERROR(FixIndexes());
@@ -146,7 +146,7 @@ class RepairRun {
         Act(Cat("removed undecodable container record ", Printable(key)));
         return MaybeFlush();
       }
-      holders_[HolderKey(ns, c->image_raw, cid)] = c->running ? "1" : "0";
+      holders_[HolderKey(ns, c->image_raw, cid)] = std::string(1, c->running ? '1' : '0');
       ++holder_count_[Key(ns, c->image_raw)];
       return absl::OkStatus();
     });
@@ -188,20 +188,10 @@ class RepairRun {
     });
   }
 
-  absl::Status LoadBlobRecords() {
-    RETURN_IF_ERROR(ForEach(kGarbage, [&](std::string_view key, std::string_view) {
+  absl::Status LoadGarbage() {
+    return ForEach(kGarbage, [&](std::string_view key, std::string_view) {
       garbage_.insert(std::string(key));
       return absl::OkStatus();
-    }));
-    return ForEach(kBlobs, [&](std::string_view key, std::string_view value) {
-      absl::StatusOr<BlobRecord> b = DecodeBlob(value, Printable(key));
-      if (b.ok() && key.size() == kRawIdSize) {
-        stored_blobs_.emplace(std::string(key), *std::move(b));
-      } else {
-        Del(kBlobs, key);
-        Act(Cat("removed undecodable blob record ", Printable(key)));
-      }
-      return MaybeFlush();
     });
   }
 
@@ -231,18 +221,6 @@ class RepairRun {
     return have == size;
   }
 
-  // The declared size of blob `raw`: its file's, else its record's.
-  int64_t CanonicalSize(std::string_view raw, int64_t declared) {
-    auto f = files_.find(std::string(raw));
-    if (f != files_.end() && f->second >= 0) return f->second;
-    auto b = stored_blobs_.find(std::string(raw));
-    if (b != stored_blobs_.end()) return b->second.size;
-    auto c = sizes_.find(std::string(raw));
-    if (c != sizes_.end()) return c->second;
-    sizes_[std::string(raw)] = declared;
-    return declared;
-  }
-
   void RemoveImage(Image& img, std::string why) {
     img.removed = true;
     ++out_->images_removed;
@@ -251,9 +229,8 @@ class RepairRun {
     Act(Cat("removed image ", img.ns, "/", RawToDigest(img.id), ": ", why));
   }
 
-  // Images whose content is lost (a file missing or corrupt) or declared
-  // with another size than the blob has go; so do lease holds of lost
-  // content.
+  // Images whose content is lost (a file missing or corrupt) go; so do
+  // lease holds of lost content, or of a blob whose size nothing records.
   absl::Status DropImagesWithLostContent() {
     for (Image& img : images_) {
       for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
@@ -262,27 +239,25 @@ class RepairRun {
           RemoveImage(img, Cat("content ", RawToDigest(d->raw_digest), " is lost"));
           break;
         }
-        if (CanonicalSize(d->raw_digest, d->size) != d->size) {
-          RemoveImage(img, Cat("declares ", RawToDigest(d->raw_digest), " with another size"));
-          break;
-        }
       }
       RETURN_IF_ERROR(MaybeFlush());
     }
     for (auto& [key, lease] : leases_) {
       std::vector<std::string> kept;
       for (const std::string& raw : lease.raws) {
-        int64_t size = -1;
-        if (auto b = stored_blobs_.find(std::string(raw)); b != stored_blobs_.end()) size = b->second.size;
-        if (auto c = sizes_.find(std::string(raw)); size < 0 && c != sizes_.end()) size = c->second;
-        if (auto f = files_.find(std::string(raw)); size < 0 && f != files_.end()) size = f->second;
-        if (size < 0 && store_->content_) {
-          auto st = store_->content_->BlobSize(RawToHex(raw));
-          if (st.ok() && *st) size = **st;
+        // A lease hold records no size: the blob record's, else the file's.
+        LeaseBlob info{-1, "application/octet-stream"};
+        std::string v;
+        if (db()->Get({}, cf(kBlobs), raw, &v).ok()) {
+          if (auto b = DecodeBlob(v, ""); b.ok()) info = {b->size, b->media_type};
         }
-        bool ok = size >= 0;
+        if (info.size < 0 && store_->content_) {
+          auto st = store_->content_->BlobSize(RawToHex(raw));
+          if (st.ok() && *st) info.size = **st;
+        }
+        bool ok = info.size >= 0;
         if (ok) {
-          ASSIGN_OR_RETURN(ok, FileOk(raw, size));
+          ASSIGN_OR_RETURN(ok, FileOk(raw, info.size));
         }
         std::string_view ns, name;
         SplitNs(key, &ns, &name);
@@ -291,7 +266,7 @@ class RepairRun {
           Act(Cat("dropped lease ", Printable(key), "'s hold on lost content ", RawToDigest(raw)));
           continue;
         }
-        CanonicalSize(raw, size);
+        lease_blobs_.emplace(raw, std::move(info));
         kept.push_back(raw);
       }
       lease.raws = std::move(kept);
@@ -391,51 +366,68 @@ class RepairRun {
     return absl::OkStatus();
   }
 
+  // What the recount says a blob's record must be.
+  struct Want {
+    BlobRecord rec;
+    size_t image = 0;         // the (last) image using it
+    uint32_t image_uses = 0;  // images using it, all namespaces
+  };
+
   // Recounts every blob from the images and leases, decides owners, and
-  // writes blob records, image records and garbage records.
+  // writes blob records (merged with the blobs column family in key order),
+  // image records and garbage records.
   absl::Status FixBlobs() {
-    std::map<std::string, BlobRecord> want;  // by raw digest
-    std::map<std::string, std::pair<size_t, int>> single_user;  // raw -> (image, uses)
+    std::map<std::string, Want> want;  // by raw digest
     for (size_t i = 0; i < images_.size(); ++i) {
-      const Image& img = images_[i];
+      Image& img = images_[i];
       if (img.removed) continue;
+      // An image declaring a size another image declared differently goes
+      // (the first one in key order wins; with a content store both match
+      // the file, or one was removed as lost).
+      const StoredDescriptor* conflict = nullptr;
       for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
-        BlobRecord& b = want[d->raw_digest];
-        b.size = d->size;
-        if (b.media_type.empty()) b.media_type = d->media_type;
-        NsUse& use = b.Use(img.ns);
+        auto w = want.find(d->raw_digest);
+        if (w != want.end() && w->second.rec.size != d->size) conflict = d;
+      }
+      if (conflict) {
+        RemoveImage(img, Cat("declares ", RawToDigest(conflict->raw_digest), " with another size"));
+        continue;
+      }
+      for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
+        Want& w = want[d->raw_digest];
+        if (w.image_uses == 0) {
+          w.rec.size = d->size;
+          w.rec.media_type = d->media_type;
+        }
+        NsUse& use = w.rec.Use(img.ns);
         ++use.refs;
         if (img.rec.holders > 0) ++use.held;
-        auto& su = single_user[d->raw_digest];
-        su.first = i;
-        ++su.second;
+        w.image = i;
+        ++w.image_uses;
       }
     }
     for (const auto& [key, lease] : leases_) {
       for (const auto& raw : lease.raws) {
-        BlobRecord& b = want[raw];
-        ++b.lease_refs;
-        if (b.uses.empty() && b.media_type.empty()) {
-          b.size = CanonicalSize(raw, 0);
-          auto old = stored_blobs_.find(raw);
-          b.media_type = old != stored_blobs_.end() ? old->second.media_type
-                                                    : "application/octet-stream";
+        Want& w = want[raw];
+        if (w.image_uses == 0 && w.rec.lease_refs == 0) {
+          const LeaseBlob& info = lease_blobs_[raw];
+          w.rec.size = info.size;
+          w.rec.media_type = info.media_type;
         }
+        ++w.rec.lease_refs;
       }
     }
     // Owners: the only image using a blob no lease holds.
-    for (auto& [raw, b] : want) {
-      auto su = single_user.find(raw);
-      if (b.lease_refs == 0 && su != single_user.end() && su->second.second == 1) {
-        const Image& img = images_[su->second.first];
-        b.owner_ns = img.ns;
-        b.owner_id = img.id;
+    for (auto& [raw, w] : want) {
+      if (w.rec.lease_refs == 0 && w.image_uses == 1) {
+        w.rec.owner_ns = images_[w.image].ns;
+        w.rec.owner_id = images_[w.image].id;
       }
     }
     for (Image& img : images_) {
       if (img.removed) continue;
       for (StoredDescriptor* d : MutableImageBlobs(img.rec)) {
-        const BlobRecord& b = want[d->raw_digest];
+        const BlobRecord& b = want[d->raw_digest].rec;
         d->owned = b.owner_id == img.id && b.owner_ns == img.ns;
       }
       std::string value = EncodeImage(img.rec);
@@ -445,29 +437,39 @@ class RepairRun {
       if (!s.ok() || old != value) Put(kImages, key, value);
       RETURN_IF_ERROR(MaybeFlush());
     }
-    for (const auto& [raw, b] : want) {
-      auto old = stored_blobs_.find(raw);
-      std::string value = EncodeBlob(b);
-      if (old == stored_blobs_.end() || EncodeBlob(old->second) != value) {
-        Put(kBlobs, raw, value);
-        Act(Cat(old == stored_blobs_.end() ? "restored" : "recounted", " blob record ",
-                RawToDigest(raw)));
+    // Merge: records to restore, to correct, to free.
+    auto w = want.begin();
+    auto put_wanted = [&](const std::string& raw, const BlobRecord& b, bool existed) {
+      Put(kBlobs, raw, EncodeBlob(b));
+      Act(Cat(existed ? "recounted" : "restored", " blob record ", RawToDigest(raw)));
+    };
+    RETURN_IF_ERROR(ForEach(kBlobs, [&](std::string_view key, std::string_view value) {
+      for (; w != want.end() && std::string_view(w->first) < key; ++w) {
+        put_wanted(w->first, w->second.rec, false);
       }
+      if (w != want.end() && w->first == key) {
+        if (value != EncodeBlob(w->second.rec)) put_wanted(w->first, w->second.rec, true);
+        ++w;
+        return MaybeFlush();
+      }
+      Del(kBlobs, key);
+      absl::StatusOr<BlobRecord> old = DecodeBlob(value, "");
+      if (store_->content_ && key.size() == kRawIdSize) {
+        Put(kGarbage, key, EncodeGarbage({old.ok() ? old->size : 0}));
+        garbage_.insert(std::string(key));
+      }
+      Act(Cat(old.ok() ? "freed unreferenced blob " : "removed undecodable blob record ",
+              Printable(key)));
+      return MaybeFlush();
+    }));
+    for (; w != want.end(); ++w) put_wanted(w->first, w->second.rec, false);
+    for (const auto& [raw, wb] : want) {
       if (garbage_.contains(raw)) {
         Del(kGarbage, raw);  // a counted blob is never garbage
+        garbage_.erase(raw);
         Act(Cat("removed garbage record of counted blob ", RawToDigest(raw)));
       }
-      RETURN_IF_ERROR(ContributeStats(b));
-      RETURN_IF_ERROR(MaybeFlush());
-    }
-    for (const auto& [raw, b] : stored_blobs_) {
-      if (want.contains(raw)) continue;
-      Del(kBlobs, raw);
-      if (store_->content_) {
-        Put(kGarbage, raw, EncodeGarbage({b.size}));
-        garbage_.insert(raw);
-      }
-      Act(Cat("freed unreferenced blob ", RawToDigest(raw)));
+      RETURN_IF_ERROR(ContributeStats(wb.rec));
       RETURN_IF_ERROR(MaybeFlush());
     }
     // Garbage records that do not decode go; files without any record become
@@ -484,8 +486,7 @@ class RepairRun {
     return store_->content_->ForEachBlob(
         [&](std::string_view hex, int64_t size) -> absl::Status {
           std::string raw = HexToRaw(hex);
-          if (want.contains(raw)) return absl::OkStatus();
-          if (garbage_.contains(raw)) return absl::OkStatus();
+          if (want.contains(raw) || garbage_.contains(raw)) return absl::OkStatus();
           Put(kGarbage, raw, EncodeGarbage({size}));
           Act(Cat("marked file without record sha256:", hex, " as garbage"));
           return MaybeFlush();
@@ -542,10 +543,13 @@ class RepairRun {
   absl::flat_hash_map<std::string, std::string> holders_;             // holder key -> state
   absl::flat_hash_map<std::string, uint64_t> holder_count_;           // image key -> n
   std::map<std::string, Lease> leases_;                               // lease key -> lease
-  absl::flat_hash_map<std::string, BlobRecord> stored_blobs_;
+  struct LeaseBlob {
+    int64_t size;
+    std::string media_type;
+  };
+  absl::flat_hash_map<std::string, LeaseBlob> lease_blobs_;  // what leases hold
   absl::flat_hash_set<std::string> garbage_;  // raw digests with a garbage record
   absl::flat_hash_map<std::string, int64_t> files_;  // raw -> intact size, -1 lost
-  absl::flat_hash_map<std::string, int64_t> sizes_;  // raw -> size first declared
   std::map<std::string, NsStats> stats_;
 };
 
