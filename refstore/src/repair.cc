@@ -371,6 +371,7 @@ class RepairRun {
     BlobRecord rec;
     size_t image = 0;         // the (last) image using it
     uint32_t image_uses = 0;  // images using it, all namespaces
+    bool flagged = false;     // that image's record flags it owned
   };
 
   // Recounts every blob from the images and leases, decides owners, and
@@ -403,6 +404,7 @@ class RepairRun {
         ++use.refs;
         if (img.rec.holders > 0) ++use.held;
         w.image = i;
+        w.flagged = d->owned;
         ++w.image_uses;
       }
     }
@@ -417,9 +419,11 @@ class RepairRun {
         ++w.rec.lease_refs;
       }
     }
-    // Owners: the only image using a blob no lease holds.
+    // Owners: an image that flags the blob owned keeps it when it is still
+    // the only user and no lease holds it (ownership never starts here: a
+    // consistent store is left as it is).
     for (auto& [raw, w] : want) {
-      if (w.rec.lease_refs == 0 && w.image_uses == 1) {
+      if (w.rec.lease_refs == 0 && w.image_uses == 1 && w.flagged) {
         w.rec.owner_ns = images_[w.image].ns;
         w.rec.owner_id = images_[w.image].id;
       }
