@@ -35,8 +35,12 @@ uint64_t OwnerHash(std::string_view ns, std::string_view id) {
 
 class Checker {
  public:
-  Checker(Txn& txn, const gc::ContentDir* content, const CheckOptions& options)
-      : txn_(txn), content_(content), options_(options) {}
+  // `txn` reads the snapshot checked; `latest` the latest state, to confirm
+  // a file finding on a store that changes meanwhile (files are not in the
+  // snapshot: a blob freed and collected, or published, after the snapshot
+  // was taken is not a fault).
+  Checker(Txn& txn, Txn& latest, const gc::ContentDir* content, const CheckOptions& options)
+      : txn_(txn), latest_(latest), content_(content), options_(options) {}
 
   absl::StatusOr<std::vector<Problem>> Run() {
     RETURN_IF_ERROR(CheckImages());
@@ -91,6 +95,11 @@ class Checker {
           if (blob) return absl::OkStatus();  // compared in CheckBlobs
           ASSIGN_OR_RETURN(auto garbage, txn_.Get(kGarbage, raw));
           if (!garbage) {
+            ASSIGN_OR_RETURN(auto now_blob, latest_.Get(kBlobs, raw));
+            ASSIGN_OR_RETURN(auto now_garbage, latest_.Get(kGarbage, raw));
+            if (now_blob || now_garbage) return absl::OkStatus();  // written since
+          }
+          if (!garbage) {
             Report("file_without_record", Cat("sha256:", hex),
                    Cat(size, " bytes that no blob or garbage record names"));
           }
@@ -107,6 +116,10 @@ class Checker {
     const std::string hex = RawToHex(raw);
     const std::string subject = RawToDigest(raw);
     absl::StatusOr<std::optional<int64_t>> size = content_->BlobSize(hex);
+    if (size.ok() && !*size) {
+      ASSIGN_OR_RETURN(auto now, latest_.Get(kBlobs, raw));
+      if (!now) return absl::OkStatus();  // freed and collected since
+    }
     if (!size.ok() || !*size) {
       Report("blob_without_file", subject,
              size.ok() ? "no file in the content store" : std::string(size.status().message()));
@@ -486,6 +499,7 @@ class Checker {
   }
 
   Txn& txn_;
+  Txn& latest_;
   const gc::ContentDir* content_;
   const CheckOptions& options_;
   int64_t checked_ = 0;
@@ -500,7 +514,8 @@ class Checker {
 
 absl::StatusOr<std::vector<Problem>> StoreImpl::Check(const CheckOptions& options) {
   SnapshotTxn st(db_.get(), &cfs_);
-  return Checker(st.txn(), content_ ? &*content_ : nullptr, options).Run();
+  Txn latest = NewTxn();
+  return Checker(st.txn(), latest, content_ ? &*content_ : nullptr, options).Run();
 }
 
 }  // namespace refstore::internal

@@ -253,6 +253,39 @@ TEST_F(ContentTest, RewriteUnderALiveLeaseWhileCollectingKeepsTheBlob) {
   ExpectClean();
 }
 
+TEST_F(ContentTest, CheckOnAStoreChangingMeanwhileFindsNoFault) {
+  // A store large enough that a check takes a while, and a few images that
+  // come and go (freed, collected, pulled again) while checks run.
+  for (int i = 0; i < 150; ++i) {
+    Pull(MakeImage("s" + std::to_string(i), {"base", std::string(20000, 'a' + i % 26)}),
+         "static:" + std::to_string(i));
+  }
+  std::vector<Image> images;
+  for (int i = 0; i < 4; ++i) images.push_back(MakeImage("c" + std::to_string(i), {"base", "own"}));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int round = 0; !stop; ++round) {
+      const Image& img = images[round % images.size()];
+      Pull(img, "r:" + std::to_string(round % images.size()));
+      if (round % 2 == 1) {
+        auto rm = store_->RemoveImage(Ctx(), "r:" + std::to_string((round - 1) % images.size()),
+                                      false);
+        ASSERT_TRUE(rm.ok() || absl::IsNotFound(rm.status())) << rm.status();
+      }
+    }
+  });
+  for (int i = 0; i < 40; ++i) {
+    auto problems = store_->Check();
+    ASSERT_TRUE(problems.ok()) << problems.status();
+    for (const auto& p : Faults(*problems)) {
+      ADD_FAILURE() << "check " << i << ": " << p.category << " " << p.subject << " " << p.detail;
+    }
+  }
+  stop = true;
+  writer.join();
+  ExpectClean();
+}
+
 TEST_F(ContentTest, AdoptsAnImageAnotherProducerWrote) {
   Image a = MakeImage("foreign", {"foreign layer"});
   gc::testing::WriteBlobs(dir_ / "content", {a});
