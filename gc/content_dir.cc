@@ -325,7 +325,7 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
   return file;
 }
 
-absl::Status ContentDir::Publish(const IngestFile& file) {
+absl::Status ContentDir::Publish(const IngestFile& file, bool sync_dir) {
   if (absl::Status s = CheckHex(file.hex); !s.ok()) return s;
   if (!IsIngestPath(root_, file.temp_path)) {
     return absl::InvalidArgumentError(
@@ -336,7 +336,7 @@ absl::Status ContentDir::Publish(const IngestFile& file) {
     int err = errno;
     return SysError(absl::StrCat("rename ", file.temp_path, " to"), path, err);
   }
-  return SyncBlobDir();
+  return sync_dir ? SyncBlobDir() : absl::OkStatus();
 }
 
 void ContentDir::Discard(const IngestFile& file) {

@@ -72,8 +72,9 @@ class ContentDir {
   absl::StatusOr<IngestFile> Ingest(std::string_view hex, int64_t size, const Reader& reader);
   // Renames the ingested file to BlobPath(hex) (replacing a file of the same
   // name, which by construction has the same bytes) and fsyncs
-  // blobs/sha256.
-  absl::Status Publish(const IngestFile& file);
+  // blobs/sha256 (unless `sync_dir` is false: a caller publishing several
+  // files calls SyncBlobDir once after the last).
+  absl::Status Publish(const IngestFile& file, bool sync_dir = true);
   // Removes the temporary file of an ingest that will not be published.
   void Discard(const IngestFile& file);
 

@@ -45,56 +45,93 @@ absl::Status StoreImpl::OpenContent(std::string_view path) {
 
 absl::Status StoreImpl::WriteBlob(const OpContext& ctx, std::string_view lease,
                                   const Descriptor& d, const BlobReader& reader) {
-  bool published = false;
-  return WriteBlobImpl(ctx, lease, d, reader, &published);
+  return WriteBlobs(ctx, lease, {{d, &reader}}, nullptr);
 }
 
-absl::Status StoreImpl::WriteBlobImpl(const OpContext& ctx, std::string_view lease,
-                                      const Descriptor& d, const BlobReader& reader,
-                                      bool* published) {
+absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
+                                   const std::vector<BlobToWrite>& blobs, Written* written) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateLeaseId(lease));
-  ASSIGN_OR_RETURN(StoredDescriptor stored, ToStored(d));
   if (!content_) return absl::FailedPreconditionError("the store has no content store");
-  {
-    Txn txn = NewTxn();
-    ASSIGN_OR_RETURN(auto rec, txn.GetLease(ctx.ns, lease));
-    if (!rec) return absl::NotFoundError(Cat("lease ", lease, " not found"));
+  struct Item {
+    StoredDescriptor stored;
+    const BlobReader* reader;
+    std::optional<gc::IngestFile> file;
+    bool published = false;
+  };
+  std::vector<Item> items;
+  absl::flat_hash_set<std::string> seen;
+  for (const BlobToWrite& b : blobs) {
+    ASSIGN_OR_RETURN(StoredDescriptor stored, ToStored(b.descriptor));
+    if (!seen.insert(stored.raw_digest).second) continue;
+    items.push_back({std::move(stored), b.reader, std::nullopt});
   }
-  const std::string hex = RawToHex(stored.raw_digest);
   {
     absl::MutexLock lock(&ingest_mu_);
     ++active_ingests_;
   }
   absl::Cleanup done = [&] {
+    for (const Item& item : items) {
+      if (item.file && !item.published) content_->Discard(*item.file);
+    }
     absl::MutexLock lock(&ingest_mu_);
     --active_ingests_;
   };
-  // 1. The bytes, verified, into a temporary file (fsynced), outside the lock.
-  ASSIGN_OR_RETURN(gc::IngestFile file, content_->Ingest(hex, d.size, reader));
-  absl::Cleanup discard = [&] {
-    if (!*published) content_->Discard(file);
+  auto ingest = [&](Item& item) -> absl::Status {
+    ASSIGN_OR_RETURN(item.file, content_->Ingest(RawToHex(item.stored.raw_digest),
+                                                 item.stored.size, *item.reader));
+    return absl::OkStatus();
   };
+  {
+    // 1. The bytes of each blob the store does not have yet, verified, into
+    // temporary files (fsynced), outside the lock. A blob already stored is
+    // not read again (as containerd's content store answers AlreadyExists).
+    Txn txn = NewTxn();
+    ASSIGN_OR_RETURN(auto rec, txn.GetLease(ctx.ns, lease));
+    if (!rec) return absl::NotFoundError(Cat("lease ", lease, " not found"));
+    for (Item& item : items) {
+      ASSIGN_OR_RETURN(auto blob, txn.GetBlob(item.stored.raw_digest));
+      if (!blob) RETURN_IF_ERROR(ingest(item));
+    }
+  }
 
   absl::MutexLock lock(&write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto rec, txn.GetLease(ctx.ns, lease));
   if (!rec) return absl::NotFoundError(Cat("lease ", lease, " not found"));
-  ASSIGN_OR_RETURN(auto blob, txn.GetBlob(stored.raw_digest));
-  if (!blob) {
-    // 2. A garbage record first (synced): if we crash after the rename and
-    // before the commit, the collector deletes the file.
-    Txn intent = NewTxn();
-    intent.Put(kGarbage, stored.raw_digest, EncodeGarbage({d.size}));
-    RETURN_IF_ERROR(Commit(intent, /*sync=*/true));
-    // 3. Rename into blobs/sha256 and fsync the directory.
-    RETURN_IF_ERROR(content_->Publish(file));
-    *published = true;
+  std::vector<Item*> fresh;  // blobs without a record: their files go in
+  for (Item& item : items) {
+    ASSIGN_OR_RETURN(auto blob, txn.GetBlob(item.stored.raw_digest));
+    if (blob) continue;
+    if (!item.file) RETURN_IF_ERROR(ingest(item));  // freed since we looked: rare
+    fresh.push_back(&item);
   }
-  // 4. The metadata: the lease holds the blob (a new blob record drops the
+  if (!fresh.empty()) {
+    // 2. Garbage records first (one synced write): if we crash after a
+    // rename and before the commit, the collector deletes the file.
+    Txn intent = NewTxn();
+    for (Item* item : fresh) {
+      intent.Put(kGarbage, item->stored.raw_digest, EncodeGarbage({item->stored.size}));
+    }
+    RETURN_IF_ERROR(Commit(intent, /*sync=*/true));
+    // 3. Rename into blobs/sha256, then one fsync of the directory.
+    for (Item* item : fresh) {
+      RETURN_IF_ERROR(content_->Publish(*item->file, /*sync_dir=*/false));
+      item->published = true;
+    }
+    RETURN_IF_ERROR(content_->SyncBlobDir());
+  }
+  // 4. The metadata: the lease holds each blob (a new blob record drops its
   // garbage record in the same write).
-  RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, lease, stored));
-  return Commit(txn);
+  for (const Item& item : items) RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, lease, item.stored));
+  RETURN_IF_ERROR(Commit(txn));
+  if (written) {
+    for (const Item* item : fresh) {
+      ++written->blobs;
+      written->bytes += item->stored.size;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CollectResult> StoreImpl::Collect() { return CollectGarbage(); }

@@ -95,17 +95,23 @@ absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::
     absl::Status s;
     int64_t blobs_written = 0, bytes_written = 0;
     if (content_) {
+      std::vector<std::unique_ptr<FileReader>> files;
+      std::vector<BlobReader> readers;
+      readers.reserve(blobs.size());
+      std::vector<BlobToWrite> writes;
       for (const gc::LayoutBlob& b : blobs) {
-        FileReader file(Cat(dir, "/blobs/sha256/", b.digest.substr(7)));
-        bool published = false;
-        s = WriteBlobImpl(ctx, lease, ToDescriptor(b),
-                          [&](char* buf, size_t cap) { return file.Read(buf, cap); }, &published);
-        if (!s.ok()) break;
-        if (published) {
-          ++blobs_written;
-          bytes_written += b.size;
-        }
+        files.push_back(
+            std::make_unique<FileReader>(Cat(dir, "/blobs/sha256/", b.digest.substr(7))));
+        FileReader* file = files.back().get();
+        readers.push_back([file](char* buf, size_t cap) { return file->Read(buf, cap); });
       }
+      for (size_t i = 0; i < blobs.size(); ++i) {
+        writes.push_back({ToDescriptor(blobs[i]), &readers[i]});
+      }
+      Written w;
+      s = WriteBlobs(ctx, lease, writes, &w);
+      blobs_written = w.blobs;
+      bytes_written = w.bytes;
     } else {
       std::vector<Descriptor> all;
       for (const auto& b : blobs) all.push_back(ToDescriptor(b));

@@ -87,9 +87,19 @@ class StoreImpl final : public Store {
   absl::StatusOr<RemoveResult> RemoveImageLocked(const OpContext& ctx, std::string_view ref,
                                                  bool force);
   absl::StatusOr<int64_t> DeleteLeaseLocked(const OpContext& ctx, std::string_view id);
-  // WriteBlob; `*published` tells whether a new file was stored.
-  absl::Status WriteBlobImpl(const OpContext& ctx, std::string_view lease, const Descriptor& d,
-                             const BlobReader& reader, bool* published);
+  // WriteBlob of several blobs at once: one synced write of garbage
+  // intents, one directory fsync and one commit for them all. `written`
+  // (optional) counts the files stored.
+  struct BlobToWrite {
+    Descriptor descriptor;
+    const BlobReader* reader;
+  };
+  struct Written {
+    int64_t blobs = 0;
+    int64_t bytes = 0;
+  };
+  absl::Status WriteBlobs(const OpContext& ctx, std::string_view lease,
+                          const std::vector<BlobToWrite>& blobs, Written* written);
   // Loads container `id` (NotFound "No such container: <id>" when absent),
   // lets `change` add its writes under the write lock, and commits.
   using ContainerChange =
