@@ -11,7 +11,9 @@
 // The child writes one byte to stdout before some steps ('w' pull, 'r' rmi,
 // 'p' prune, 'c' collect, 'l' lease writes, 'd' lease deletion, 'k'
 // container) and 'a' after every step; the last byte in the pipe after the
-// kill tells where the child died.
+// kill tells where the child died ("prune" includes the collection a prune
+// runs after itself when collect_after_changes is set; "collect" is an
+// explicit Collect).
 //
 // Reproduce a failure with --gtest_random_seed=<seed> (the seed is printed):
 // the plan of every round (child seeds, kill points, delays) follows from it;
@@ -125,7 +127,11 @@ std::vector<Image> Pool() {
 std::string Name(std::mt19937_64& rng) {
   int repo = static_cast<int>(rng() % kRepos);
   int tag = static_cast<int>(rng() % kTags);
-  return "r" + std::to_string(repo) + ":t" + std::to_string(tag);
+  std::string name = "r";  // (built by appending: GCC 12 warns falsely on "r" + std::string)
+  name += std::to_string(repo);
+  name += ":t";
+  name += std::to_string(tag);
+  return name;
 }
 
 std::string ContainerId(int c) { return gc::Sha256Hex("container " + std::to_string(c)); }
@@ -141,7 +147,9 @@ void Say(char c) {
   _exit(code);
 }
 
-bool Conflict(const absl::Status& s) {
+// OK, or an error a random step may meet on a correct store: NotFound, or a
+// conflict (FailedPrecondition).
+bool Expected(const absl::Status& s) {
   return s.ok() || absl::IsNotFound(s) || absl::IsFailedPrecondition(s);
 }
 
@@ -195,7 +203,7 @@ bool Conflict(const absl::Status& s) {
       std::string ref = rng() % 4 == 0 ? pool[rng() % kPoolImages].target.digest : Name(rng);
       const bool force = rng() % 3 == 0;
       auto rm = store.RemoveImage(ctx, ref, force);
-      if (!Conflict(rm.status())) Die(kExitRmi, "rmi", rm.status());
+      if (!Expected(rm.status())) Die(kExitRmi, "rmi", rm.status());
     } else if (op < 56) {
       PruneOptions po;
       po.all = rng() % 3 == 0;
@@ -233,7 +241,7 @@ bool Conflict(const absl::Status& s) {
         std::string ref = rng() % 2 == 0 ? pool[rng() % kPoolImages].target.digest : Name(rng);
         const bool running = rng() % 2 == 0;
         auto id = store.CreateContainer(ctx, cid, ref, running);
-        if (!Conflict(id.status()) && !absl::IsAlreadyExists(id.status())) {
+        if (!Expected(id.status()) && !absl::IsAlreadyExists(id.status())) {
           Die(kExitContainer, "container create", id.status());
         }
       } else if (what == 2) {
@@ -243,13 +251,13 @@ bool Conflict(const absl::Status& s) {
           if (!s.ok()) Die(kExitContainer, "container stop", s);
           s = store.RemoveContainer(ctx, cid);
           if (!s.ok()) Die(kExitContainer, "container remove after stop", s);
-        } else if (!Conflict(s)) {
+        } else if (!Expected(s)) {
           Die(kExitContainer, "container remove", s);
         }
       } else {
         absl::Status s =
             rng() % 2 == 0 ? store.StartContainer(ctx, cid) : store.StopContainer(ctx, cid);
-        if (!Conflict(s)) Die(kExitContainer, "container start/stop", s);
+        if (!Expected(s)) Die(kExitContainer, "container start/stop", s);
       }
     }
     Say('a');
@@ -292,7 +300,7 @@ struct Totals {
   std::map<char, int> died_after;  // last byte before the kill -> kills
   int kills_exact = 0, kills_delayed = 0, kills_at_marker = 0;
   CollectResult collected;  // the parent's collections, summed
-  int leases_left = 0;      // leases the children left (dropped on the copy)
+  int leases_left = 0;      // leases alive after the kills (summed over rounds)
   double child_secs = 0, verify_secs = 0;
 };
 
@@ -438,6 +446,7 @@ class GcCrashTest : public ::testing::Test {
     fs::remove_all(copy_);
     CopyStore(dir_, copy_);
     {
+      o.collect_after_changes = false;  // one collection after all the deletions
       auto opened = Store::Open(copy_.string(), o);
       ASSERT_TRUE(opened.ok()) << At(round) << ": " << opened.status();
       Store& store = **opened;
@@ -512,7 +521,7 @@ TEST_F(GcCrashTest, KilledDuringPruneAndCollectionLosesNothing) {
     // The kill point: after `wanted` acknowledgments, exactly; or a delay
     // after it; or at the first prune or collection after it, a (shorter)
     // delay into it.
-    const int wanted = 1 + static_cast<int>(rng() % 60);
+    const int wanted = 1 + static_cast<int>(rng() % 45);
     const int mode = static_cast<int>(rng() % 3);
     const int delay_us = mode == 1   ? static_cast<int>(rng() % 20001)
                          : mode == 2 ? static_cast<int>(rng() % 4) * static_cast<int>(rng() % 201)
@@ -564,7 +573,8 @@ TEST_F(GcCrashTest, KilledDuringPruneAndCollectionLosesNothing) {
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("rounds %d, steps acknowledged %lld, %.1f s (children %.1f s, checks %.1f s; seed %llu)\n",
+  std::printf("rounds %d, steps acknowledged %lld, %.1f s (children %.1f s, checks %.1f s; "
+              "seed %llu)\n",
               totals.rounds, static_cast<long long>(totals.acks), secs, totals.child_secs,
               totals.verify_secs, static_cast<unsigned long long>(seed_));
   std::printf("kill modes: %d at an ack, %d delayed, %d at a prune/collect marker\n",
@@ -582,7 +592,9 @@ TEST_F(GcCrashTest, KilledDuringPruneAndCollectionLosesNothing) {
       static_cast<long long>(totals.collected.bytes_deleted),
       static_cast<long long>(totals.collected.records_dropped),
       static_cast<long long>(totals.collected.temp_files_deleted), totals.leases_left);
-  EXPECT_GE(totals.rounds, std::min(rounds, 50));
+  if (!HasFailure()) {
+    EXPECT_GE(totals.rounds, std::min(rounds, 50));
+  }
 }
 
 }  // namespace
