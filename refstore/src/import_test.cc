@@ -2,6 +2,7 @@
 // layouts written here, and layouts made by umoci and skopeo (Debian's
 // packages, installed by scripts/setup.sh).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -240,9 +241,11 @@ TEST_P(ImportTest, UmociAndSkopeoLayouts) {
   Shell("umoci new --image " + L + ":base", dir_ / "env");
   gc::testing::WriteFile(dir_ / "files/hello", "hello from umoci\n");
   gc::testing::WriteFile(dir_ / "files/world", "a second layer\n");
-  Shell("umoci insert --image " + L + ":base --tag v1 " + (dir_ / "files/hello").string() +
+  // umoci writes layers as root, or with --rootless otherwise.
+  const std::string insert = ::geteuid() == 0 ? "umoci insert" : "umoci insert --rootless";
+  Shell(insert + " --image " + L + ":base --tag v1 " + (dir_ / "files/hello").string() +
       " /etc/hello", dir_ / "env");
-  Shell("umoci insert --image " + L + ":v1 --tag v2 " + (dir_ / "files/world").string() +
+  Shell(insert + " --image " + L + ":v1 --tag v2 " + (dir_ / "files/world").string() +
       " /etc/world", dir_ / "env");
   // skopeo copies v2 into a second layout under another tag.
   const fs::path s = dir_ / "skopeo";

@@ -47,8 +47,8 @@ def main():
             f.write("hello\n")
         for cmd in (["umoci", "init", "--layout", layout],
                     ["umoci", "new", "--image", layout + ":base"],
-                    ["umoci", "insert", "--image", layout + ":base", "--tag", "v1", hello,
-                     "/etc/hello"]):
+                    ["umoci", "insert"] + (["--rootless"] if os.geteuid() != 0 else []) +
+                    ["--image", layout + ":base", "--tag", "v1", hello, "/etc/hello"]):
             rc, out, err = run(cmd, env)
             if rc != 0:
                 print("umoci failed (run scripts/setup.sh):", cmd, err, file=sys.stderr)
