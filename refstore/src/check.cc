@@ -513,7 +513,7 @@ class Checker {
 }  // namespace
 
 absl::StatusOr<std::vector<Problem>> StoreImpl::Check(const CheckOptions& options) {
-  SnapshotTxn st(db_.get(), &cfs_);
+  SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn latest = NewTxn();
   return Checker(st.txn(), latest, content_ ? &*content_ : nullptr, options).Run();
 }

@@ -91,6 +91,8 @@ class Decoder {
   }
   // Fields appended by later versions may follow; they are ignored here.
   bool ok() const { return ok_; }
+  // Whether every byte was read (fields appended later are then absent).
+  bool done() const { return in_.empty(); }
 
  private:
   std::string_view in_;
@@ -125,6 +127,8 @@ std::string EncodeImage(const ImageRecord& r) {
   owned.push_back(r.target.owned ? 1 : 0);
   for (const auto& d : r.content) owned.push_back(d.owned ? 1 : 0);
   e.Str(owned);
+  e.I64(r.last_used_ns);
+  e.Bool(r.pinned);
   return e.Take();
 }
 
@@ -150,6 +154,11 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
   if (!d.ok() || owned.size() != r.content.size() + 1) return Corrupt("image", what);
   r.target.owned = owned[0] != 0;
   for (size_t i = 0; i < r.content.size(); ++i) r.content[i].owned = owned[i + 1] != 0;
+  if (!d.done()) {  // appended fields
+    r.last_used_ns = d.I64();
+    r.pinned = d.Bool();
+    if (!d.ok()) return Corrupt("image", what);
+  }
   return r;
 }
 

@@ -46,6 +46,8 @@ struct ImageRecord {
   std::vector<NameEntry> names;            // sorted by `full`
   int64_t dangling_since_ns = 0;           // meaningful when names is empty
   uint64_t holders = 0;                    // containers of the namespace holding it
+  int64_t last_used_ns = 0;                // a container created or started from it; 0: never
+  bool pinned = false;                     // prune skips it; rmi needs force
 };
 
 // How one namespace uses a blob: `refs` images of the namespace use it,

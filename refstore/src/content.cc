@@ -24,7 +24,7 @@ absl::Status StoreImpl::OpenContent(std::string_view path) {
   rocksdb::Status s = db_->Get({}, cfs_[kDefault], kContentKey, &value);
   if (!s.ok() && !s.IsNotFound()) return RocksError(s, kContentKey);
   bool has = s.ok();
-  if (!has && options_.content_store) {
+  if (!has && options_.content_store && !options_.read_only) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cfs_[kBlobs]));
     it->SeekToFirst();
     if (it->Valid()) {
@@ -50,6 +50,7 @@ absl::Status StoreImpl::WriteBlob(const OpContext& ctx, std::string_view lease,
 
 absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
                                    const std::vector<BlobToWrite>& blobs, Written* written) {
+  RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateLeaseId(lease));
   if (!content_) return absl::FailedPreconditionError("the store has no content store");
@@ -134,7 +135,10 @@ absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
   return absl::OkStatus();
 }
 
-absl::StatusOr<CollectResult> StoreImpl::Collect() { return CollectGarbage(); }
+absl::StatusOr<CollectResult> StoreImpl::Collect() {
+  RETURN_IF_ERROR(Writable());
+  return CollectGarbage();
+}
 
 absl::StatusOr<CollectResult> StoreImpl::CollectAfterChange() {
   if (!content_ || !options_.collect_after_changes) return CollectResult{};

@@ -19,7 +19,9 @@ struct ImageFilter {
   std::vector<std::string> not_labels;  // label!=k[=v], none may hold
   std::vector<int64_t> until_ns;        // a record is selected when older than all
   std::optional<bool> dangling;         // dangling=..., when given
-  std::vector<std::string> references;  // reference=<glob>, ORed (list only)
+  std::vector<std::string> references;  // reference=<glob>, ORed
+  // Prune's unused_for: images used after this time stay.
+  std::optional<int64_t> unused_before_ns;
 
   // Label filters on the image's config labels.
   bool LabelsPass(const std::map<std::string, std::string>& image_labels) const;

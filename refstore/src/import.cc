@@ -68,6 +68,7 @@ std::string Basename(std::string_view dir) {
 
 absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::string_view dir,
                                                      const ImportOptions& options) {
+  RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   gc::ReadOptions read;
   read.verify_digests = options.verify_digests;
@@ -137,11 +138,12 @@ absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::
 }
 
 absl::StatusOr<ImportResult> StoreImpl::Adopt(const OpContext& ctx) {
+  RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   if (!content_) return absl::FailedPreconditionError("the store has no content store");
   std::vector<std::string> hexes;
   {
-    SnapshotTxn st(db_.get(), &cfs_);
+    SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
     RETURN_IF_ERROR(content_->ForEachBlob([&](std::string_view hex, int64_t) -> absl::Status {
       std::string raw = HexToRaw(hex);
       ASSIGN_OR_RETURN(auto blob, st.txn().Get(kBlobs, raw));

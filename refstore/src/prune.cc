@@ -9,6 +9,7 @@
 // A dry run does the same work inside one Txn over one snapshot that it never
 // commits: it reports exactly what a real prune of that state would.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
@@ -36,7 +37,8 @@ class PruneRun {
       // One Txn over one snapshot for the whole run, writing nothing. The
       // leases it drops are expired, so reading them again (the writes are
       // discarded) still finds them protecting nothing.
-      SnapshotTxn st(store_->db_.get(), &store_->cfs_, Txn::Mode::kDiscard);
+      SnapshotTxn st(store_->db_.get(), &store_->cfs_, Txn::Mode::kDiscard,
+                     store_->secondary_dir_.empty());
       RETURN_IF_ERROR(DropExpiredLeases(st.txn()));
       RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](std::vector<Candidate>& batch) {
         return PruneBatch(st.txn(), batch, /*fresh=*/true);
@@ -80,10 +82,13 @@ class PruneRun {
     std::string value;
   };
 
-  // Calls `batch` with the candidates of the snapshot, a batch at a time.
+  // Calls `batch` with the candidates of the snapshot, a batch at a time:
+  // in key order, or least recently used first for max_storage.
   template <typename Fn>
   absl::Status ForEachCandidate(const rocksdb::Snapshot* snap, Fn batch) {
     snapshot_ = snap;
+    RETURN_IF_ERROR(FindKept());
+    if (opts_.max_storage >= 0) return ForEachCandidateLru(snap, batch);
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
     const std::string prefix = NsPrefix(ctx_.ns);
@@ -91,7 +96,7 @@ class PruneRun {
         store_->db_->NewIterator(ro, store_->cfs_[all_ ? kImages : kDangling]));
     const size_t batch_size = std::max(1, store_->options_.prune_batch);
     std::vector<Candidate> candidates;
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && !stop_; it->Next()) {
       candidates.push_back({std::string(it->key().data() + prefix.size(),
                                         it->key().size() - prefix.size()),
                             all_ ? it->value().ToString() : std::string()});
@@ -103,12 +108,82 @@ class PruneRun {
       }
     }
     if (!it->status().ok()) return RocksError(it->status(), "prune candidates");
-    if (!candidates.empty()) {
+    if (!candidates.empty() && !stop_) {
       RETURN_IF_ERROR(batch(candidates));
       progress_.images_scanned += candidates.size();
     }
     Report();
     return absl::OkStatus();
+  }
+
+  // max_storage: every candidate of the snapshot, least recently used first
+  // (then by ID), in batches; PruneBatch stops once the namespace fits.
+  template <typename Fn>
+  absl::Status ForEachCandidateLru(const rocksdb::Snapshot* snap, Fn batch) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    const std::string prefix = NsPrefix(ctx_.ns);
+    std::vector<std::pair<int64_t, std::string>> order;  // (last used, id)
+    std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kImages]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ASSIGN_OR_RETURN(ImageRecord img,
+                       DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));
+      if (!all_ && !img.names.empty()) continue;
+      std::string id(it->key().ToStringView().substr(prefix.size()));
+      order.emplace_back(std::max(img.created_ns, img.last_used_ns), std::move(id));
+    }
+    if (!it->status().ok()) return RocksError(it->status(), "prune candidates");
+    std::sort(order.begin(), order.end());
+    const size_t batch_size = std::max(1, store_->options_.prune_batch);
+    std::vector<Candidate> candidates;
+    for (size_t i = 0; i < order.size() && !stop_; ++i) {
+      candidates.push_back({std::move(order[i].second), std::string()});
+      if (candidates.size() == batch_size || i + 1 == order.size()) {
+        RETURN_IF_ERROR(batch(candidates));
+        progress_.images_scanned += candidates.size();
+        Report();
+        candidates.clear();
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // keep: the `keep` most recently created images of each repository of the
+  // namespace (from the snapshot) are not candidates.
+  absl::Status FindKept() {
+    if (opts_.keep <= 0) return absl::OkStatus();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    const std::string prefix = NsPrefix(ctx_.ns);
+    std::map<std::string, std::vector<std::pair<int64_t, std::string>>> repos;
+    std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kImages]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      ASSIGN_OR_RETURN(ImageRecord img,
+                       DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));
+      std::string id(it->key().ToStringView().substr(prefix.size()));
+      std::set<std::string> mine;
+      for (const auto& n : img.names) {
+        absl::StatusOr<Reference> ref = ParseReference(n.full);
+        if (ref.ok()) mine.insert(ref->Repository());
+      }
+      for (const auto& repo : mine) repos[repo].emplace_back(img.created_ns, id);
+    }
+    if (!it->status().ok()) return RocksError(it->status(), "prune keep");
+    for (auto& [repo, images] : repos) {
+      std::sort(images.begin(), images.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
+      for (size_t i = 0; i < images.size() && i < static_cast<size_t>(opts_.keep); ++i) {
+        kept_.insert(images[i].second);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The namespace's df SIZE now, as this Txn would leave it.
+  absl::StatusOr<int64_t> CurrentSize(Txn& txn) {
+    ASSIGN_OR_RETURN(NsStats stored, txn.GetStats(ctx_.ns));
+    return stored.size + txn.StatsDelta(ctx_.ns).size;
   }
 
   // Prunes a batch of candidates within `txn`, reading all their blob
@@ -131,6 +206,13 @@ class PruneRun {
     }
     RETURN_IF_ERROR(txn.PrefetchBlobs(std::move(blobs)));
     for (size_t i = 0; i < batch.size(); ++i) {
+      if (opts_.max_storage >= 0) {
+        ASSIGN_OR_RETURN(int64_t size, CurrentSize(txn));
+        if (size <= opts_.max_storage) {
+          stop_ = true;
+          break;
+        }
+      }
       // An image deleted since the snapshot has no record any more.
       if (images[i]) RETURN_IF_ERROR(PruneImage(txn, batch[i].id, *images[i]));
     }
@@ -180,10 +262,22 @@ class PruneRun {
   absl::Status PruneImage(Txn& txn, const std::string& id, ImageRecord& img) {
     if (!all_ && !img.names.empty()) return absl::OkStatus();
     if (!filter_.LabelsPass(img.labels)) return absl::OkStatus();
+    // Beyond docker: pinned images, the images `keep` keeps, and images
+    // used more recently than unused-for allows are never candidates.
+    if (img.pinned || kept_.contains(id)) return absl::OkStatus();
+    if (filter_.unused_before_ns &&
+        std::max(img.created_ns, img.last_used_ns) > *filter_.unused_before_ns) {
+      return absl::OkStatus();
+    }
+    // A name is selected by until and, when given, by a reference glob; a
+    // nameless image is never selected by a reference glob.
+    if (img.names.empty() && !filter_.references.empty()) return absl::OkStatus();
 
     std::vector<std::string> selected;
     for (const auto& n : img.names) {
-      if (filter_.Selects(n.created_ns)) selected.push_back(n.full);
+      if (filter_.Selects(n.created_ns) && filter_.NameMatches(FamiliarName(n.full))) {
+        selected.push_back(n.full);
+      }
     }
     if (img.holders > 0) {
       ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx_.ns, id));
@@ -252,12 +346,26 @@ class PruneRun {
   PruneResult result_;
   Progress progress_;
   absl::flat_hash_set<std::string> children_reported_;  // freed child manifests reported
+  absl::flat_hash_set<std::string> kept_;  // image IDs `keep` keeps
+  bool stop_ = false;                      // max_storage reached
 };
 
 absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOptions& options) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   ASSIGN_OR_RETURN(ImageFilter filter,
                    ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false));
+  // The filters beyond docker come as options (the oplog's prune accepts
+  // docker's filter keys only).
+  filter.references = options.references;
+  if (options.unused_for) {
+    if (*options.unused_for < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("invalid unused-for duration: negative");
+    }
+    filter.unused_before_ns = ToNanos(ctx.now - *options.unused_for);
+  }
+  if (options.keep < 0) {
+    return absl::InvalidArgumentError(Cat("invalid keep count ", options.keep));
+  }
   if (!prune_mu_.TryLock()) {
     return absl::AbortedError("a prune operation is already running");
   }

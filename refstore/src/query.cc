@@ -1,6 +1,9 @@
 // The read-only calls: ListImages, Inspect, GetDiskUsage. Each reads one
 // snapshot, so its figures agree with each other even while writers run.
 #include <algorithm>
+#include <climits>
+#include <set>
+#include <tuple>
 
 #include "strcat.h"
 #include "image_filter.h"
@@ -29,7 +32,15 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
   s.unique_size = s.size - s.shared_size;
   s.containers = static_cast<int64_t>(img.holders);
   s.created = absl::FromUnixNanos(img.created_ns);
+  s.last_used = absl::FromUnixNanos(std::max(img.created_ns, img.last_used_ns));
+  s.pinned = img.pinned;
   s.labels = img.labels;
+  std::set<std::string> repos;
+  for (const auto& n : img.names) {
+    absl::StatusOr<Reference> ref = ParseReference(n.full);
+    if (ref.ok()) repos.insert(Cat(FamiliarName(ref->Repository()), "@", s.id));
+  }
+  s.repo_digests.assign(repos.begin(), repos.end());
   return s;
 }
 
@@ -38,16 +49,33 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
 absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext& ctx,
                                                                 const ListOptions& options) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  // before=<ref> / since=<ref>: created before / after that image.
+  Filters filters = options.filters;
+  std::vector<std::string> before = std::move(filters["before"]);
+  std::vector<std::string> since = std::move(filters["since"]);
+  filters.erase("before");
+  filters.erase("since");
   ASSIGN_OR_RETURN(ImageFilter filter,
-                   ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/true));
+                   ParseImageFilter(filters, ctx.now, /*allow_reference=*/true));
   const bool name_filters = !filter.until_ns.empty() || !filter.references.empty();
-  SnapshotTxn st(db_.get(), &cfs_);
+  SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
+  int64_t created_below = INT64_MAX, created_above = INT64_MIN;
+  for (const auto& [refs, bound, below] :
+       {std::tuple{&before, &created_below, true}, std::tuple{&since, &created_above, false}}) {
+    for (const auto& ref : *refs) {
+      ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
+      ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
+      if (!img) return absl::NotFoundError(Cat("No such image: ", ref));
+      *bound = below ? std::min(*bound, img->created_ns) : std::max(*bound, img->created_ns);
+    }
+  }
   std::vector<ImageSummary> out;
   auto it = txn.Scan(kImages, NsPrefix(ctx.ns));
   for (; it.Valid(); it.Next()) {
     std::string id(it.rest());
     ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
+    if (img.created_ns >= created_below || img.created_ns <= created_above) continue;
     const bool dangling = img.names.empty();
     if (dangling && !options.all) continue;
     if (filter.dangling && *filter.dangling != dangling) continue;
@@ -76,7 +104,7 @@ absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext&
 
 absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string_view ref) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  SnapshotTxn st(db_.get(), &cfs_);
+  SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
@@ -92,7 +120,7 @@ absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string
 
 absl::StatusOr<DiskUsage> StoreImpl::GetDiskUsage(const OpContext& ctx) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  SnapshotTxn st(db_.get(), &cfs_);
+  SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   ASSIGN_OR_RETURN(NsStats stats, txn.GetStats(ctx.ns));
   DiskUsage du{.total_count = stats.images,

@@ -143,6 +143,10 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
                        " (must be forced) - image is referenced in multiple repositories"));
     }
   }
+  if (img.pinned && !force) {
+    return absl::FailedPreconditionError(
+        Cat("conflict: unable to remove pinned image ", ref, " (must be forced)"));
+  }
   AddUntagged(AllNames(img), &out);
   Freed freed;
   RETURN_IF_ERROR(DeleteImage(txn, ctx.ns, id, img, now, &freed));

@@ -558,6 +558,7 @@ class RepairRun {
 };
 
 absl::StatusOr<RepairResult> StoreImpl::Repair(const OpContext& ctx) {
+  RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RepairResult out;
   {

@@ -1,12 +1,14 @@
 #include "store_impl.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "strcat.h"
 #include "mutate.h"
 #include "refstore/reference.h"
 #include "resolve.h"
+#include "read_only.h"
 #include "rocks_options.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -154,11 +156,15 @@ StoreImpl::StoreImpl(std::unique_ptr<rocksdb::DB> db,
 StoreImpl::~StoreImpl() {
   // Flushing the memtables now makes the next open fast: it does not have to
   // replay the whole write-ahead log. (A failure only costs that replay.)
-  rocksdb::FlushOptions flush;
-  flush.allow_write_stall = true;
-  db_->Flush(flush, cfs_).PermitUncheckedError();
+  if (!options_.read_only) {
+    rocksdb::FlushOptions flush;
+    flush.allow_write_stall = true;
+    db_->Flush(flush, cfs_).PermitUncheckedError();
+  }
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
+  db_.reset();
+  if (!secondary_dir_.empty()) std::filesystem::remove_all(secondary_dir_);
 }
 
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
@@ -169,20 +175,31 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   for (const char* name : kCfNames) descriptors.emplace_back(name, RocksCfOptions(cache));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::Open(db_options, std::string(path), descriptors, &handles, &raw);
-  if (!s.ok()) {
-    if (!options.create_if_missing && s.IsInvalidArgument()) {
-      return absl::InvalidArgumentError(Cat("no store at ", path, ": ", s.ToString()));
+  std::string secondary_dir;
+  if (options.read_only) {
+    ASSIGN_OR_RETURN(ReadOnlyDb ro, OpenReadOnly(path, db_options, descriptors));
+    raw = ro.db;
+    handles = std::move(ro.handles);
+    secondary_dir = std::move(ro.secondary_dir);
+  } else {
+    rocksdb::Status s =
+        rocksdb::DB::Open(db_options, std::string(path), descriptors, &handles, &raw);
+    if (!s.ok()) {
+      if (!options.create_if_missing && s.IsInvalidArgument()) {
+        return absl::InvalidArgumentError(Cat("no store at ", path, ": ", s.ToString()));
+      }
+      return RocksError(s, path);
     }
-    return RocksError(s, path);
   }
   std::unique_ptr<rocksdb::DB> db(raw);
   auto store = std::unique_ptr<StoreImpl>(new StoreImpl(std::move(db), handles, options));
+  store->secondary_dir_ = std::move(secondary_dir);
 
   std::string version;
   rocksdb::Status vs = store->db_->Get({}, store->cfs_[kDefault], kFormatKey, &version);
-  if (vs.IsNotFound()) {
+  if (vs.IsNotFound() && options.read_only) {
+    return absl::InvalidArgumentError(Cat("no store at ", path));
+  } else if (vs.IsNotFound()) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     vs = store->db_->Put(wo, store->cfs_[kDefault], kFormatKey, std::to_string(kFormatVersion));
@@ -198,7 +215,13 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   return std::unique_ptr<Store>(std::move(store));
 }
 
+absl::Status StoreImpl::Writable() const {
+  if (options_.read_only) return absl::FailedPreconditionError("the store is open read-only");
+  return absl::OkStatus();
+}
+
 absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
+  RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(txn.Finish());
   if (txn.empty()) return absl::OkStatus();
   rocksdb::WriteOptions wo;
@@ -286,6 +309,7 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
   }
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
   if (!img) return absl::DataLossError(Cat("resolved image vanished: ", image_ref));
+  img->last_used_ns = ToNanos(ctx.now);
   RETURN_IF_ERROR(ChangeHolders(txn, ctx.ns, res.id, *img, +1));
   txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(rec));
   txn.Put(kHolders, HolderKey(ctx.ns, res.id, cid), running ? "1" : "0");
@@ -310,6 +334,13 @@ absl::Status StoreImpl::SetRunning(const OpContext& ctx, std::string_view id, bo
   return ChangeContainer(ctx, id, [&](Txn& txn, const std::string& cid, ContainerRecord& rec) {
     if (rec.running == running) return absl::OkStatus();
     rec.running = running;
+    if (running) {  // the image (if it still exists) was used now
+      ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, rec.image_raw));
+      if (img) {
+        img->last_used_ns = ToNanos(ctx.now);
+        txn.PutImage(ctx.ns, rec.image_raw, *img);
+      }
+    }
     txn.Put(kContainers, ContainerKey(ctx.ns, cid), EncodeContainer(rec));
     txn.Put(kHolders, HolderKey(ctx.ns, rec.image_raw, cid), running ? "1" : "0");
     return absl::OkStatus();

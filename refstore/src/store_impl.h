@@ -63,6 +63,11 @@ class StoreImpl final : public Store {
   absl::StatusOr<ImportResult> ImportLayout(const OpContext& ctx, std::string_view dir,
                                             const ImportOptions& options) override;
   absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) override;
+  absl::Status Pin(const OpContext& ctx, std::string_view ref, bool pinned) override;
+  absl::StatusOr<std::vector<ContainerInfo>> ListContainers(const OpContext& ctx) override;
+  absl::StatusOr<std::vector<LeaseInfo>> ListLeases(const OpContext& ctx) override;
+  absl::StatusOr<Explanation> Explain(const OpContext& ctx, std::string_view ref) override;
+  absl::StatusOr<StoreStats> Stats() override;
 
  private:
   StoreImpl(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
@@ -74,6 +79,8 @@ class StoreImpl final : public Store {
     txn.set_content(content_ ? &*content_ : nullptr);
     return txn;
   }
+  // FailedPrecondition when the store is open read-only.
+  absl::Status Writable() const;
   // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
   absl::Status Commit(Txn& txn, bool sync = false);
   // Sets up the content store when the store has (or is created with) one.
@@ -116,6 +123,8 @@ class StoreImpl final : public Store {
   absl::Mutex write_mu_;
   // Held for the whole of a Prune; a second one fails instead of waiting.
   absl::Mutex prune_mu_;
+  // Opened as a RocksDB secondary: its temporary directory (else empty).
+  std::string secondary_dir_;
   // The content store (StoreOptions::content_store), if any.
   std::optional<gc::ContentDir> content_;
   // WriteBlob calls writing a temporary file now: the collector removes
@@ -128,12 +137,18 @@ class StoreImpl final : public Store {
 };
 
 // A read-only Txn over a snapshot that it releases when destroyed.
+//
+// A secondary instance (a read-only store beside a writer) has no snapshots
+// and needs none: it changes only when told to catch up, which the store
+// does once, at Open. `snapshot` false reads it as it is.
 class SnapshotTxn {
  public:
   explicit SnapshotTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
-                       Txn::Mode mode = Txn::Mode::kIndexed)
-      : db_(db), snap_(db->GetSnapshot()), txn_(db, cfs, snap_, mode) {}
-  ~SnapshotTxn() { db_->ReleaseSnapshot(snap_); }
+                       Txn::Mode mode = Txn::Mode::kIndexed, bool snapshot = true)
+      : db_(db), snap_(snapshot ? db->GetSnapshot() : nullptr), txn_(db, cfs, snap_, mode) {}
+  ~SnapshotTxn() {
+    if (snap_) db_->ReleaseSnapshot(snap_);
+  }
   Txn& txn() { return txn_; }
   const rocksdb::Snapshot* snapshot() const { return snap_; }
 

@@ -67,7 +67,15 @@ struct OpContext {
 };
 
 struct StoreOptions {
-  // Create the directory and an empty store when missing.
+  // Open without writing a byte of the store (offline inspection): every
+  // changing call then fails with FailedPrecondition "the store is open
+  // read-only". When another process holds the store open, it is opened as a
+  // RocksDB secondary instance (which follows the primary's log; its own
+  // files go to a temporary directory), otherwise read-only. Reads see the
+  // state of the moment of Open.
+  bool read_only = false;
+  // Create the directory and an empty store when missing (ignored when
+  // read_only).
   bool create_if_missing = true;
   // Sync the write-ahead log before each change returns. Without it, a
   // returned change survives a crash of the process but the last changes may
@@ -145,8 +153,23 @@ struct Progress {
 struct PruneOptions {
   // Without `all`, only dangling images are candidates.
   bool all = false;
-  // until, label, label!, dangling (SEMANTICS.md §5).
+  // until, label, label!, dangling (SEMANTICS.md §5; other keys are
+  // InvalidArgument "invalid filter '<key>'", as the oplog requires).
   Filters filters;
+  // Beyond docker. Shell globs on familiar names (as `images --filter
+  // reference=`): only matching names are removed (an image goes when all
+  // its names do), and nameless images are not candidates. Empty: no rule.
+  std::vector<std::string> references;
+  // Only images not used (created, or a container created or started from
+  // it) for at least this long are candidates.
+  std::optional<absl::Duration> unused_for;
+  // Keep the `keep` most recently created images of each repository (an
+  // image with names in several repositories is kept if any keeps it).
+  // 0: no such rule.
+  int keep = 0;
+  // When >= 0: remove candidates least recently used first, and only until
+  // the namespace's images use at most this many bytes (df's SIZE).
+  int64_t max_storage = -1;
   // Report exactly what a real prune would, change nothing.
   bool dry_run = false;
   // When set, entries are passed here as they are decided instead of being
@@ -166,11 +189,16 @@ struct PruneResult {
 struct ImageSummary {
   std::string id;                  // "sha256:<hex>"
   std::vector<std::string> names;  // familiar names, sorted
+  std::vector<std::string> repo_digests;  // "repo@sha256:<target>" per repository, sorted
   int64_t size = 0;                // sum of the image's distinct blobs
   int64_t shared_size = 0;         // part of size also used by another image
   int64_t unique_size = 0;         // size - shared_size
   int64_t containers = 0;          // containers of the namespace holding it
   absl::Time created;
+  // When a container was last created or started from it; `created` when
+  // never.
+  absl::Time last_used;
+  bool pinned = false;             // see Store::Pin
   std::map<std::string, std::string> labels;
 };
 
@@ -185,8 +213,59 @@ struct ListOptions {
   // Without `all`, dangling images are hidden.
   bool all = true;
   // dangling, label, label!, until, reference (shell glob on familiar names,
-  // ORed).
+  // ORed), before=<ref>, since=<ref> (created before / after that image).
   Filters filters;
+};
+
+struct ContainerInfo {
+  std::string id;        // 64 hex
+  std::string image_id;  // "sha256:<hex>" the container holds
+  bool running = false;
+  absl::Time created;
+  bool image_exists = true;  // false: the image was force-removed
+};
+
+struct LeaseInfo {
+  std::string id;
+  absl::Time created;
+  std::optional<absl::Time> expires;
+  std::vector<Descriptor> content;  // sorted by digest
+};
+
+// Why an image or a blob is kept: what Explain returns.
+struct Explanation {
+  enum class Kind { kImage, kBlob };
+  Kind kind = Kind::kImage;
+  std::string digest;  // the image ID or the blob digest
+  int64_t size = 0;    // the image's size, or the blob's
+  // For an image: its names, its pin, the containers holding it, and
+  // whether it is dangling (kept only by its digest reference).
+  std::vector<std::string> names;
+  bool pinned = false;
+  bool dangling = false;
+  std::vector<ContainerInfo> containers;
+  // For a blob: the images using it ("ns/sha256:<id>"), all namespaces, and
+  // the leases holding it ("ns/lease", with "(expired)" when expired).
+  std::vector<std::string> images;
+  std::vector<std::string> leases;
+};
+
+// Key counts and sizes of the store's column families.
+struct StoreStats {
+  struct Family {
+    std::string name;
+    int64_t keys = 0;
+    int64_t key_bytes = 0;
+    int64_t value_bytes = 0;
+    int64_t sst_bytes = 0;  // table files on disk
+  };
+  std::string format_version;
+  bool content_store = false;
+  std::vector<Family> families;
+  int64_t disk_bytes = 0;          // every file of the store directory (RocksDB's)
+  int64_t content_files = 0;       // blob files (content store)
+  int64_t content_bytes = 0;
+  bool secondary = false;          // opened as a RocksDB secondary
 };
 
 struct DiskUsage {
@@ -318,6 +397,23 @@ class Store {
   virtual absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx,
                                               std::string_view ref) = 0;
   virtual absl::StatusOr<DiskUsage> GetDiskUsage(const OpContext& ctx) = 0;
+
+  // Pin marks the image `ref` resolves to (as rmi resolves) as pinned: prune
+  // never removes it, and rmi needs `force` ("conflict: unable to remove
+  // pinned image <ref> (must be forced)"). Unpin with `pinned` false.
+  virtual absl::Status Pin(const OpContext& ctx, std::string_view ref, bool pinned) = 0;
+
+  virtual absl::StatusOr<std::vector<ContainerInfo>> ListContainers(const OpContext& ctx) = 0;
+  virtual absl::StatusOr<std::vector<LeaseInfo>> ListLeases(const OpContext& ctx) = 0;
+
+  // Explain says why `ref` is kept: an image reference (resolved as inspect
+  // does) or, when that finds nothing, a blob digest "sha256:<hex>" (whose
+  // users are found by a scan of every namespace's images). NotFound when
+  // neither exists.
+  virtual absl::StatusOr<Explanation> Explain(const OpContext& ctx, std::string_view ref) = 0;
+
+  // Key counts and sizes per column family (a full scan), and sizes on disk.
+  virtual absl::StatusOr<StoreStats> Stats() = 0;
 
   // Check recomputes every count and relation of the whole store from
   // scratch by a full mark over images, names, containers and leases (and,
