@@ -1,6 +1,14 @@
+// gc_commands.cc: gc, check [--repair], image import, image adopt.
+//
+// These are refstore's own verbs; their text is not docker's, except
+// `image import`, whose lines are docker load's ("Loaded image ID: ",
+// "Loaded image: ", from docker/cli cli/command/image/load.go and the
+// daemon's load progress messages). Tables use the same three-space column
+// gaps as docker's.
 #include "gc_commands.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
@@ -52,8 +60,14 @@ void PrintError(std::ostream& err, const absl::Status& s) { err << "Error: " << 
 
 }  // namespace
 
-int RunGc(refstore::Store& store, bool json, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<refstore::CollectResult> r = store.Collect();
+int RunGc(refstore::Store& store, bool json, std::ostream& out, std::ostream& err,
+          ProgressLine& progress) {
+  absl::StatusOr<refstore::CollectResult> r;
+  {
+    Ticker ticker(progress, [](int s) { return fmt::format("Collecting garbage: {}s", s); });
+    r = store.Collect();
+  }
+  progress.Done();
   if (!r.ok()) {
     PrintError(err, r.status());
     return 1;
@@ -69,11 +83,16 @@ int RunGc(refstore::Store& store, bool json, std::ostream& out, std::ostream& er
 }
 
 int RunCheck(refstore::Store& store, const refstore::OpContext& ctx, const CheckFlags& flags,
-             std::ostream& out, std::ostream& err) {
+             std::ostream& out, std::ostream& err, ProgressLine& progress) {
   refstore::CheckOptions options;
   options.now = ctx.now;
   options.verify_digests = flags.verify_digests;
+  progress.Update("Checking: starting", /*force=*/true);
+  options.on_progress = [&progress](int64_t images) {
+    progress.Update(fmt::format("Checking: {} images checked", images));
+  };
   absl::StatusOr<std::vector<refstore::Problem>> before = store.Check(options);
+  progress.Done();
   if (!before.ok()) {
     PrintError(err, before.status());
     return 1;
@@ -83,12 +102,18 @@ int RunCheck(refstore::Store& store, const refstore::OpContext& ctx, const Check
   if (!flags.json) PrintTable(*before, out);
   std::vector<refstore::Problem> final_problems = *before;
   if (flags.repair) {
-    absl::StatusOr<refstore::RepairResult> repaired = store.Repair(ctx);
+    absl::StatusOr<refstore::RepairResult> repaired;
+    {
+      Ticker ticker(progress, [](int s) { return fmt::format("Repairing: {}s", s); });
+      repaired = store.Repair(ctx);
+    }
+    progress.Done();
     if (!repaired.ok()) {
       PrintError(err, repaired.status());
       return 1;
     }
     absl::StatusOr<std::vector<refstore::Problem>> after = store.Check(options);
+    progress.Done();
     if (!after.ok()) {
       PrintError(err, after.status());
       return 1;
@@ -151,13 +176,83 @@ int PrintImport(const absl::StatusOr<refstore::ImportResult>& r, bool json, std:
 
 int RunImport(refstore::Store& store, const refstore::OpContext& ctx, const std::string& dir,
               const refstore::ImportOptions& options, bool json, std::ostream& out,
-              std::ostream& err) {
-  return PrintImport(store.ImportLayout(ctx, dir, options), json, out, err);
+              std::ostream& err, ProgressLine& progress) {
+  absl::StatusOr<refstore::ImportResult> r;
+  {
+    Ticker ticker(progress, [](int s) { return fmt::format("Importing: {}s", s); });
+    r = store.ImportLayout(ctx, dir, options);
+  }
+  progress.Done();
+  return PrintImport(r, json, out, err);
 }
 
 int RunAdopt(refstore::Store& store, const refstore::OpContext& ctx, bool json,
-             std::ostream& out, std::ostream& err) {
-  return PrintImport(store.Adopt(ctx), json, out, err);
+             std::ostream& out, std::ostream& err, ProgressLine& progress) {
+  absl::StatusOr<refstore::ImportResult> r;
+  {
+    Ticker ticker(progress, [](int s) { return fmt::format("Adopting: {}s", s); });
+    r = store.Adopt(ctx);
+  }
+  progress.Done();
+  return PrintImport(r, json, out, err);
+}
+
+void RegisterGcCommands(CLI::App& root, CLI::App& image, Registry& registry) {
+  auto gc_json = std::make_shared<bool>(false);
+  CLI::App* cmd = root.add_subcommand("gc", "Delete the files of freed blobs");
+  cmd->add_flag("--json", *gc_json, "Print JSON");
+  registry.Add(cmd, [gc_json](Env& env) {
+    std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/false);
+    if (store == nullptr) return kExitCannotOpen;
+    ProgressLine progress(*env.err, env.stderr_is_terminal);
+    return RunGc(*store, *gc_json, *env.out, *env.err, progress);
+  });
+
+  auto check = std::make_shared<CheckFlags>();
+  auto no_verify = std::make_shared<bool>(false);
+  cmd = root.add_subcommand("check", "Recount everything from scratch; exit 0 only when clean");
+  cmd->add_flag("--repair", check->repair, "Make the store consistent, then check again");
+  cmd->add_flag("--json", check->json, "Print JSON");
+  cmd->add_flag("--no-verify", *no_verify, "Compare file sizes only, do not hash files");
+  registry.Add(cmd, [check, no_verify](Env& env) {
+    CheckFlags flags = *check;
+    flags.verify_digests = !*no_verify;
+    // Only --repair writes: a plain check opens the store read-only.
+    std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/!flags.repair);
+    if (store == nullptr) return kExitCannotOpen;
+    ProgressLine progress(*env.err, env.stderr_is_terminal);
+    return RunCheck(*store, env.Ctx(), flags, *env.out, *env.err, progress);
+  });
+
+  struct ImportFlags {
+    std::string dir;
+    refstore::ImportOptions options;
+    bool json = false;
+  };
+  auto import = std::make_shared<ImportFlags>();
+  cmd = image.add_subcommand("import", "Import an OCI image layout");
+  cmd->add_option("dir", import->dir, "The layout's directory")->required();
+  cmd->add_option("--repository", import->options.repository,
+                  "Repository for bare tags (default: the directory's name)");
+  cmd->add_flag("--json", import->json, "Print JSON");
+  registry.Add(cmd, [import](Env& env) {
+    std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/false);
+    if (store == nullptr) return kExitCannotOpen;
+    ProgressLine progress(*env.err, env.stderr_is_terminal);
+    return RunImport(*store, env.Ctx(), import->dir, import->options, import->json, *env.out,
+                     *env.err, progress);
+  });
+
+  auto adopt_json = std::make_shared<bool>(false);
+  cmd = image.add_subcommand(
+      "adopt", "Make images of manifests found in the content store without a record");
+  cmd->add_flag("--json", *adopt_json, "Print JSON");
+  registry.Add(cmd, [adopt_json](Env& env) {
+    std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/false);
+    if (store == nullptr) return kExitCannotOpen;
+    ProgressLine progress(*env.err, env.stderr_is_terminal);
+    return RunAdopt(*store, env.Ctx(), *adopt_json, *env.out, *env.err, progress);
+  });
 }
 
 }  // namespace refstore_tool

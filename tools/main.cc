@@ -1,16 +1,20 @@
-// main.cc: the `refstore` command: argument handling over the library.
+// main.cc: the `refstore` command: global options and dispatch. The verbs
+// live in the *_commands.cc files; tools/README.md lists every command and
+// flag.
 //
-//   refstore --store DIR [--sync] [--content] [--namespace NS] COMMAND
-//     apply [FILE|-]                    JSON Lines operations (OPLOG.md)
-//     gc [--json]                       delete the files of freed blobs
-//     check [--repair] [--json] [--no-verify]
-//     image import DIR [--repository R] [--json]
-//     image adopt [--json]
+//   refstore --store DIR [--sync] [--content] [--namespace NS] [--at TIME]
+//            [--read-only] COMMAND
+//     apply [FILE|-]                      JSON Lines operations (OPLOG.md)
+//     image ls|rm|prune|tag|inspect|pin|unpin|import|adopt, images, rmi, tag
+//     container create|start|stop|rm|ls, ps
+//     lease create|add|ls|rm
+//     system df, stats, explain, gc, check
 //
-// Exit status: 0 when every operation succeeded, 1 when any failed, 2 when
-// the command line was wrong, the input could not be read or the store could
-// not be opened (the reason goes to stderr).
-#include <fstream>
+// Exit status: 0 success; 1 an error the store reported (printed as
+// docker's "Error response from daemon: <message>"); 125 a bad command line
+// (docker's status for usage errors). apply, gc, check and image
+// import/adopt keep their documented statuses: 2 when the store cannot be
+// opened (and, for apply, a bad command line).
 #include <iostream>
 #include <memory>
 #include <string>
@@ -18,132 +22,99 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
-#include "apply.h"
+#include "apply_command.h"
+#include "command.h"
+#include "container_commands.h"
 #include "gc_commands.h"
-#include "refstore/store.h"
+#include "image_commands.h"
+#include "lease_commands.h"
+#include "prompt.h"
+#include "refstore/filters.h"
+#include "system_commands.h"
 
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitCannotOpen = 2;
+using refstore_tool::kExitUsage;
 
-// Options that come before the subcommand and apply to all of them.
-struct GlobalOptions {
-  std::string store_dir;
-  bool sync = false;
-  bool content = false;
-  std::string ns = "default";
-};
-
-struct ApplyOptions {
-  std::string file = "-";
-};
-
-std::unique_ptr<refstore::Store> OpenStore(const GlobalOptions& global) {
-  refstore::StoreOptions options;
-  options.sync_writes = global.sync;
-  options.content_store = global.content;
-  absl::StatusOr<std::unique_ptr<refstore::Store>> store =
-      refstore::Store::Open(global.store_dir, options);
-  if (!store.ok()) {
-    std::cerr << "refstore: cannot open store " << global.store_dir << ": "
-              << store.status().ToString() << "\n";
-    return nullptr;
+// The deepest subcommand the parser entered (for the usage hint).
+const CLI::App* DeepestParsed(const CLI::App* app) {
+  for (const CLI::App* sub : app->get_subcommands()) {
+    if (sub->parsed()) return DeepestParsed(sub);
   }
-  return std::move(*store);
+  return app;
 }
 
-int RunApply(const GlobalOptions& global, const ApplyOptions& apply) {
-  std::ifstream file;
-  if (apply.file != "-") {
-    file.open(apply.file);
-    if (!file) {
-      std::cerr << "refstore: cannot read " << apply.file << "\n";
-      return kExitCannotOpen;
-    }
-  }
-  std::unique_ptr<refstore::Store> store = OpenStore(global);
-  if (store == nullptr) return kExitCannotOpen;
-  std::istream& in = apply.file == "-" ? std::cin : file;
-  return refstore_tool::ApplyStream(*store, in, std::cout);
+int UsageError(const CLI::App& app, const std::string& message, int status) {
+  std::cerr << "refstore: " << message << "\nSee '"
+            << refstore_tool::CommandPath(DeepestParsed(&app)) << " --help'.\n";
+  return status;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"refstore: a container-image reference store"};
+  CLI::App app{"refstore: a container-image reference store with docker's image verbs"};
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
 
-  GlobalOptions global;
-  app.add_option("--store", global.store_dir, "store directory")
-      ->required()
-      ->type_name("DIR");
-  app.add_flag("--sync", global.sync,
-               "sync the write-ahead log before each change is acknowledged");
-  app.add_flag("--content", global.content,
-               "create the store with a content store (blob files under DIR/content)");
-  app.add_option("--namespace,-n", global.ns, "namespace of image commands")
+  refstore_tool::GlobalOptions globals;
+  app.add_option("--store", globals.store_dir, "Store directory")->required()->type_name("DIR");
+  app.add_flag("--sync", globals.sync,
+               "Sync the write-ahead log before each change is acknowledged");
+  app.add_flag("--content", globals.content,
+               "Create the store with a content store (blob files under DIR/content)");
+  app.add_option("--namespace,-n", globals.ns, "Namespace of the commands")
       ->capture_default_str();
+  app.add_option("--at", globals.at, "The time used as now (RFC 3339; default: the clock)")
+      ->type_name("TIME");
+  app.add_flag("--read-only", globals.read_only,
+               "Open the store read-only (never writes a byte; changes fail)");
 
-  bool json = false;
-  CLI::App* gc_cmd = app.add_subcommand("gc", "delete the files of freed blobs");
-  gc_cmd->add_flag("--json", json, "print JSON");
-
-  refstore_tool::CheckFlags check;
-  bool no_verify = false;
-  CLI::App* check_cmd =
-      app.add_subcommand("check", "recount everything from scratch; exit 0 only when clean");
-  check_cmd->add_flag("--repair", check.repair, "make the store consistent, then check again");
-  check_cmd->add_flag("--json", check.json, "print JSON");
-  check_cmd->add_flag("--no-verify", no_verify, "compare file sizes only, do not hash files");
-
-  CLI::App* image_cmd = app.add_subcommand("image", "image commands");
-  image_cmd->require_subcommand(1);
-  std::string import_dir;
-  refstore::ImportOptions import;
-  CLI::App* import_cmd = image_cmd->add_subcommand("import", "import an OCI image layout");
-  import_cmd->add_option("dir", import_dir, "the layout's directory")->required();
-  import_cmd->add_option("--repository", import.repository,
-                         "repository for bare tags (default: the directory's name)");
-  import_cmd->add_flag("--json", json, "print JSON");
-  CLI::App* adopt_cmd = image_cmd->add_subcommand(
-      "adopt", "make images of manifests found in the content store without a record");
-  adopt_cmd->add_flag("--json", json, "print JSON");
-
-  ApplyOptions apply;
-  CLI::App* apply_cmd = app.add_subcommand(
-      "apply", "apply JSON Lines operations (OPLOG.md), one result per line");
-  apply_cmd->add_option("file", apply.file, "input file, - for stdin")
-      ->type_name("FILE|-")
-      ->capture_default_str();
+  refstore_tool::Registry registry;
+  CLI::App* apply = refstore_tool::RegisterApplyCommand(app, registry);
+  CLI::App* image = app.add_subcommand("image", "Manage images");
+  image->require_subcommand(1);
+  refstore_tool::RegisterImageCommands(app, *image, registry);
+  refstore_tool::RegisterGcCommands(app, *image, registry);
+  refstore_tool::RegisterContainerCommands(app, registry);
+  refstore_tool::RegisterLeaseCommands(app, registry);
+  refstore_tool::RegisterSystemCommands(app, registry);
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int status = app.exit(e);
-    return status == 0 ? 0 : kExitUsage;
+    return UsageError(app, e.what(),
+                      apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
   }
 
+  refstore_tool::Env env;
+  env.globals = globals;
+  env.in = &std::cin;
+  env.out = &std::cout;
+  env.err = &std::cerr;
+  env.stderr_is_terminal = refstore_tool::IsTerminal(2);
+  env.now = absl::Now();
+  if (!globals.at.empty()) {
+    absl::StatusOr<absl::Time> at = refstore::ParseRfc3339(globals.at);
+    if (!at.ok()) {
+      return UsageError(app, "invalid --at: " + std::string(at.status().message()),
+                        apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
+    }
+    env.now = *at;
+  }
+
+  const refstore_tool::Registry::Run* run = registry.Parsed();
+  if (run == nullptr) return UsageError(app, "no command given", kExitUsage);
   try {
-    if (apply_cmd->parsed()) return RunApply(global, apply);
-    std::unique_ptr<refstore::Store> store = OpenStore(global);
-    if (store == nullptr) return kExitCannotOpen;
-    refstore::OpContext ctx{.ns = global.ns, .now = absl::Now()};
-    if (gc_cmd->parsed()) return refstore_tool::RunGc(*store, json, std::cout, std::cerr);
-    if (check_cmd->parsed()) {
-      check.verify_digests = !no_verify;
-      return refstore_tool::RunCheck(*store, ctx, check, std::cout, std::cerr);
-    }
-    if (import_cmd->parsed()) {
-      return refstore_tool::RunImport(*store, ctx, import_dir, import, json, std::cout,
-                                      std::cerr);
-    }
-    if (adopt_cmd->parsed()) return refstore_tool::RunAdopt(*store, ctx, json, std::cout, std::cerr);
+    return (*run)(env);
+  } catch (const refstore_tool::UsageError& e) {
+    return UsageError(app, e.what(), kExitUsage);
   } catch (const std::exception& e) {
     std::cerr << "refstore: " << e.what() << "\n";
-    return kExitFailed;
+    return refstore_tool::kExitError;
   }
-  return kExitUsage;
 }

@@ -9,10 +9,15 @@ namespace refstore::internal {
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
+// Image records gained last_used and pinned in version 2; version 1 image
+// records (written before) are read with both unset. A record's version says
+// which fields it must have, so a truncation is never read as an older
+// record.
+constexpr uint8_t kImageRecordVersion = 2;
 
 class Encoder {
  public:
-  Encoder() { out_.push_back(static_cast<char>(kRecordVersion)); }
+  explicit Encoder(uint8_t version = kRecordVersion) { out_.push_back(static_cast<char>(version)); }
   void U64(uint64_t v) {
     while (v >= 0x80) {
       out_.push_back(static_cast<char>(v | 0x80));
@@ -41,13 +46,17 @@ class Encoder {
 
 class Decoder {
  public:
-  explicit Decoder(std::string_view in) : in_(in) {
-    if (in_.empty() || static_cast<uint8_t>(in_[0]) != kRecordVersion) {
+  // Accepts records of versions [kRecordVersion, max_version].
+  explicit Decoder(std::string_view in, uint8_t max_version = kRecordVersion) : in_(in) {
+    if (in_.empty() || static_cast<uint8_t>(in_[0]) < kRecordVersion ||
+        static_cast<uint8_t>(in_[0]) > max_version) {
       ok_ = false;
     } else {
+      version_ = static_cast<uint8_t>(in_[0]);
       in_.remove_prefix(1);
     }
   }
+  uint8_t version() const { return version_; }
   uint64_t U64() {
     uint64_t v = 0;
     for (int shift = 0; shift <= 63; shift += 7) {
@@ -91,12 +100,11 @@ class Decoder {
   }
   // Fields appended by later versions may follow; they are ignored here.
   bool ok() const { return ok_; }
-  // Whether every byte was read (fields appended later are then absent).
-  bool done() const { return in_.empty(); }
 
  private:
   std::string_view in_;
   bool ok_ = true;
+  uint8_t version_ = 0;
 };
 
 absl::Status Corrupt(std::string_view kind, std::string_view what) {
@@ -106,7 +114,7 @@ absl::Status Corrupt(std::string_view kind, std::string_view what) {
 }  // namespace
 
 std::string EncodeImage(const ImageRecord& r) {
-  Encoder e;
+  Encoder e(kImageRecordVersion);
   e.Desc(r.target);
   e.U64(r.content.size());
   for (const auto& d : r.content) e.Desc(d);
@@ -133,7 +141,7 @@ std::string EncodeImage(const ImageRecord& r) {
 }
 
 absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view what) {
-  Decoder d(v);
+  Decoder d(v, kImageRecordVersion);
   ImageRecord r;
   r.target = d.Desc();
   for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) r.content.push_back(d.Desc());
@@ -154,7 +162,7 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
   if (!d.ok() || owned.size() != r.content.size() + 1) return Corrupt("image", what);
   r.target.owned = owned[0] != 0;
   for (size_t i = 0; i < r.content.size(); ++i) r.content[i].owned = owned[i + 1] != 0;
-  if (!d.done()) {  // appended fields
+  if (d.version() >= 2) {
     r.last_used_ns = d.I64();
     r.pinned = d.Bool();
     if (!d.ok()) return Corrupt("image", what);

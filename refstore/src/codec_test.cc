@@ -77,5 +77,25 @@ TEST(CodecTest, CorruptInputIsDataLossNamingTheKey) {
   EXPECT_FALSE(DecodeContainer(EncodeContainer({.image_raw = "short"}), "k").ok());
 }
 
+TEST(CodecTest, ImageRecordsOfVersionOneReadWithoutTheLaterFields) {
+  ImageRecord r{.target = Desc('a', 1, "m"), .last_used_ns = 0, .pinned = false};
+  std::string v2 = EncodeImage(r);
+  ASSERT_EQ(v2[0], 2);
+  // A version 1 record is the same bytes without last_used and pinned (one
+  // byte each here).
+  std::string v1 = v2.substr(0, v2.size() - 2);
+  v1[0] = 1;
+  auto old = DecodeImage(v1, "k");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->last_used_ns, 0);
+  EXPECT_FALSE(old->pinned);
+  r.last_used_ns = 123456789;
+  r.pinned = true;
+  auto back = DecodeImage(EncodeImage(r), "k");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->last_used_ns, 123456789);
+  EXPECT_TRUE(back->pinned);
+}
+
 }  // namespace
 }  // namespace refstore::internal

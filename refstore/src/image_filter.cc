@@ -25,8 +25,16 @@ bool ImageFilter::Selects(int64_t created_ns) const {
 
 bool ImageFilter::NameMatches(std::string_view familiar) const {
   if (references.empty()) return true;
+  // As docker's reference.FamiliarMatch: the familiar string ("myapp:1.0"),
+  // else the familiar repository ("myapp").
+  std::string_view repo = familiar.substr(0, familiar.find('@'));
+  const size_t slash = repo.rfind('/');
+  const size_t colon = repo.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    repo = repo.substr(0, colon);
+  }
   for (const auto& pattern : references) {
-    if (GlobMatches(pattern, familiar)) return true;
+    if (GlobMatches(pattern, familiar) || GlobMatches(pattern, repo)) return true;
   }
   return false;
 }

@@ -27,7 +27,8 @@ struct ImageFilter {
   bool LabelsPass(const std::map<std::string, std::string>& image_labels) const;
   // `until` on a record created at `created_ns`.
   bool Selects(int64_t created_ns) const;
-  // `reference` globs on a familiar name (true when none was given).
+  // `reference` globs on a familiar name or its repository, as docker's
+  // FamiliarMatch (true when none was given).
   bool NameMatches(std::string_view familiar) const;
 };
 

@@ -35,9 +35,9 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
   s.last_used = absl::FromUnixNanos(std::max(img.created_ns, img.last_used_ns));
   s.pinned = img.pinned;
   s.labels = img.labels;
-  std::set<std::string> repos;
-  for (const auto& n : img.names) {
-    absl::StatusOr<Reference> ref = ParseReference(n.full);
+  std::set<std::string> repos;  // of the names shown
+  for (const auto& n : names) {
+    absl::StatusOr<Reference> ref = ParseReference(n);
     if (ref.ok()) repos.insert(Cat(FamiliarName(ref->Repository()), "@", s.id));
   }
   s.repo_digests.assign(repos.begin(), repos.end());
