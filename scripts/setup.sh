@@ -16,6 +16,8 @@ packages=(
   # RocksDB's CMake config (RocksDBConfig.cmake) finds these; librocksdb-dev
   # depends on them, they are listed so the requirement is explicit.
   libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev
+  # Fuzzing (fuzz/run-fuzzers): clang and its libFuzzer runtime.
+  clang libclang-rt-14-dev
 )
 
 missing=()
