@@ -68,14 +68,14 @@ absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
     items.push_back({std::move(stored), b.reader, std::nullopt});
   }
   {
-    absl::MutexLock lock(&ingest_mu_);
+    MutexLock lock(ingest_mu_);
     ++active_ingests_;
   }
   absl::Cleanup done = [&] {
     for (const Item& item : items) {
       if (item.file && !item.published) content_->Discard(*item.file);
     }
-    absl::MutexLock lock(&ingest_mu_);
+    MutexLock lock(ingest_mu_);
     --active_ingests_;
   };
   auto ingest = [&](Item& item) -> absl::Status {
@@ -96,7 +96,7 @@ absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
     }
   }
 
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto rec, txn.GetLease(ctx.ns, lease));
   if (!rec) return absl::NotFoundError(Cat("lease ", lease, " not found"));
@@ -150,7 +150,7 @@ absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
   if (!content_) return out;
   std::string start;
   for (;;) {
-    absl::MutexLock lock(&write_mu_);
+    MutexLock lock(write_mu_);
     Txn txn = NewTxn();
     std::vector<std::string> raws;
     {
@@ -185,7 +185,7 @@ absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
     start = raws.back();
     start.push_back('\0');
   }
-  absl::MutexLock lock(&ingest_mu_);
+  MutexLock lock(ingest_mu_);
   if (active_ingests_ == 0) {
     ASSIGN_OR_RETURN(int removed, content_->CleanIngest({}));
     out.temp_files_deleted = removed;

@@ -15,7 +15,7 @@ namespace refstore::internal {
 absl::Status StoreImpl::Pin(const OpContext& ctx, std::string_view ref, bool pinned) {
   RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));

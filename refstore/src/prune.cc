@@ -46,7 +46,7 @@ class PruneRun {
       return std::move(result_);
     }
     {
-      absl::MutexLock lock(&store_->write_mu_);
+      MutexLock lock(store_->write_mu_);
       Txn txn = store_->NewTxn();
       RETURN_IF_ERROR(DropExpiredLeases(txn));
       RETURN_IF_ERROR(store_->Commit(txn));
@@ -59,7 +59,7 @@ class PruneRun {
     rocksdb::SequenceNumber expected = snap->GetSequenceNumber();
     bool fresh = true;
     absl::Status s = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
-      absl::MutexLock lock(&store_->write_mu_);
+      MutexLock lock(store_->write_mu_);
       fresh = fresh && store_->db_->GetLatestSequenceNumber() == expected;
       // A batch never reads what it wrote (each image is visited once; blob
       // records and df figures are cached), so its writes need no index.
@@ -366,11 +366,11 @@ absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOp
   if (options.keep < 0) {
     return absl::InvalidArgumentError(Cat("invalid keep count ", options.keep));
   }
-  if (!prune_mu_.TryLock()) {
+  if (!prune_mu_.try_lock()) {
     return absl::AbortedError("a prune operation is already running");
   }
   absl::StatusOr<PruneResult> result = PruneRun(this, ctx, options, std::move(filter)).Run();
-  prune_mu_.Unlock();
+  prune_mu_.unlock();
   if (result.ok() && !options.dry_run) {
     ASSIGN_OR_RETURN(result->collected, CollectAfterChange());
   }

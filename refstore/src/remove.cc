@@ -82,7 +82,7 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
                                                           std::string_view ref, bool force) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   const int64_t now = ToNanos(ctx.now);
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kRemove));
   ASSIGN_OR_RETURN(auto found, txn.GetImage(ctx.ns, res.id));

@@ -581,7 +581,7 @@ absl::StatusOr<RepairResult> StoreImpl::Repair(const OpContext& ctx) {
     }
   }
   {
-    absl::MutexLock lock(&write_mu_);
+    MutexLock lock(write_mu_);
     RETURN_IF_ERROR(RepairRun(this, ctx, &out).Run());
   }
   ASSIGN_OR_RETURN(out.collected, CollectGarbage());

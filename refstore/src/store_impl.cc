@@ -245,7 +245,7 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
   const std::string& id = target.raw_digest;
   const int64_t now = ToNanos(ctx.now);
 
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   if (req.lease) {
     ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, *req.lease));
@@ -275,7 +275,7 @@ absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   if (IsBlank(target)) return absl::InvalidArgumentError("image name cannot be blank");
   ASSIGN_OR_RETURN(std::string full, NewName(target, /*allow_digest=*/false, ""));
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, source, ResolveMode::kLookup));
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
@@ -290,7 +290,7 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, image_ref, ResolveMode::kLookup));
   ASSIGN_OR_RETURN(auto existing, txn.GetContainer(ctx.ns, cid));
@@ -322,7 +322,7 @@ absl::Status StoreImpl::ChangeContainer(const OpContext& ctx, std::string_view i
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto rec, txn.GetContainer(ctx.ns, cid));
   if (!rec) return absl::NotFoundError(Cat("No such container: ", id));
@@ -375,7 +375,7 @@ absl::Status StoreImpl::CreateLease(const OpContext& ctx, std::string_view id,
                                     std::optional<absl::Time> expires) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateLeaseId(id));
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto existing, txn.GetLease(ctx.ns, id));
   if (existing) return absl::AlreadyExistsError(Cat("lease ", id, " already exists"));
@@ -391,7 +391,7 @@ absl::Status StoreImpl::AddLeaseContent(const OpContext& ctx, std::string_view i
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateLeaseId(id));
   ASSIGN_OR_RETURN(std::vector<StoredDescriptor> blobs, DistinctContent(content, nullptr));
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
   if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
@@ -408,7 +408,7 @@ absl::StatusOr<int64_t> StoreImpl::DeleteLease(const OpContext& ctx, std::string
 absl::StatusOr<int64_t> StoreImpl::DeleteLeaseLocked(const OpContext& ctx, std::string_view id) {
   RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
   RETURN_IF_ERROR(ValidateLeaseId(id));
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
   if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));

@@ -9,13 +9,17 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "gc/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
 #include "txn.h"
 
 namespace refstore::internal {
+
+// std::mutex (pthread underneath), not absl::Mutex: ThreadSanitizer sees
+// pthread locking even though Debian's Abseil is not built with it.
+using MutexLock = std::lock_guard<std::mutex>;
 
 // Validation shared by the operations. Each returns InvalidArgument naming
 // the bad value.
@@ -120,17 +124,17 @@ class StoreImpl final : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   const StoreOptions options_;
   // Serializes every Txn that commits: read-modify-write of counts is safe.
-  absl::Mutex write_mu_;
+  std::mutex write_mu_;
   // Held for the whole of a Prune; a second one fails instead of waiting.
-  absl::Mutex prune_mu_;
+  std::mutex prune_mu_;
   // Opened as a RocksDB secondary: its temporary directory (else empty).
   std::string secondary_dir_;
   // The content store (StoreOptions::content_store), if any.
   std::optional<gc::ContentDir> content_;
   // WriteBlob calls writing a temporary file now: the collector removes
   // leftover temporary files (of a crashed process) only when there are none.
-  absl::Mutex ingest_mu_;
-  int active_ingests_ ABSL_GUARDED_BY(ingest_mu_) = 0;
+  std::mutex ingest_mu_;
+  int active_ingests_ = 0;  // guarded by ingest_mu_
 
   friend class PruneRun;
   friend class RepairRun;

@@ -1,0 +1,934 @@
+// model.cc: the rules of SEMANTICS.md, one function per operation, over plain
+// maps. Section numbers (§) refer to docs/spec/SEMANTICS.md; "DESIGN" to
+// DESIGN.md "Choices where the contract is silent".
+#include "model.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_join.h"
+#include "refstore/reference.h"
+
+namespace refstore::model {
+namespace {
+
+constexpr std::string_view kSha = "sha256:";
+
+absl::Status Invalid(std::string m) { return absl::InvalidArgumentError(std::move(m)); }
+absl::Status NotFound(std::string m) { return absl::NotFoundError(std::move(m)); }
+absl::Status Conflict(std::string m) { return absl::FailedPreconditionError(std::move(m)); }
+
+bool LowerHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool Alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// §8 Input: empty or only spaces, tabs, CR, LF.
+bool Blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+// §1: 1-76 chars, [A-Za-z0-9]+([._-][A-Za-z0-9]+)*. Lease IDs alike (§8).
+bool GoodNsName(std::string_view s) {
+  if (s.empty() || s.size() > 76) return false;
+  bool after_sep = true;  // the next char must be alphanumeric
+  for (char c : s) {
+    if (Alnum(c)) {
+      after_sep = false;
+    } else if (c == '.' || c == '_' || c == '-') {
+      if (after_sep) return false;
+      after_sep = true;
+    } else {
+      return false;
+    }
+  }
+  return !after_sep;
+}
+
+// §8: container IDs are 64 lowercase hex.
+bool GoodContainerId(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), LowerHex);
+}
+
+// §3.1: ^(sha256:)?[a-f0-9]{4,64}$ may be an ID prefix.
+bool IdPrefix(std::string_view s, std::string* hex) {
+  if (s.starts_with(kSha)) s.remove_prefix(kSha.size());
+  if (s.size() < 4 || s.size() > 64 || !std::all_of(s.begin(), s.end(), LowerHex)) return false;
+  *hex = std::string(s);
+  return true;
+}
+
+std::string Short12(std::string_view id) {
+  if (id.starts_with(kSha)) id.remove_prefix(kSha.size());
+  return std::string(id.substr(0, 12));
+}
+
+absl::Status CheckNs(std::string_view ns) {
+  if (GoodNsName(ns)) return absl::OkStatus();
+  return Invalid(Cat("invalid namespace '", ns, "'"));
+}
+
+absl::Status CheckLeaseId(std::string_view id) {
+  if (GoodNsName(id)) return absl::OkStatus();
+  return Invalid(Cat("invalid lease ID '", id, "'"));
+}
+
+absl::Status CheckContainerId(std::string_view id) {
+  if (GoodContainerId(id)) return absl::OkStatus();
+  return Invalid(Cat("invalid container ID '", id,
+                              "': want 64 lowercase hex characters"));
+}
+
+// §8 Input: a descriptor has a valid digest, a non-empty media type and a
+// size >= 0.
+absl::Status CheckDescriptor(const Descriptor& d) {
+  if (absl::Status s = ValidateDigest(d.digest); !s.ok()) return s;
+  if (d.media_type.empty()) return Invalid(Cat("descriptor ", d.digest, " has no mediaType"));
+  if (d.size < 0) {
+    return Invalid(Cat("descriptor ", d.digest, " has a negative size ", d.size));
+  }
+  return absl::OkStatus();
+}
+
+// The distinct descriptors of `in` (first occurrence kept); `seen` starts
+// with what is already in the request (the target). Two sizes for one
+// digest are invalid (§8 Input).
+absl::StatusOr<std::vector<Descriptor>> Distinct(const std::vector<Descriptor>& in,
+                                                 std::map<std::string, int64_t> seen) {
+  std::vector<Descriptor> out;
+  for (const Descriptor& d : in) {
+    if (absl::Status s = CheckDescriptor(d); !s.ok()) return s;
+    auto [it, inserted] = seen.emplace(d.digest, d.size);
+    if (!inserted) {
+      if (it->second != d.size) {
+        return Invalid(Cat("digest ", d.digest, " given with two sizes: ", it->second,
+                                    " and ", d.size));
+      }
+      continue;
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
+// A full normalized name split into repository, tag and digest.
+struct Parts {
+  std::string repo;
+  std::optional<std::string> tag;
+  std::optional<std::string> digest;
+};
+
+Parts Split(std::string_view full) {
+  Parts p;
+  if (size_t at = full.find('@'); at != std::string_view::npos) {
+    p.digest = std::string(full.substr(at + 1));
+    full = full.substr(0, at);
+  }
+  size_t slash = full.rfind('/');
+  size_t colon = full.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    p.tag = std::string(full.substr(colon + 1));
+    full = full.substr(0, colon);
+  }
+  p.repo = std::string(full);
+  return p;
+}
+
+std::vector<Descriptor> BlobsOf(const Image& img) {
+  std::vector<Descriptor> out = {img.target};
+  out.insert(out.end(), img.content.begin(), img.content.end());
+  return out;
+}
+
+bool HeldIn(const Namespace& n, const std::string& id) {
+  for (const auto& [cid, c] : n.containers) {
+    if (c.image_id == id) return true;
+  }
+  return false;
+}
+
+// §3: the image ID as hex (without "sha256:").
+std::string_view HexOf(std::string_view id) { return id.substr(kSha.size()); }
+
+bool LabelHas(const std::map<std::string, std::string>& labels, std::string_view spec) {
+  size_t eq = spec.find('=');  // §8: label=k=v splits at the first '='
+  if (eq == std::string_view::npos) return labels.count(std::string(spec)) > 0;
+  auto it = labels.find(std::string(spec.substr(0, eq)));
+  return it != labels.end() && it->second == spec.substr(eq + 1);
+}
+
+// `until` values: a Go duration before now, an RFC 3339 time, or Unix
+// seconds with an optional fraction (§5).
+absl::StatusOr<absl::Time> UntilTime(const std::string& v, absl::Time now) {
+  const bool space = v.find_first_of(" \t\n\v\f\r") != std::string::npos;
+  absl::Duration d;
+  if (!space && absl::ParseDuration(v, &d) && d != absl::InfiniteDuration() &&
+      d != -absl::InfiniteDuration()) {
+    return now - d;
+  }
+  absl::Time t;
+  std::string err;
+  if (!space && absl::ParseTime(absl::RFC3339_full, v, &t, &err) && t != absl::InfiniteFuture() &&
+      t != absl::InfinitePast()) {
+    return t;
+  }
+  size_t dot = v.find('.');
+  std::string whole = v.substr(0, dot);
+  std::string frac = dot == std::string::npos ? "" : v.substr(dot + 1);
+  auto digits = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (digits(whole) && whole.size() < 12 && (dot == std::string::npos || (digits(frac) && frac.size() <= 9))) {
+    int64_t nanos = std::stoll(whole) * 1000000000;
+    if (!frac.empty()) nanos += std::stoll((frac + "000000000").substr(0, 9));
+    return absl::FromUnixNanos(nanos);
+  }
+  return Invalid(Cat(
+      "invalid value for 'until' filter: failed to parse value as time or duration: \"", v, "\""));
+}
+
+bool IsIndexOrManifest(std::string_view t) {
+  return t == "application/vnd.oci.image.manifest.v1+json" ||
+         t == "application/vnd.oci.image.index.v1+json" ||
+         t == "application/vnd.docker.distribution.manifest.v2+json" ||
+         t == "application/vnd.docker.distribution.manifest.list.v2+json";
+}
+
+}  // namespace
+
+std::string FamiliarOf(std::string_view full) {
+  // §2: drop "docker.io/", then "library/" when nothing else has a "/".
+  std::string s(full);
+  if (!s.starts_with("docker.io/")) return s;
+  s = s.substr(10);
+  if (s.starts_with("library/") && s.find('/', 8) == std::string::npos) s = s.substr(8);
+  return s;
+}
+
+bool IsManifestOrIndexType(std::string_view media_type) { return IsIndexOrManifest(media_type); }
+
+// Docker's filters (§5, §8 and DESIGN "images filters").
+struct Model::Filter {
+  std::vector<std::string> labels, not_labels, references;
+  std::vector<absl::Time> until;
+  std::optional<bool> dangling;
+
+  // A record created at `t` is selected when older than every until.
+  bool Selects(absl::Time t) const {
+    return std::all_of(until.begin(), until.end(), [&](absl::Time u) { return t < u; });
+  }
+  bool LabelsPass(const std::map<std::string, std::string>& l) const {
+    for (const auto& s : labels) {
+      if (!LabelHas(l, s)) return false;
+    }
+    for (const auto& s : not_labels) {
+      if (LabelHas(l, s)) return false;
+    }
+    return true;
+  }
+  bool NameMatches(const std::string& familiar) const {
+    if (references.empty()) return true;
+    for (const auto& g : references) {
+      if (::fnmatch(g.c_str(), familiar.c_str(), 0) == 0) return true;
+    }
+    return false;
+  }
+
+  static absl::StatusOr<Filter> Parse(const Filters& filters, absl::Time now, bool listing) {
+    Filter f;
+    for (const auto& [key, values] : filters) {
+      if (key == "label") {
+        f.labels = values;
+      } else if (key == "label!") {
+        f.not_labels = values;
+      } else if (key == "until") {
+        for (const auto& v : values) {
+          absl::StatusOr<absl::Time> t = UntilTime(v, now);
+          if (!t.ok()) return t.status();
+          f.until.push_back(*t);
+        }
+      } else if (key == "dangling") {
+        for (const auto& v : values) {
+          bool d;
+          if (v == "true" || v == "1") {
+            d = true;
+          } else if (v == "false" || v == "0") {
+            d = false;
+          } else {
+            return Invalid(Cat("invalid filter 'dangling=[", v, "]'"));
+          }
+          if (f.dangling && *f.dangling != d) {
+            return Invalid(Cat("invalid filter 'dangling=[", absl::StrJoin(values, " "), "]'"));
+          }
+          f.dangling = d;
+        }
+      } else if (key == "reference" && listing) {
+        f.references = values;
+      } else {
+        return Invalid(Cat("invalid filter '", key, "'"));
+      }
+    }
+    return f;
+  }
+};
+
+void Model::Forget(const std::map<std::string, Descriptor>& recorded) {
+  std::erase_if(media_types_, [&](const auto& kv) { return !recorded.count(kv.first); });
+}
+
+const Namespace& Model::ns(std::string_view name) const {
+  static const Namespace kEmpty;
+  auto it = ns_.find(std::string(name));
+  return it == ns_.end() ? kEmpty : it->second;
+}
+
+std::map<std::string, Descriptor> Model::Recorded() const {
+  std::map<std::string, Descriptor> out;
+  for (const auto& [name, n] : ns_) {
+    for (const auto& [id, img] : n.images) {
+      for (const Descriptor& d : BlobsOf(img)) out.emplace(d.digest, d);
+    }
+    for (const auto& [lid, lease] : n.leases) {
+      for (const auto& [digest, d] : lease.holds) out.emplace(digest, d);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, int> Model::ImageUses() const {
+  std::map<std::string, int> uses;
+  for (const auto& [name, n] : ns_) {
+    for (const auto& [id, img] : n.images) {
+      for (const Descriptor& d : BlobsOf(img)) ++uses[d.digest];
+    }
+  }
+  return uses;
+}
+
+// §1 "Reclaimed space", §6, DESIGN "Expired lease and the last image": a
+// digest in `digests` that no image uses and no live lease holds is freed;
+// expired leases lose their hold on it.
+void Model::ReleaseUnused(const std::set<std::string>& digests, absl::Time now) {
+  std::map<std::string, int> uses = ImageUses();
+  for (const std::string& d : digests) {
+    if (uses.count(d)) continue;
+    bool live = false;
+    for (const auto& [name, n] : ns_) {
+      for (const auto& [lid, lease] : n.leases) {
+        if (lease.LiveAt(now) && lease.holds.count(d)) live = true;
+      }
+    }
+    if (live) continue;
+    for (auto& [name, n] : ns_) {
+      for (auto& [lid, lease] : n.leases) lease.holds.erase(d);
+    }
+  }
+}
+
+// §8 Input: a size that differs from the one recorded for the digest.
+absl::StatusOr<std::string> Model::RecordedSizeCheck(const std::vector<Descriptor>& ds) const {
+  std::map<std::string, Descriptor> rec = Recorded();
+  for (const Descriptor& d : ds) {
+    auto it = rec.find(d.digest);
+    if (it != rec.end() && it->second.size != d.size) {
+      return Invalid(Cat("size ", d.size, " of ", d.digest,
+                                  " differs from the recorded size ", it->second.size));
+    }
+  }
+  return std::string();
+}
+
+// §7: the name points to `id`; an image that had it loses it (and becomes
+// dangling, now, when it has no name left). A name the image already has
+// keeps its creation time (§8).
+void Model::SetName(Namespace& n, const std::string& id, const std::string& full, absl::Time now) {
+  for (auto& [other_id, other] : n.images) {
+    if (other_id != id && other.names.erase(full) && other.names.empty()) {
+      other.dangling_since = now;
+    }
+  }
+  n.images.at(id).names.emplace(full, now);
+}
+
+// §3.
+absl::StatusOr<Model::Resolved> Model::Resolve(const Namespace& n, std::string_view text,
+                                               Mode mode) const {
+  if (Blank(text)) return Invalid("image name cannot be blank");
+  std::string hex;
+  const bool maybe_id = IdPrefix(text, &hex);
+  absl::StatusOr<Reference> parsed = ParseReference(text);
+  if (!parsed.ok() && !maybe_id) return parsed.status();
+  const std::string shown = parsed.ok() ? parsed->Familiar() : std::string(text);
+  Resolved r;
+  if (parsed.ok()) r.ref = *parsed;
+
+  // §3.3: name@sha256:<hex> matches only if that image has a name in that
+  // repository.
+  if (parsed.ok() && parsed->digest) {
+    auto it = n.images.find(*parsed->digest);
+    if (it != n.images.end()) {
+      for (const auto& [name, t] : it->second.names) {
+        if (Split(name).repo == parsed->Repository()) {
+          r.id = it->first;
+          r.via = Via::kRepoDigest;
+          return r;
+        }
+      }
+    }
+    return NotFound("No such image: " + shown);
+  }
+
+  std::set<std::string> candidates;
+  bool by_name = false;
+  if (parsed.ok()) {
+    for (const auto& [id, img] : n.images) {
+      if (img.names.count(parsed->Full())) {
+        candidates.insert(id);
+        by_name = true;
+      }
+    }
+  }
+  // §3.2: for removal names and ID prefixes together; for lookups an exact
+  // name wins.
+  if (maybe_id && !(mode == Mode::kLookup && by_name)) {
+    for (const auto& [id, img] : n.images) {
+      if (HexOf(id).starts_with(hex)) candidates.insert(id);
+    }
+  }
+  if (candidates.empty()) return NotFound("No such image: " + shown);
+  if (candidates.size() > 1) return NotFound("ambiguous reference");
+  r.id = *candidates.begin();
+  // An argument the image's ID starts with is an ID (docker).
+  r.via = maybe_id && HexOf(r.id).starts_with(hex) ? Via::kId : Via::kName;
+  return r;
+}
+
+absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx, const CreateImageRequest& req) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckDescriptor(req.target); !s.ok()) return s;
+  absl::StatusOr<std::vector<Descriptor>> content =
+      Distinct(req.content, {{req.target.digest, req.target.size}});
+  if (!content.ok()) return content.status();
+  std::optional<std::string> full;
+  if (req.name) {
+    absl::StatusOr<Reference> ref = ParseReference(*req.name);
+    if (!ref.ok()) return ref.status();
+    if (ref->digest && *ref->digest != req.target.digest) {  // §8, DESIGN "A name on create"
+      return Invalid(Cat("name ", *req.name, " carries digest ", *ref->digest,
+                                  ", not the image's digest ", req.target.digest));
+    }
+    if (ref->Repository() == "docker.io/library/sha256") {
+      return Invalid("refusing to create an ambiguous tag using digest algorithm as name");
+    }
+    full = ref->Full();
+  }
+  if (req.lease) {
+    if (absl::Status s = CheckLeaseId(*req.lease); !s.ok()) return s;
+    if (!ns(ctx.ns).leases.count(*req.lease)) {  // §6: the lease must exist
+      return NotFound(Cat("lease ", *req.lease, " not found"));
+    }
+  }
+  std::vector<Descriptor> blobs = {req.target};
+  blobs.insert(blobs.end(), content->begin(), content->end());
+  if (auto s = RecordedSizeCheck(blobs); !s.ok()) return s.status();
+
+  Namespace& n = mut(ctx.ns);
+  const std::string id = req.target.digest;
+  if (!n.images.count(id)) {
+    // §7/§8: an existing image only gets the name; a new one is recorded
+    // dangling until named.
+    n.images[id] = Image{.target = req.target,
+                         .content = *content,
+                         .labels = req.labels,
+                         .created = ctx.now,
+                         .dangling_since = ctx.now,
+                         .names = {}};
+    if (req.lease) {
+      for (const Descriptor& d : blobs) n.leases.at(*req.lease).holds.emplace(d.digest, d);
+    }
+    for (const Descriptor& d : blobs) media_types_.emplace(d.digest, d.media_type);
+  }
+  if (full) SetName(n, id, *full, ctx.now);
+  return id;
+}
+
+absl::Status Model::Tag(const OpContext& ctx, std::string_view source, std::string_view target) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (Blank(target)) return Invalid("image name cannot be blank");
+  absl::StatusOr<Reference> ref = ParseReference(target);
+  if (!ref.ok()) return ref.status();
+  if (ref->digest) return Invalid("refusing to create a tag with a digest reference");
+  if (ref->Repository() == "docker.io/library/sha256") {
+    return Invalid("refusing to create an ambiguous tag using digest algorithm as name");
+  }
+  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), source, Mode::kLookup);
+  if (!res.ok()) return res.status();
+  SetName(mut(ctx.ns), res->id, ref->Full(), ctx.now);
+  return absl::OkStatus();
+}
+
+// §4 and §8 "rmi NAME".
+absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::string_view text,
+                                                bool force) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), text, Mode::kRemove);
+  if (!res.ok()) return res.status();
+  Namespace& n = mut(ctx.ns);
+  const std::string id = res->id;
+  Image& img = n.images.at(id);
+  std::vector<std::string> holders;  // container IDs, ascending
+  std::vector<std::string> running;
+  for (const auto& [cid, c] : n.containers) {
+    if (c.image_id != id) continue;
+    holders.push_back(cid);
+    if (c.running) running.push_back(cid);
+  }
+  RemoveResult out;
+  auto untag = [&](const std::set<std::string>& names) {
+    for (const auto& name : names) {  // byte order of the full name
+      out.deleted.push_back({DeleteEntry::Kind::kUntagged, FamiliarOf(name)});
+      img.names.erase(name);
+    }
+    if (img.names.empty()) img.dangling_since = ctx.now;
+  };
+
+  bool by_id = res->via == Via::kId;
+  if (!by_id) {
+    std::set<std::string> names;
+    const std::string repo = res->ref->Repository();
+    if (res->via == Via::kName) {
+      // NAME, the repo:tag@digest names of its repository and tag, and the
+      // repository's repo@digest names when no other tag names the image.
+      const std::string& tag = *res->ref->tag;
+      names.insert(res->ref->Full());
+      bool other_tag = false;
+      for (const auto& [name, t] : img.names) {
+        Parts p = Split(name);
+        if (p.repo != repo || !p.tag) continue;
+        if (*p.tag != tag) {
+          other_tag = true;
+        } else if (p.digest) {
+          names.insert(name);
+        }
+      }
+      if (!other_tag) {
+        for (const auto& [name, t] : img.names) {
+          Parts p = Split(name);
+          if (p.repo == repo && !p.tag && p.digest) names.insert(name);
+        }
+      }
+    } else {  // name@digest: every name of that repository
+      for (const auto& [name, t] : img.names) {
+        if (Split(name).repo == repo) names.insert(name);
+      }
+    }
+    if (names.size() < img.names.size()) {  // other names remain: untag only
+      untag(names);
+      return out;
+    }
+    if (res->via == Via::kRepoDigest) {
+      by_id = true;  // DESIGN: name@digest covering every name follows the ID rules
+    } else if (!holders.empty()) {
+      if (!force) {
+        return Conflict(Cat("conflict: unable to delete ", res->ref->Familiar(),
+                                     " (must be forced) - container ", Short12(holders[0]),
+                                     " is using its referenced image ", Short12(id)));
+      }
+      untag(names);  // the image stays, dangling, held by the container
+      return out;
+    }
+  }
+  if (by_id) {
+    const std::string id12 = Short12(id);
+    if (!running.empty()) {
+      return Conflict(Cat("conflict: unable to delete ", id12,
+                                   " (cannot be forced) - image is being used by running container ",
+                                   Short12(running[0])));
+    }
+    if (!force && !holders.empty()) {
+      return Conflict(Cat("conflict: unable to delete ", id12,
+                                   " (must be forced) - image is being used by stopped container ",
+                                   Short12(holders[0])));
+    }
+    if (!force && res->via == Via::kId) {
+      std::set<std::string> repos;
+      std::set<std::pair<std::string, std::string>> tags;
+      for (const auto& [name, t] : img.names) {
+        Parts p = Split(name);
+        repos.insert(p.repo);
+        if (p.tag) tags.emplace(p.repo, *p.tag);
+      }
+      if (repos.size() > 1 || tags.size() > 1) {
+        return Conflict(Cat("conflict: unable to delete ", id12,
+                                     " (must be forced) - image is referenced in multiple repositories"));
+      }
+    }
+  }
+  // Delete: every name, then the image; blobs nothing else holds are freed.
+  const std::map<std::string, Descriptor> before = Recorded();
+  for (const auto& [name, t] : img.names) {
+    out.deleted.push_back({DeleteEntry::Kind::kUntagged, FamiliarOf(name)});
+  }
+  std::set<std::string> digests;
+  for (const Descriptor& d : BlobsOf(img)) digests.insert(d.digest);
+  n.images.erase(id);
+  ReleaseUnused(digests, ctx.now);
+  const std::map<std::string, Descriptor> after = Recorded();
+  for (const auto& [d, desc] : before) {
+    if (!after.count(d)) out.space_reclaimed += desc.size;
+  }
+  Forget(after);
+  out.deleted.push_back({DeleteEntry::Kind::kDeleted, id});
+  return out;
+}
+
+// §8 Containers; §5 protected names.
+absl::StatusOr<std::string> Model::CreateContainer(const OpContext& ctx, std::string_view id,
+                                                   std::string_view image_ref, bool running) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
+  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), image_ref, Mode::kLookup);
+  if (!res.ok()) return res.status();
+  Namespace& n = mut(ctx.ns);
+  if (n.containers.count(std::string(id))) {
+    return absl::AlreadyExistsError(Cat("container ", id, " already exists"));
+  }
+  Container c{.image_id = res->id, .running = running, .created = ctx.now, .protected_names = {}};
+  if (res->via != Via::kId && res->ref) {
+    // The name it was created with; repo:tag@digest protects repo:tag too.
+    c.protected_names.insert(res->ref->Full());
+    if (res->ref->tag && res->ref->digest) {
+      Reference tagged = *res->ref;
+      tagged.digest.reset();
+      c.protected_names.insert(tagged.Full());
+    }
+  }
+  n.containers[std::string(id)] = std::move(c);
+  return res->id;
+}
+
+absl::Status Model::StartContainer(const OpContext& ctx, std::string_view id) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
+  if (!ns(ctx.ns).containers.count(std::string(id))) {
+    return NotFound(Cat("No such container: ", id));
+  }
+  mut(ctx.ns).containers.at(std::string(id)).running = true;
+  return absl::OkStatus();
+}
+
+absl::Status Model::StopContainer(const OpContext& ctx, std::string_view id) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
+  if (!ns(ctx.ns).containers.count(std::string(id))) {
+    return NotFound(Cat("No such container: ", id));
+  }
+  mut(ctx.ns).containers.at(std::string(id)).running = false;
+  return absl::OkStatus();
+}
+
+absl::Status Model::RemoveContainer(const OpContext& ctx, std::string_view id) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
+  auto it = ns(ctx.ns).containers.find(std::string(id));
+  if (it == ns(ctx.ns).containers.end()) return NotFound(Cat("No such container: ", id));
+  if (it->second.running) {
+    return Conflict(Cat("conflict: You cannot remove a running container ", id,
+                                 ". Stop the container before attempting removal or force remove"));
+  }
+  mut(ctx.ns).containers.erase(std::string(id));
+  return absl::OkStatus();
+}
+
+// §6.
+absl::Status Model::CreateLease(const OpContext& ctx, std::string_view id,
+                                std::optional<absl::Time> expires) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckLeaseId(id); !s.ok()) return s;
+  if (ns(ctx.ns).leases.count(std::string(id))) {
+    return absl::AlreadyExistsError(Cat("lease ", id, " already exists"));
+  }
+  mut(ctx.ns).leases[std::string(id)] = Lease{.created = ctx.now, .expires = expires, .holds = {}};
+  return absl::OkStatus();
+}
+
+absl::Status Model::AddLeaseContent(const OpContext& ctx, std::string_view id,
+                                    const std::vector<Descriptor>& content) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckLeaseId(id); !s.ok()) return s;
+  absl::StatusOr<std::vector<Descriptor>> blobs = Distinct(content, {});
+  if (!blobs.ok()) return blobs.status();
+  if (!ns(ctx.ns).leases.count(std::string(id))) {
+    return NotFound(Cat("lease ", id, " not found"));
+  }
+  if (auto s = RecordedSizeCheck(*blobs); !s.ok()) return s.status();
+  Lease& lease = mut(ctx.ns).leases.at(std::string(id));
+  for (const Descriptor& d : *blobs) {
+    lease.holds.emplace(d.digest, d);
+    media_types_.emplace(d.digest, d.media_type);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Model::DeleteLease(const OpContext& ctx, std::string_view id) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckLeaseId(id); !s.ok()) return s;
+  if (!ns(ctx.ns).leases.count(std::string(id))) {
+    return NotFound(Cat("lease ", id, " not found"));
+  }
+  const std::map<std::string, Descriptor> before = Recorded();
+  Namespace& n = mut(ctx.ns);
+  std::set<std::string> digests;
+  for (const auto& [d, desc] : n.leases.at(std::string(id)).holds) digests.insert(d);
+  n.leases.erase(std::string(id));
+  ReleaseUnused(digests, ctx.now);
+  const std::map<std::string, Descriptor> after = Recorded();
+  int64_t freed = 0;
+  for (const auto& [d, desc] : before) {
+    if (!after.count(d)) freed += desc.size;
+  }
+  Forget(after);
+  return freed;
+}
+
+// §5 and §8 "Prune selects records", "Prune entries".
+absl::StatusOr<PruneResult> Model::Prune(const OpContext& ctx, const PruneOptions& options,
+                                         std::vector<PrunedImage>* pruned) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  absl::StatusOr<Filter> f = Filter::Parse(options.filters, ctx.now, /*listing=*/false);
+  if (!f.ok()) return f.status();
+  Model next = *this;  // a dry run reports exactly what a real one would do
+  PruneResult r = next.PruneHere(ctx.ns, *f, options.all, ctx.now, pruned);
+  if (!options.dry_run) *this = std::move(next);
+  return r;
+}
+
+PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all, absl::Time now,
+                             std::vector<PrunedImage>* pruned) {
+  const std::map<std::string, Descriptor> before = Recorded();
+  // Expired leases of every namespace go first (§6).
+  for (auto& [name, n] : ns_) {
+    std::erase_if(n.leases, [&](const auto& kv) { return !kv.second.LiveAt(now); });
+  }
+  Namespace& n = mut(ns_name);
+  const bool dangling_only = f.dangling ? *f.dangling : !all;
+  PruneResult r;
+  std::vector<std::string> doomed;
+  for (auto& [id, img] : n.images) {
+    const bool dangling = img.names.empty();
+    if (dangling_only && !dangling) continue;
+    if (!f.LabelsPass(img.labels)) continue;
+    std::set<std::string> protected_names;
+    bool held = false;
+    for (const auto& [cid, c] : n.containers) {
+      if (c.image_id != id) continue;
+      held = true;
+      protected_names.insert(c.protected_names.begin(), c.protected_names.end());
+    }
+    if (dangling) {  // one record: its digest reference, dated when it became dangling
+      if (!held && f.Selects(img.dangling_since)) doomed.push_back(id);
+      continue;
+    }
+    std::vector<std::string> selected;  // sorted (map order)
+    for (const auto& [name, t] : img.names) {
+      if (f.Selects(t)) selected.push_back(name);
+    }
+    std::vector<std::string> untag;
+    if (!held) {
+      if (selected.size() == img.names.size()) {
+        doomed.push_back(id);
+        continue;
+      }
+      untag = selected;
+    } else {
+      for (const auto& s : selected) {
+        if (!protected_names.count(s)) untag.push_back(s);
+      }
+      // Never nameless: the lexicographically last full name is kept.
+      if (untag.size() == img.names.size()) untag.pop_back();
+    }
+    for (const auto& name : untag) {
+      r.deleted.push_back({DeleteEntry::Kind::kUntagged, FamiliarOf(name)});
+      img.names.erase(name);
+    }
+  }
+  std::set<std::string> released, children, doomed_ids(doomed.begin(), doomed.end());
+  for (const std::string& id : doomed) {
+    const Image& img = n.images.at(id);
+    PrunedImage p{.id = id, .untagged = {}};
+    if (img.names.empty()) {
+      p.untagged.push_back(id);
+    } else {
+      for (const auto& [name, t] : img.names) p.untagged.push_back(FamiliarOf(name));
+    }
+    for (const auto& u : p.untagged) r.deleted.push_back({DeleteEntry::Kind::kUntagged, u});
+    r.deleted.push_back({DeleteEntry::Kind::kDeleted, id});
+    for (const Descriptor& d : BlobsOf(img)) released.insert(d.digest);
+    for (const Descriptor& d : img.content) children.insert(d.digest);
+    if (pruned) pruned->push_back(std::move(p));
+    n.images.erase(id);
+  }
+  ReleaseUnused(released, now);
+  const std::map<std::string, Descriptor> after = Recorded();
+  for (const auto& [d, desc] : before) {
+    if (after.count(d)) continue;
+    r.space_reclaimed += desc.size;
+    // Freed child manifests and indexes of the deleted images, once each.
+    if (children.count(d) && !doomed_ids.count(d) && IsIndexOrManifest(desc.media_type)) {
+      r.deleted.push_back({DeleteEntry::Kind::kDeleted, d});
+    }
+  }
+  r.images_deleted = static_cast<int64_t>(doomed.size());
+  Forget(after);
+  return r;
+}
+
+ImageSummary Model::Summarize(std::string_view ns_name, const std::string& id, const Image& img,
+                              const std::vector<std::string>& names,
+                              const std::map<std::string, int>& uses) const {
+  ImageSummary s;
+  s.id = id;
+  for (const auto& name : names) s.names.push_back(FamiliarOf(name));
+  std::sort(s.names.begin(), s.names.end());
+  for (const Descriptor& d : BlobsOf(img)) {
+    s.size += d.size;
+    auto it = uses.find(d.digest);
+    if (it != uses.end() && it->second >= 2) s.shared_size += d.size;
+  }
+  s.unique_size = s.size - s.shared_size;
+  for (const auto& [cid, c] : ns(ns_name).containers) {
+    if (c.image_id == id) ++s.containers;
+  }
+  s.created = img.created;
+  s.labels = img.labels;
+  std::set<std::string> repos;  // of the names shown
+  for (const auto& name : names) repos.insert(FamiliarOf(Split(name).repo) + "@" + id);
+  s.repo_digests.assign(repos.begin(), repos.end());
+  return s;
+}
+
+// §8 "images / inspect", DESIGN "images filters".
+absl::StatusOr<std::vector<ImageSummary>> Model::ListImages(const OpContext& ctx,
+                                                            const ListOptions& options) const {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  absl::StatusOr<Filter> f = Filter::Parse(options.filters, ctx.now, /*listing=*/true);
+  if (!f.ok()) return f.status();
+  const bool name_filters = !f->until.empty() || !f->references.empty();
+  const std::map<std::string, int> uses = ImageUses();
+  std::vector<ImageSummary> out;
+  for (const auto& [id, img] : ns(ctx.ns).images) {
+    const bool dangling = img.names.empty();
+    if (dangling && !options.all) continue;
+    if (f->dangling && *f->dangling != dangling) continue;
+    if (!f->LabelsPass(img.labels)) continue;
+    std::vector<std::string> names;
+    for (const auto& [name, t] : img.names) {
+      if (f->Selects(t) && f->NameMatches(FamiliarOf(name))) names.push_back(name);
+    }
+    if (name_filters) {
+      const bool shown = dangling ? f->references.empty() && f->Selects(img.dangling_since)
+                                  : !names.empty();
+      if (!shown) continue;
+    }
+    out.push_back(Summarize(ctx.ns, id, img, names, uses));
+  }
+  std::sort(out.begin(), out.end(), [](const ImageSummary& a, const ImageSummary& b) {
+    if (a.created != b.created) return a.created > b.created;  // newest first
+    return a.id < b.id;
+  });
+  return out;
+}
+
+absl::StatusOr<ImageDetail> Model::Inspect(const OpContext& ctx, std::string_view ref) const {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), ref, Mode::kLookup);
+  if (!res.ok()) return res.status();
+  const Image& img = ns(ctx.ns).images.at(res->id);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : img.names) names.push_back(name);
+  ImageDetail d;
+  d.summary = Summarize(ctx.ns, res->id, img, names, ImageUses());
+  d.target = img.target;
+  d.content = img.content;
+  for (const auto& [cid, c] : ns(ctx.ns).containers) {
+    if (c.image_id == res->id) d.container_ids.push_back(cid);
+  }
+  return d;
+}
+
+// OPLOG df: figures of the namespace; reclaimable is what prune -a frees now.
+absl::StatusOr<DiskUsage> Model::GetDiskUsage(const OpContext& ctx) const {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  const Namespace& n = ns(ctx.ns);
+  const std::map<std::string, int> uses = ImageUses();
+  DiskUsage du;
+  std::map<std::string, int64_t> blobs;
+  for (const auto& [id, img] : n.images) {
+    ++du.total_count;
+    if (HeldIn(n, id)) ++du.active;
+    for (const Descriptor& d : BlobsOf(img)) blobs[d.digest] = d.size;
+  }
+  for (const auto& [d, size] : blobs) {
+    du.size += size;
+    if (uses.at(d) >= 2) du.shared_size += size;
+  }
+  du.unique_size = du.size - du.shared_size;
+  Model copy = *this;
+  du.reclaimable = copy.PruneHere(ctx.ns, Filter{}, /*all=*/true, ctx.now, nullptr).space_reclaimed;
+  return du;
+}
+
+std::vector<ContainerInfo> Model::ListContainers(std::string_view ns_name) const {
+  std::vector<ContainerInfo> out;
+  const Namespace& n = ns(ns_name);
+  for (const auto& [cid, c] : n.containers) {
+    out.push_back(ContainerInfo{.id = cid,
+                                .image_id = c.image_id,
+                                .running = c.running,
+                                .created = c.created,
+                                .image_exists = n.images.count(c.image_id) > 0});
+  }
+  return out;
+}
+
+std::vector<LeaseInfo> Model::ListLeases(std::string_view ns_name) const {
+  std::vector<LeaseInfo> out;
+  for (const auto& [lid, lease] : ns(ns_name).leases) {
+    LeaseInfo info{.id = lid, .created = lease.created, .expires = lease.expires, .content = {}};
+    for (const auto& [d, desc] : lease.holds) {
+      info.content.push_back({media_types_.at(d), d, desc.size});  // the blob record's type
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::optional<BlobFacts> Model::ExplainBlob(std::string_view digest, absl::Time now) const {
+  const std::map<std::string, Descriptor> rec = Recorded();
+  auto it = rec.find(std::string(digest));
+  if (it == rec.end()) return std::nullopt;
+  BlobFacts f{.size = it->second.size, .images = {}, .leases = {}};
+  for (const auto& [name, n] : ns_) {
+    for (const auto& [id, img] : n.images) {
+      for (const Descriptor& d : BlobsOf(img)) {
+        if (d.digest == digest) {
+          f.images.push_back(name + "/" + id);
+          break;
+        }
+      }
+    }
+    for (const auto& [lid, lease] : n.leases) {
+      if (lease.holds.count(std::string(digest))) {
+        f.leases.push_back(name + "/" + lid + (lease.LiveAt(now) ? "" : " (expired)"));
+      }
+    }
+  }
+  std::sort(f.images.begin(), f.images.end());
+  std::sort(f.leases.begin(), f.leases.end());
+  return f;
+}
+
+}  // namespace refstore::model
