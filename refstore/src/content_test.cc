@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "gc/content_dir.h"
 #include "gc/test_image.h"
 #include "refstore/store.h"
 
@@ -22,16 +23,6 @@ absl::Time T(int64_t s) { return absl::FromUnixSeconds(1767225600 + s); }
 OpContext Ctx(int64_t s = 0) { return {"default", T(s)}; }
 
 Descriptor Desc(const Blob& b) { return {b.media_type, b.digest, b.size()}; }
-
-BlobReader Reader(const std::string& bytes) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&bytes, pos](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-    size_t n = std::min(cap, bytes.size() - *pos);
-    std::copy_n(bytes.data() + *pos, n, buf);
-    *pos += n;
-    return n;
-  };
-}
 
 class ContentTest : public ::testing::Test {
  protected:
@@ -63,7 +54,7 @@ class ContentTest : public ::testing::Test {
     const std::string lease = "pull-" + img.target.hex().substr(0, 8);
     EXPECT_TRUE(store_->CreateLease(Ctx(), lease, std::nullopt).ok());
     for (const Blob& b : img.all()) {
-      absl::Status s = store_->WriteBlob(Ctx(), lease, Desc(b), Reader(b.bytes));
+      absl::Status s = store_->WriteBlob(Ctx(), lease, Desc(b), gc::StringReader(b.bytes));
       EXPECT_TRUE(s.ok()) << s;
     }
     CreateImageRequest req{.name = name, .target = Desc(img.target), .lease = lease};
@@ -124,10 +115,10 @@ TEST_F(ContentTest, WrongBytesAreRefusedAndLeaveNothing) {
   const Blob& layer = img.content[1];
   std::string wrong = layer.bytes;
   wrong[0] ^= 1;
-  absl::Status s = store_->WriteBlob(Ctx(), "l", Desc(layer), Reader(wrong));
+  absl::Status s = store_->WriteBlob(Ctx(), "l", Desc(layer), gc::StringReader(wrong));
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   std::string shorter = layer.bytes.substr(1);
-  s = store_->WriteBlob(Ctx(), "l", Desc(layer), Reader(shorter));
+  s = store_->WriteBlob(Ctx(), "l", Desc(layer), gc::StringReader(shorter));
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
   EXPECT_TRUE(Files().empty());
   EXPECT_TRUE(fs::is_empty(dir_ / "content/ingest"));
@@ -139,7 +130,7 @@ TEST_F(ContentTest, WrongBytesAreRefusedAndLeaveNothing) {
 
 TEST_F(ContentTest, WriteNeedsALease) {
   Image img = MakeImage("a", {});
-  absl::Status s = store_->WriteBlob(Ctx(), "nope", Desc(img.target), Reader(img.target.bytes));
+  absl::Status s = store_->WriteBlob(Ctx(), "nope", Desc(img.target), gc::StringReader(img.target.bytes));
   EXPECT_TRUE(absl::IsNotFound(s)) << s;
   EXPECT_TRUE(Files().empty());
 }
@@ -314,7 +305,7 @@ TEST_F(ContentTest, MetadataOnlyStoreCannotGainContentOnceItHasBlobs) {
     Image a = MakeImage("a", {});
     ASSERT_TRUE((*s)->CreateImage(Ctx(), {.target = Desc(a.target)}).ok());
     ASSERT_TRUE((*s)->CreateLease(Ctx(), "l", std::nullopt).ok());
-    absl::Status w = (*s)->WriteBlob(Ctx(), "l", Desc(a.target), Reader(a.target.bytes));
+    absl::Status w = (*s)->WriteBlob(Ctx(), "l", Desc(a.target), gc::StringReader(a.target.bytes));
     EXPECT_TRUE(absl::IsFailedPrecondition(w)) << w;
   }
   StoreOptions o;

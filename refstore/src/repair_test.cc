@@ -10,6 +10,7 @@
 #include <set>
 
 #include "codec.h"
+#include "gc/content_dir.h"
 #include "gc/test_image.h"
 #include "keys.h"
 #include "refstore/store.h"
@@ -62,15 +63,7 @@ class RepairTest : public ::testing::Test {
   void Pull(const Image& img, const std::string& name) {
     ASSERT_TRUE(store_->CreateLease(Ctx(), "pull", std::nullopt).ok());
     for (const Blob& b : img.all()) {
-      size_t pos = 0;
-      const std::string& bytes = b.bytes;
-      absl::Status s = store_->WriteBlob(Ctx(), "pull", Desc(b),
-                                         [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-                                           size_t n = std::min(cap, bytes.size() - pos);
-                                           std::copy_n(bytes.data() + pos, n, buf);
-                                           pos += n;
-                                           return n;
-                                         });
+      absl::Status s = store_->WriteBlob(Ctx(), "pull", Desc(b), gc::StringReader(b.bytes));
       ASSERT_TRUE(s.ok()) << s;
     }
     CreateImageRequest req{.name = name, .target = Desc(img.target), .lease = "pull"};
@@ -278,14 +271,7 @@ TEST_F(RepairTest, LeaseHoldsAreKept) {
   Image d = MakeImage("d", {"d layer"});
   ASSERT_TRUE(store_->CreateLease(Ctx(), "pulling", std::nullopt).ok());
   const Blob& layer = d.content[1];
-  size_t pos = 0;
-  ASSERT_TRUE(store_->WriteBlob(Ctx(), "pulling", Desc(layer),
-                                [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-                                  size_t n = std::min(cap, layer.bytes.size() - pos);
-                                  std::copy_n(layer.bytes.data() + pos, n, buf);
-                                  pos += n;
-                                  return n;
-                                }).ok());
+  ASSERT_TRUE(store_->WriteBlob(Ctx(), "pulling", Desc(layer), gc::StringReader(layer.bytes)).ok());
   Damage([&](rocksdb::DB* db, const Handles& h) {
     ASSERT_TRUE(db->Delete({}, h[internal::kBlobs], Raw(layer)).ok());
   });

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "gc/content_dir.h"
 #include "gc/test_image.h"
 #include "refstore/store.h"
 
@@ -28,16 +29,6 @@ constexpr int kImages = 24;
 
 OpContext Ctx() { return {"default", absl::FromUnixSeconds(1767225600)}; }
 Descriptor Desc(const Blob& b) { return {b.media_type, b.digest, b.size()}; }
-
-BlobReader Reader(const std::string& bytes) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&bytes, pos](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-    size_t n = std::min(cap, bytes.size() - *pos);
-    std::copy_n(bytes.data() + *pos, n, buf);
-    *pos += n;
-    return n;
-  };
-}
 
 bool Expected(const absl::Status& s) {
   return s.ok() || absl::IsNotFound(s) || absl::IsFailedPrecondition(s) ||
@@ -84,7 +75,7 @@ TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
           fail(store.CreateLease(Ctx(), lease, std::nullopt), "lease");
           bool ok = true;
           for (const Blob& b : img.all()) {
-            absl::Status s = store.WriteBlob(Ctx(), lease, Desc(b), Reader(b.bytes));
+            absl::Status s = store.WriteBlob(Ctx(), lease, Desc(b), gc::StringReader(b.bytes));
             fail(s, "write");
             ok = ok && s.ok();
           }
