@@ -51,6 +51,7 @@ class RepairRun {
     std::string ns, id;
     ImageRecord rec;
     bool removed = false;
+    bool changed = false;  // rec differs from the stored record
   };
   struct Lease {
     bool live = true;
@@ -296,8 +297,11 @@ class RepairRun {
                 " names pointing to it"));
         img.rec.names = std::move(names);
         if (had_names && img.rec.names.empty()) img.rec.dangling_since_ns = now_;
+        img.changed = true;
       }
-      img.rec.holders = holder_count_[key];
+      const uint64_t holders = holder_count_[key];
+      img.changed |= img.rec.holders != holders;
+      img.rec.holders = holders;
     }
     return absl::OkStatus();
   }
@@ -432,13 +436,12 @@ class RepairRun {
       if (img.removed) continue;
       for (StoredDescriptor* d : MutableImageBlobs(img.rec)) {
         const BlobRecord& b = want[d->raw_digest].rec;
-        d->owned = b.owner_id == img.id && b.owner_ns == img.ns;
+        const bool owned = b.owner_id == img.id && b.owner_ns == img.ns;
+        img.changed |= d->owned != owned;
+        d->owned = owned;
       }
-      std::string value = EncodeImage(img.rec);
-      std::string key = Key(img.ns, img.id);
-      std::string old;
-      rocksdb::Status s = db()->Get({}, cf(kImages), key, &old);
-      if (!s.ok() || old != value) Put(kImages, key, value);
+      // Only records this run changed are written (no read-back of each).
+      if (img.changed) Put(kImages, Key(img.ns, img.id), EncodeImage(img.rec));
       RETURN_IF_ERROR(MaybeFlush());
     }
     // Merge: records to restore, to correct, to free.
