@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gc/file_hooks.h"
 #include "gc/sha256.h"
 
 namespace refstore::gc {
@@ -76,14 +77,46 @@ std::string Dirname(const std::string& path) {
   return path.substr(0, slash);
 }
 
-absl::Status SyncDir(const std::string& dir) {
+// Runs the hook of `event`: 0, or the errno the call must fail with.
+int Hook(FileHooks* hooks, FileEvent event, const std::string& path,
+         const std::string& to = std::string(), size_t bytes = 0) {
+  return hooks ? hooks->Before(event, path, to, bytes) : 0;
+}
+
+absl::Status SyncFile(FileHooks* hooks, int fd, const std::string& path) {
+  const int hook = Hook(hooks, FileEvent::kSync, path);
+  if (hook == FileHooks::kSkip) return absl::OkStatus();
+  if (hook != 0) return SysError("fsync", path, hook);
+  if (::fsync(fd) != 0) return SysError("fsync", path, errno);
+  return absl::OkStatus();
+}
+
+// rename(2) and unlink(2) through the hooks: 0 or an errno.
+int Rename(FileHooks* hooks, const std::string& from, const std::string& to) {
+  if (int err = Hook(hooks, FileEvent::kRename, from, to)) return err;
+  return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno;
+}
+
+int Unlink(FileHooks* hooks, const std::string& path) {
+  if (int err = Hook(hooks, FileEvent::kUnlink, path)) return err;
+  return ::unlink(path.c_str()) == 0 ? 0 : errno;
+}
+
+absl::Status SyncDir(FileHooks* hooks, const std::string& dir) {
+  const int hook = Hook(hooks, FileEvent::kSyncDir, dir);
+  if (hook == FileHooks::kSkip) return absl::OkStatus();
+  if (hook != 0) return SysError("fsync", dir, hook);
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return SysError("open", dir, errno);
   if (::fsync(fd.get()) != 0) return SysError("fsync", dir, errno);
   return absl::OkStatus();
 }
 
-absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
+absl::Status WriteAll(FileHooks* hooks, int fd, const char* data, size_t n,
+                      const std::string& path) {
+  if (int err = Hook(hooks, FileEvent::kWrite, path, std::string(), n)) {
+    return SysError("write", path, err);
+  }
   while (n > 0) {
     ssize_t w = ::write(fd, data, n);
     if (w < 0) {
@@ -97,7 +130,11 @@ absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& pat
 }
 
 // Reads up to `cap` bytes, retrying on EINTR; returns fewer only at the end.
-absl::StatusOr<size_t> ReadFull(int fd, char* buf, size_t cap, const std::string& path) {
+absl::StatusOr<size_t> ReadFull(FileHooks* hooks, int fd, char* buf, size_t cap,
+                                const std::string& path) {
+  if (int err = Hook(hooks, FileEvent::kRead, path, std::string(), cap)) {
+    return SysError("read", path, err);
+  }
   size_t got = 0;
   while (got < cap) {
     ssize_t r = ::read(fd, buf + got, cap - got);
@@ -114,7 +151,7 @@ absl::StatusOr<size_t> ReadFull(int fd, char* buf, size_t cap, const std::string
 // Makes `path` a directory: creates it (then fsyncs its parent) when
 // missing. A symlink or another kind of file there is InvalidArgument;
 // `follow` allows the path itself to be a symlink to a directory.
-absl::Status EnsureDir(const std::string& path, bool follow) {
+absl::Status EnsureDir(FileHooks* hooks, const std::string& path, bool follow) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     struct stat st;
     int r = follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
@@ -128,7 +165,8 @@ absl::Status EnsureDir(const std::string& path, bool follow) {
       return absl::OkStatus();
     }
     if (errno != ENOENT) return SysError("stat", path, errno);
-    if (::mkdir(path.c_str(), 0755) == 0) return SyncDir(Dirname(path));
+    if (int err = Hook(hooks, FileEvent::kMkdir, path)) return SysError("mkdir", path, err);
+    if (::mkdir(path.c_str(), 0755) == 0) return SyncDir(hooks, Dirname(path));
     // Another process may have created it meanwhile: look again.
     if (errno != EEXIST) return SysError("mkdir", path, errno);
   }
@@ -137,7 +175,7 @@ absl::Status EnsureDir(const std::string& path, bool follow) {
 
 // Creates a new file in `dir` named "<prefix>.<pid>.<counter>.<random>",
 // unique across threads and processes (O_EXCL rejects any collision).
-absl::StatusOr<std::pair<int, std::string>> CreateTemp(const std::string& dir,
+absl::StatusOr<std::pair<int, std::string>> CreateTemp(FileHooks* hooks, const std::string& dir,
                                                        std::string_view prefix) {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t nonce = [] {
@@ -147,6 +185,7 @@ absl::StatusOr<std::pair<int, std::string>> CreateTemp(const std::string& dir,
   for (int attempt = 0;; ++attempt) {
     std::string path = absl::StrCat(dir, "/", AV(prefix), ".", ::getpid(), ".",
                                     counter.fetch_add(1), ".", absl::Hex(nonce));
+    if (int err = Hook(hooks, FileEvent::kCreate, path)) return SysError("create", path, err);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd >= 0) return std::make_pair(fd, std::move(path));
     if (errno != EEXIST || attempt >= 8) return SysError("create", path, errno);
@@ -213,14 +252,14 @@ Reader StringReader(std::string_view bytes) {
   };
 }
 
-absl::StatusOr<ContentDir> ContentDir::Open(std::string root) {
+absl::StatusOr<ContentDir> ContentDir::Open(std::string root, FileHooks* hooks) {
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   if (root.empty()) return absl::InvalidArgumentError("empty content directory path");
   // The root itself may be reached through a symlink; its parts may not.
-  absl::Status s = EnsureDir(root, /*follow=*/true);
-  if (s.ok()) s = EnsureDir(root + "/blobs", false);
-  if (s.ok()) s = EnsureDir(root + "/blobs/sha256", false);
-  if (s.ok()) s = EnsureDir(root + "/ingest", false);
+  absl::Status s = EnsureDir(hooks, root, /*follow=*/true);
+  if (s.ok()) s = EnsureDir(hooks, root + "/blobs", false);
+  if (s.ok()) s = EnsureDir(hooks, root + "/blobs/sha256", false);
+  if (s.ok()) s = EnsureDir(hooks, root + "/ingest", false);
   if (!s.ok()) return s;
 
   const std::string layout = root + "/oci-layout";
@@ -229,29 +268,29 @@ absl::StatusOr<ContentDir> ContentDir::Open(std::string root) {
     if (!S_ISREG(st.st_mode)) {
       return absl::InvalidArgumentError(absl::StrCat(layout, " is not a regular file"));
     }
-    return ContentDir(std::move(root));
+    return ContentDir(std::move(root), hooks);
   }
   if (errno != ENOENT) return SysError("stat", layout, errno);
 
   // Written under ingest/ (where CleanIngest removes leftovers of a crash)
   // and renamed into place, so that oci-layout is never seen half-written.
-  auto temp = CreateTemp(root + "/ingest", "oci-layout");
+  auto temp = CreateTemp(hooks, root + "/ingest", "oci-layout");
   if (!temp.ok()) return temp.status();
   Fd fd(temp->first);
   const std::string& temp_path = temp->second;
-  s = WriteAll(fd.get(), kOciLayout.data(), kOciLayout.size(), temp_path);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = SysError("fsync", temp_path, errno);
+  s = WriteAll(hooks, fd.get(), kOciLayout.data(), kOciLayout.size(), temp_path);
+  if (s.ok()) s = SyncFile(hooks, fd.get(), temp_path);
   if (s.ok() && fd.Close() != 0) s = SysError("close", temp_path, errno);
-  if (s.ok() && ::rename(temp_path.c_str(), layout.c_str()) != 0) {
-    s = SysError("rename", layout, errno);
+  if (s.ok()) {
+    if (int err = Rename(hooks, temp_path, layout)) s = SysError("rename", layout, err);
   }
   if (!s.ok()) {
-    ::unlink(temp_path.c_str());
+    Unlink(hooks, temp_path);
     return s;
   }
-  s = SyncDir(root);
+  s = SyncDir(hooks, root);
   if (!s.ok()) return s;
-  return ContentDir(std::move(root));
+  return ContentDir(std::move(root), hooks);
 }
 
 std::string ContentDir::BlobPath(std::string_view hex) const {
@@ -279,7 +318,7 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
     return absl::InvalidArgumentError(
         absl::StrCat("negative size ", size, " for ", Digest(hex)));
   }
-  auto temp = CreateTemp(root_ + "/ingest", hex);
+  auto temp = CreateTemp(hooks_, root_ + "/ingest", hex);
   if (!temp.ok()) return temp.status();
   Fd fd(temp->first);
   IngestFile file{std::string(hex), size, std::move(temp->second)};
@@ -303,7 +342,9 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
                                                        total, " bytes, expected ", size));
       }
       hash.Update(std::string_view(buf.get(), *n));
-      if (absl::Status s = WriteAll(fd.get(), buf.get(), *n, file.temp_path); !s.ok()) return s;
+      if (absl::Status s = WriteAll(hooks_, fd.get(), buf.get(), *n, file.temp_path); !s.ok()) {
+        return s;
+      }
     }
     if (total != size) {
       return absl::InvalidArgumentError(absl::StrCat("size of ", Digest(hex), " is ", total,
@@ -314,12 +355,12 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
       return absl::InvalidArgumentError(absl::StrCat(
           "digest of the written bytes is sha256:", got, ", expected ", Digest(hex)));
     }
-    if (::fsync(fd.get()) != 0) return SysError("fsync", file.temp_path, errno);
+    if (absl::Status s = SyncFile(hooks_, fd.get(), file.temp_path); !s.ok()) return s;
     if (fd.Close() != 0) return SysError("close", file.temp_path, errno);
     return absl::OkStatus();
   };
   if (absl::Status s = copy(); !s.ok()) {
-    ::unlink(file.temp_path.c_str());
+    Unlink(hooks_, file.temp_path);
     return s;
   }
   return file;
@@ -332,15 +373,14 @@ absl::Status ContentDir::Publish(const IngestFile& file, bool sync_dir) {
         absl::StrCat("ingest file ", file.temp_path, " is not under ", root_, "/ingest"));
   }
   const std::string path = BlobPath(file.hex);
-  if (::rename(file.temp_path.c_str(), path.c_str()) != 0) {
-    int err = errno;
+  if (int err = Rename(hooks_, file.temp_path, path)) {
     return SysError(absl::StrCat("rename ", file.temp_path, " to"), path, err);
   }
   return sync_dir ? SyncBlobDir() : absl::OkStatus();
 }
 
 void ContentDir::Discard(const IngestFile& file) {
-  if (IsIngestPath(root_, file.temp_path)) ::unlink(file.temp_path.c_str());
+  if (IsIngestPath(root_, file.temp_path)) Unlink(hooks_, file.temp_path);
 }
 
 absl::StatusOr<int64_t> ContentDir::RemoveBlob(std::string_view hex) {
@@ -348,14 +388,14 @@ absl::StatusOr<int64_t> ContentDir::RemoveBlob(std::string_view hex) {
   if (!size.ok()) return size.status();
   if (!size->has_value()) return 0;
   const std::string path = BlobPath(hex);
-  if (::unlink(path.c_str()) != 0) {
-    if (errno == ENOENT) return 0;
-    return SysError("unlink", path, errno);
+  if (int err = Unlink(hooks_, path)) {
+    if (err == ENOENT) return 0;
+    return SysError("unlink", path, err);
   }
   return **size;
 }
 
-absl::Status ContentDir::SyncBlobDir() { return SyncDir(root_ + "/blobs/sha256"); }
+absl::Status ContentDir::SyncBlobDir() { return SyncDir(hooks_, root_ + "/blobs/sha256"); }
 
 absl::Status ContentDir::ForEachBlob(
     const std::function<absl::Status(std::string_view hex, int64_t size)>& fn,
@@ -403,7 +443,7 @@ absl::StatusOr<std::string> ContentDir::HashBlob(std::string_view hex) const {
   auto buf = std::make_unique<char[]>(kBufSize);
   Sha256 hash;
   for (;;) {
-    absl::StatusOr<size_t> n = ReadFull(fd.get(), buf.get(), kBufSize, path);
+    absl::StatusOr<size_t> n = ReadFull(hooks_, fd.get(), buf.get(), kBufSize, path);
     if (!n.ok()) return n.status();
     hash.Update(std::string_view(buf.get(), *n));
     if (*n < kBufSize) break;
@@ -428,7 +468,7 @@ absl::StatusOr<std::string> ContentDir::ReadBlob(std::string_view hex, int64_t m
   out.reserve(static_cast<size_t>(st.st_size));
   auto buf = std::make_unique<char[]>(kBufSize);
   for (;;) {
-    absl::StatusOr<size_t> n = ReadFull(fd.get(), buf.get(), kBufSize, path);
+    absl::StatusOr<size_t> n = ReadFull(hooks_, fd.get(), buf.get(), kBufSize, path);
     if (!n.ok()) return n.status();
     out.append(buf.get(), *n);
     if (static_cast<int64_t>(out.size()) > max_size) {
@@ -455,10 +495,10 @@ absl::StatusOr<int> ContentDir::CleanIngest(const absl::flat_hash_set<std::strin
     if (name == "." || name == "..") continue;
     std::string path = absl::StrCat(dir_path, "/", AV(name));
     if (keep.contains(path)) continue;
-    if (::unlinkat(::dirfd(dir.get()), e->d_name, 0) != 0) {
-      if (errno == ENOENT) continue;  // removed meanwhile
-      if (errno == EISDIR) continue;  // not ours: only files are cleaned
-      return SysError("unlink", path, errno);
+    if (int err = Unlink(hooks_, path)) {
+      if (err == ENOENT) continue;  // removed meanwhile
+      if (err == EISDIR) continue;  // not ours: only files are cleaned
+      return SysError("unlink", path, err);
     }
     ++removed;
   }

@@ -32,6 +32,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gc/file_hooks.h"
 
 namespace refstore::gc {
 
@@ -53,7 +54,9 @@ class ContentDir {
  public:
   // Opens the layout at `root`, creating root, blobs/sha256, ingest and
   // oci-layout when missing (and fsyncing the directories it created).
-  static absl::StatusOr<ContentDir> Open(std::string root);
+  // `hooks`, when set, sees every system call that changes or reads the
+  // layout (tests only: see file_hooks.h); it must outlive the ContentDir.
+  static absl::StatusOr<ContentDir> Open(std::string root, FileHooks* hooks = nullptr);
 
   const std::string& root() const { return root_; }
   // <root>/blobs/sha256/<hex>
@@ -104,8 +107,9 @@ class ContentDir {
   absl::StatusOr<int> CleanIngest(const absl::flat_hash_set<std::string>& keep);
 
  private:
-  explicit ContentDir(std::string root) : root_(std::move(root)) {}
+  ContentDir(std::string root, FileHooks* hooks) : root_(std::move(root)), hooks_(hooks) {}
   std::string root_;
+  FileHooks* hooks_ = nullptr;
 };
 
 }  // namespace refstore::gc

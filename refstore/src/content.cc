@@ -19,7 +19,7 @@ constexpr size_t kCollectBatch = 512;
 
 }  // namespace
 
-absl::Status StoreImpl::OpenContent(std::string_view path) {
+absl::Status StoreImpl::OpenContent(std::string_view path, gc::FileHooks* hooks) {
   std::string value;
   rocksdb::Status s = db_->Get({}, cfs_[kDefault], kContentKey, &value);
   if (!s.ok() && !s.IsNotFound()) return RocksError(s, kContentKey);
@@ -27,6 +27,7 @@ absl::Status StoreImpl::OpenContent(std::string_view path) {
   if (!has && options_.content_store && !options_.read_only) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, cfs_[kBlobs]));
     it->SeekToFirst();
+    if (!it->status().ok()) return RocksError(it->status(), "blobs");
     if (it->Valid()) {
       return absl::FailedPreconditionError(
           Cat("store ", path, " was created without a content store and already counts blobs"));
@@ -38,7 +39,7 @@ absl::Status StoreImpl::OpenContent(std::string_view path) {
     has = true;
   }
   if (!has) return absl::OkStatus();
-  ASSIGN_OR_RETURN(gc::ContentDir dir, gc::ContentDir::Open(Cat(path, "/content")));
+  ASSIGN_OR_RETURN(gc::ContentDir dir, gc::ContentDir::Open(Cat(path, "/content"), hooks));
   content_.emplace(std::move(dir));
   return absl::OkStatus();
 }
@@ -159,6 +160,15 @@ absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
       RETURN_IF_ERROR(it.status());
     }
     if (raws.empty()) break;
+    // The writes that made these blobs garbage (a remove, a prune, a lease
+    // deletion) may still sit unsynced in the write-ahead log when
+    // sync_writes is off. A file is deleted for good, so they must be on
+    // the disk first: else a power cut would bring back records of blobs
+    // whose files are gone. (Found by the power-loss test.)
+    if (!options_.sync_writes) {
+      rocksdb::Status synced = db_->SyncWAL();
+      if (!synced.ok()) return RocksError(synced, "the write-ahead log");
+    }
     for (const std::string& raw : raws) {
       txn.Delete(kGarbage, raw);
       ASSIGN_OR_RETURN(auto blob, txn.GetBlob(raw));

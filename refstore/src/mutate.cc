@@ -26,9 +26,13 @@ void WriteBlob(Txn& txn, std::string_view raw, const BlobRecord* before,
 // Whether some live lease holds blob `raw`.
 absl::StatusOr<bool> AnyLiveLease(Txn& txn, std::string_view raw, int64_t now_ns) {
   std::vector<std::pair<std::string, std::string>> holds;  // (ns, lease)
-  for (auto it = txn.Scan(kBlobLeases, raw); it.Valid(); it.Next()) {
-    std::string_view ns, lease;
-    if (SplitNs(it.rest(), &ns, &lease)) holds.emplace_back(ns, lease);
+  {
+    auto it = txn.Scan(kBlobLeases, raw);
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, lease;
+      if (SplitNs(it.rest(), &ns, &lease)) holds.emplace_back(ns, lease);
+    }
+    RETURN_IF_ERROR(it.status());
   }
   for (const auto& [ns, lease] : holds) {
     ASSIGN_OR_RETURN(auto rec, txn.GetLease(ns, lease));
@@ -39,10 +43,12 @@ absl::StatusOr<bool> AnyLiveLease(Txn& txn, std::string_view raw, int64_t now_ns
 
 // Frees blob `raw`: drops the holds of the (expired) leases still on it and
 // deletes its record.
-void FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& before, Freed* freed) {
+absl::Status FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& before, Freed* freed) {
   if (before.lease_refs > 0) {
     std::vector<std::string> keys;
-    for (auto it = txn.Scan(kBlobLeases, raw); it.Valid(); it.Next()) keys.emplace_back(it.key());
+    auto it = txn.Scan(kBlobLeases, raw);
+    for (; it.Valid(); it.Next()) keys.emplace_back(it.key());
+    RETURN_IF_ERROR(it.status());
     for (const auto& k : keys) {
       std::string_view ns, lease;
       SplitNs(std::string_view(k).substr(raw.size()), &ns, &lease);
@@ -55,6 +61,7 @@ void FreeBlob(Txn& txn, std::string_view raw, const BlobRecord& before, Freed* f
   if (txn.content()) txn.Put(kGarbage, raw, EncodeGarbage({before.size}));
   freed->bytes += before.size;
   freed->blobs.push_back({std::string(raw), before.size, before.media_type});
+  return absl::OkStatus();
 }
 
 // Writes `after` back, or frees the blob when nothing live holds it any more.
@@ -66,8 +73,7 @@ absl::Status SettleBlob(Txn& txn, std::string_view raw, const BlobRecord& before
       ASSIGN_OR_RETURN(live, AnyLiveLease(txn, raw, now_ns));
     }
     if (!live) {
-      FreeBlob(txn, raw, before, freed);
-      return absl::OkStatus();
+      return FreeBlob(txn, raw, before, freed);
     }
   }
   WriteBlob(txn, raw, &before, &after);
@@ -174,8 +180,7 @@ absl::Status DropImageRef(Txn& txn, std::string_view ns, const StoredDescriptor&
   if (d.owned) {  // the record is known: this image's use only
     BlobRecord before{.size = d.size, .media_type = d.media_type};
     before.Use(ns) = NsUse{std::string(ns), 1, held ? 1u : 0u};
-    FreeBlob(txn, raw, before, freed);
-    return absl::OkStatus();
+    return FreeBlob(txn, raw, before, freed);
   }
   ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, raw));
   BlobRecord after = before;
@@ -231,8 +236,10 @@ absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
 absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, int64_t now_ns,
                        Freed* freed) {
   std::vector<std::string> raws;
-  for (auto it = txn.Scan(kLeaseBlobs, LeaseBlobPrefix(ns, lease)); it.Valid(); it.Next()) {
-    raws.emplace_back(it.rest());
+  {
+    auto it = txn.Scan(kLeaseBlobs, LeaseBlobPrefix(ns, lease));
+    for (; it.Valid(); it.Next()) raws.emplace_back(it.rest());
+    RETURN_IF_ERROR(it.status());
   }
   // The lease goes first, so that it no longer counts as live below.
   txn.Delete(kLeases, LeaseKey(ns, lease));

@@ -1,8 +1,9 @@
 // Prune: docker's `image prune [-a] [--filter ...]` (SEMANTICS.md §5, §8).
 //
-// A real prune first removes the expired leases of every namespace (one
-// atomic write), then streams the candidates from a snapshot and deletes them
-// in batches: each batch is one atomic write made under the write mutex,
+// A real prune removes the expired leases of every namespace and streams
+// the candidates from a snapshot, deleting them in batches: each batch is
+// one atomic write made under the write mutex (the first one also drops
+// the expired leases),
 // after re-reading every candidate, so concurrent changes are never undone.
 // Memory stays bounded by the batch size (plus the set of digests already
 // reported, and the entries unless PruneOptions::on_entry streams them).
@@ -45,12 +46,10 @@ class PruneRun {
       }));
       return std::move(result_);
     }
-    {
-      MutexLock lock(store_->write_mu_);
-      Txn txn = store_->NewTxn();
-      RETURN_IF_ERROR(DropExpiredLeases(txn));
-      RETURN_IF_ERROR(store_->Commit(txn));
-    }
+    // The expired leases go in the same atomic write as the first batch
+    // (alone when there is no candidate), so that a prune that fails
+    // before its first batch commits has changed nothing.
+    bool leases_dropped = false;
     const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
     // As long as every write since the snapshot was our own (the latest
     // sequence number is the one after our last write), the records read
@@ -63,14 +62,24 @@ class PruneRun {
       fresh = fresh && store_->db_->GetLatestSequenceNumber() == expected;
       // A batch never reads what it wrote (each image is visited once; blob
       // records and df figures are cached), so its writes need no index.
-      Txn txn = store_->NewTxn(Txn::Mode::kAppendOnly);
+      // The first batch reads the blob records its lease drops wrote, so
+      // its Txn is indexed.
+      Txn txn = store_->NewTxn(leases_dropped ? Txn::Mode::kAppendOnly : Txn::Mode::kIndexed);
+      if (!leases_dropped) RETURN_IF_ERROR(DropExpiredLeases(txn));
       RETURN_IF_ERROR(PruneBatch(txn, batch, fresh));
       RETURN_IF_ERROR(store_->Commit(txn));
+      leases_dropped = true;
       expected = store_->db_->GetLatestSequenceNumber();
       return absl::OkStatus();
     });
     store_->db_->ReleaseSnapshot(snap);
     RETURN_IF_ERROR(s);
+    if (!leases_dropped) {
+      MutexLock lock(store_->write_mu_);
+      Txn txn = store_->NewTxn();
+      RETURN_IF_ERROR(DropExpiredLeases(txn));
+      RETURN_IF_ERROR(store_->Commit(txn));
+    }
     return std::move(result_);
   }
 

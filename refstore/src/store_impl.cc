@@ -167,9 +167,22 @@ StoreImpl::~StoreImpl() {
   if (!secondary_dir_.empty()) std::filesystem::remove_all(secondary_dir_);
 }
 
+absl::StatusOr<std::unique_ptr<Store>> OpenWithSeams(std::string_view path,
+                                                     const StoreOptions& options,
+                                                     const Seams& seams) {
+  return StoreImpl::Open(path, options, seams);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
-                                                       const StoreOptions& options) {
+                                                       const StoreOptions& options,
+                                                       const Seams& seams) {
   rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
+  std::unique_ptr<rocksdb::Env> env;
+  if (seams.file_system && !options.read_only) {
+    env = rocksdb::NewCompositeEnv(seams.file_system);
+    db_options.env = env.get();
+  }
+  if (seams.tune) seams.tune(db_options);
   auto cache = NewRocksCache();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kCfNames) descriptors.emplace_back(name, RocksCfOptions(cache));
@@ -193,6 +206,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   }
   std::unique_ptr<rocksdb::DB> db(raw);
   auto store = std::unique_ptr<StoreImpl>(new StoreImpl(std::move(db), handles, options));
+  store->env_ = std::move(env);
   store->secondary_dir_ = std::move(secondary_dir);
 
   std::string version;
@@ -211,7 +225,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
                                                       version, "; this build reads version ",
                                                       kFormatVersion));
   }
-  RETURN_IF_ERROR(store->OpenContent(path));
+  RETURN_IF_ERROR(store->OpenContent(path, options.read_only ? nullptr : seams.content_hooks));
   return std::unique_ptr<Store>(std::move(store));
 }
 

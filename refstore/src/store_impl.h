@@ -4,15 +4,17 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include <mutex>
 #include "gc/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "seams.h"
 #include "txn.h"
 
 namespace refstore::internal {
@@ -34,7 +36,8 @@ int64_t ToNanos(absl::Time t);
 class StoreImpl final : public Store {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view path,
-                                                     const StoreOptions& options);
+                                                     const StoreOptions& options,
+                                                     const Seams& seams = Seams());
   ~StoreImpl() override;
 
   absl::StatusOr<std::string> CreateImage(const OpContext& ctx,
@@ -88,7 +91,7 @@ class StoreImpl final : public Store {
   // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
   absl::Status Commit(Txn& txn, bool sync = false);
   // Sets up the content store when the store has (or is created with) one.
-  absl::Status OpenContent(std::string_view path);
+  absl::Status OpenContent(std::string_view path, gc::FileHooks* hooks);
   // Collect's body; REQUIRES: write_mu_ not held.
   absl::StatusOr<CollectResult> CollectGarbage();
   // Collects after a change that may have freed content, when configured
@@ -120,6 +123,8 @@ class StoreImpl final : public Store {
   // Start/stop share this: sets the running flag of a container.
   absl::Status SetRunning(const OpContext& ctx, std::string_view id, bool running);
 
+  // The Env over Seams::file_system, when set; destroyed after db_.
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   const StoreOptions options_;

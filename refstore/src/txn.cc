@@ -14,8 +14,15 @@ absl::Status RocksError(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(msg);
 }
 
-PrefixIterator::PrefixIterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix)
-    : it_(std::move(it)), prefix_(std::move(prefix)) {}
+PrefixIterator::PrefixIterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix,
+                               absl::Status* error_sink)
+    : it_(std::move(it)), prefix_(std::move(prefix)), error_sink_(error_sink) {}
+
+PrefixIterator::~PrefixIterator() {
+  if (it_ && error_sink_ && error_sink_->ok() && !it_->status().ok()) {
+    *error_sink_ = RocksError(it_->status(), Printable(prefix_));
+  }
+}
 
 bool PrefixIterator::Valid() const {
   return it_->Valid() && it_->key().starts_with(prefix_);
@@ -92,7 +99,7 @@ PrefixIterator Txn::Scan(Cf cf, std::string_view prefix, std::string_view start)
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_, (*cfs_)[cf]));
   if (mode_ == Mode::kIndexed) it.reset(wb_.NewIteratorWithBase((*cfs_)[cf], it.release()));
   it->Seek(start.empty() ? prefix : start);
-  return PrefixIterator(std::move(it), std::string(prefix));
+  return PrefixIterator(std::move(it), std::string(prefix), &scan_error_);
 }
 
 absl::StatusOr<std::optional<ImageRecord>> Txn::GetImage(std::string_view ns,
@@ -229,6 +236,7 @@ absl::StatusOr<rocksdb::WriteBatch> Txn::SortedBatch() {
 
 absl::Status Txn::Finish() {
   if (mode_ == Mode::kDiscard) return absl::InternalError("a discarding change cannot be written");
+  if (!scan_error_.ok()) return scan_error_;
   for (auto& [raw, entry] : blobs_) {
     if (!entry.dirty) continue;
     if (entry.record) {

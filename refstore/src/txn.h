@@ -29,9 +29,17 @@ namespace refstore::internal {
 // An iterator over the keys that start with a prefix, seeing pending writes.
 // The Txn must not be written while an iterator of it is in use: collect
 // keys first, then change them.
+// A scan of the keys starting with a prefix. A scan that ends on a read
+// error (status() not OK) also records the error in the Txn that made it,
+// whose Finish then fails: no change decided on a cut-short scan commits,
+// even where the caller forgot to look at status().
 class PrefixIterator {
  public:
-  PrefixIterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix);
+  PrefixIterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix,
+                 absl::Status* error_sink = nullptr);
+  ~PrefixIterator();
+  PrefixIterator(PrefixIterator&&) = default;
+  PrefixIterator& operator=(PrefixIterator&&) = default;
   bool Valid() const;
   void Next() { it_->Next(); }
   // The key without the prefix, and the value.
@@ -43,6 +51,7 @@ class PrefixIterator {
  private:
   std::unique_ptr<rocksdb::Iterator> it_;
   std::string prefix_;
+  absl::Status* error_sink_ = nullptr;
 };
 
 class Txn {
@@ -122,6 +131,8 @@ class Txn {
   rocksdb::ReadOptions read_;
   const Mode mode_;
   const gc::ContentDir* content_ = nullptr;
+  // The first read error that ended a Scan early (see PrefixIterator).
+  absl::Status scan_error_;
   rocksdb::WriteBatchWithIndex wb_;  // kIndexed
   struct Appended {                  // kAppendOnly
     int cf;

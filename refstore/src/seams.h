@@ -1,0 +1,41 @@
+// seams.h: opening a store over a file system of the caller's choosing.
+//
+// Not part of the public API. The reliability tests open stores over a
+// RocksDB FileSystem wrapper and content-directory hooks of their own
+// (tests/reliability/fault_fs.h) to simulate power cuts and inject I/O
+// faults below both halves of a store: the RocksDB database and the blob
+// files. Production opens go through Store::Open, which passes no seams.
+#ifndef REFSTORE_SRC_SEAMS_H_
+#define REFSTORE_SRC_SEAMS_H_
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "gc/file_hooks.h"
+#include "refstore/store.h"
+#include "rocksdb/file_system.h"
+#include "rocksdb/options.h"
+
+namespace refstore::internal {
+
+struct Seams {
+  // Every file of the RocksDB database goes through it (nullptr: the
+  // default file system). Must outlive the store.
+  std::shared_ptr<rocksdb::FileSystem> file_system;
+  // Sees every system call on the content directory (nullptr: none). Must
+  // outlive the store.
+  gc::FileHooks* content_hooks = nullptr;
+  // Called with the database options just before the database opens.
+  std::function<void(rocksdb::DBOptions&)> tune;
+};
+
+// Store::Open with `seams`. Read-only opens ignore them.
+absl::StatusOr<std::unique_ptr<Store>> OpenWithSeams(std::string_view path,
+                                                     const StoreOptions& options,
+                                                     const Seams& seams);
+
+}  // namespace refstore::internal
+
+#endif  // REFSTORE_SRC_SEAMS_H_
