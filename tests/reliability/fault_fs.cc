@@ -411,7 +411,7 @@ int FaultFs::Admit(Call call, const std::string& path, size_t bytes) {
   }
   if (IsInfoLog(path)) return 0;
   const bool faults = plan_.write_one_in || plan_.sync_one_in || plan_.read_one_in ||
-                      plan_.space_left >= 0;
+                      plan_.space_left >= 0 || plan_.reads_left >= 0;
   if (!faults) return 0;  // counts are of calls made while faults are on
   auto one_in = [&](uint32_t n) { return n > 0 && rng_() % n == 0; };
   switch (call) {
@@ -439,10 +439,11 @@ int FaultFs::Admit(Call call, const std::string& path, size_t bytes) {
       return 0;
     case Call::kRead:
       ++counts_.reads;
-      if (one_in(plan_.read_one_in)) {
+      if (plan_.reads_left == 0 || one_in(plan_.read_one_in)) {
         ++counts_.failed_reads;
         return EIO;
       }
+      if (plan_.reads_left > 0) --plan_.reads_left;
       return 0;
   }
   return 0;

@@ -50,6 +50,7 @@ struct FaultPlan {
   uint32_t sync_one_in = 0;   // each file or directory fsync
   uint32_t read_one_in = 0;   // each read
   int64_t space_left = -1;    // bytes that may still be written (-1: no limit)
+  int64_t reads_left = -1;    // reads that succeed before every later one fails (-1: no limit)
 };
 
 struct FaultCounts {

@@ -16,7 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "harness.h"
@@ -156,6 +158,48 @@ void Report(const char* name, uint64_t seed, const Totals& t, const FaultCounts&
               (long long)f.failed_reads, (long long)f.reads, (long long)f.no_space,
               (long long)t.problems);
   std::fflush(stdout);
+}
+
+// The bug this test found, alone: a read error cutting short the scan of a
+// lease's holds made DeleteLease drop the lease and keep the holds it had
+// not seen. Here the k-th read of the deletion fails, for every k until the
+// deletion succeeds: each failed deletion must change nothing.
+TEST(IoFaultTest, LeaseDeletionFailingAtEveryReadChangesNothing) {
+  StoreOptions options;
+  Harness h(7, options);
+  Workload w(7, /*content_store=*/false);
+  ASSERT_TRUE(h.OpenReal().ok());
+  const OpContext ctx{.ns = "default", .now = absl::FromUnixSeconds(1767225600)};
+  for (int i = 0; i < 3; ++i) {
+    const std::string lease = "pull-" + std::to_string(i);
+    ASSERT_TRUE(h.real()->CreateLease(ctx, lease, std::nullopt).ok());
+    std::vector<Descriptor> held;
+    for (const auto& b : w.images()[i].all()) held.push_back({b.media_type, b.digest, b.size()});
+    ASSERT_TRUE(h.real()->AddLeaseContent(ctx, lease, held).ok());
+  }
+  const std::string before = Dump(*h.real(), w, ctx.now);
+  int failures = 0;
+  for (int64_t k = 0;; ++k) {
+    ASSERT_LT(k, 1000) << "the deletion never succeeded";
+    h.CloseReal();  // flushed, and the block cache is cold after the reopen
+    ASSERT_TRUE(h.OpenReal().ok());
+    h.fs().SetFaults(FaultPlan{.reads_left = k});
+    auto deleted = h.real()->DeleteLease(ctx, "pull-1");
+    h.fs().SetFaults(FaultPlan{});
+    h.CloseReal();
+    ASSERT_TRUE(h.OpenReal().ok());
+    EXPECT_EQ(CheckFaults(*h.real()), "") << "after failing read " << k;
+    if (deleted.ok()) break;
+    ++failures;
+    ASSERT_EQ(Dump(*h.real(), w, ctx.now), before)
+        << "DeleteLease failed at read " << k << " (" << deleted.status()
+        << ") but changed the store:" << LineDiff(before, Dump(*h.real(), w, ctx.now));
+  }
+  EXPECT_GT(failures, 2);
+  const std::string after = Dump(*h.real(), w, ctx.now);
+  EXPECT_EQ(after.find("pull-1"), std::string::npos) << after;
+  std::printf("lease deletion: failed cleanly at each of its first %d reads, then succeeded\n",
+              failures);
 }
 
 TEST(IoFaultTest, MetadataStoreNeverHalfApplies) {
