@@ -201,37 +201,12 @@ class FileSystem : public rocksdb::FileSystemWrapper {
   IOStatus NewWritableFile(const std::string& f, const FileOptions& fo,
                            std::unique_ptr<rocksdb::FSWritableFile>* r,
                            IODebugContext* d) override {
-    const std::string p = NormalPath(f);
-    if (int e = fs_->Admit(FaultFs::Call::kChange, p)) return IoError(e, p);
-    const bool existed = Exists(p);
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    IOStatus s = target()->NewWritableFile(f, fo, &file, d);
-    if (!s.ok()) return s;
-    if (existed) {
-      fs_->Opened(p, 0);  // truncated: none of it is known to be synced
-    } else {
-      fs_->Created(p);
-    }
-    *r = std::make_unique<WritableFile>(std::move(file), fs_, p, 0);
-    return s;
+    return OpenForWrite(f, fo, r, d, /*reopen=*/false);
   }
   IOStatus ReopenWritableFile(const std::string& f, const FileOptions& fo,
                               std::unique_ptr<rocksdb::FSWritableFile>* r,
                               IODebugContext* d) override {
-    const std::string p = NormalPath(f);
-    if (int e = fs_->Admit(FaultFs::Call::kChange, p)) return IoError(e, p);
-    const bool existed = Exists(p);
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    IOStatus s = target()->ReopenWritableFile(f, fo, &file, d);
-    if (!s.ok()) return s;
-    const int64_t size = std::max<int64_t>(SizeOf(p), 0);
-    if (existed) {
-      fs_->Opened(p, size);
-    } else {
-      fs_->Created(p);
-    }
-    *r = std::make_unique<WritableFile>(std::move(file), fs_, p, size);
-    return s;
+    return OpenForWrite(f, fo, r, d, /*reopen=*/true);
   }
   IOStatus NewSequentialFile(const std::string& f, const FileOptions& fo,
                              std::unique_ptr<rocksdb::FSSequentialFile>* r,
@@ -287,6 +262,28 @@ class FileSystem : public rocksdb::FileSystemWrapper {
   }
 
  private:
+  // NewWritableFile (truncating: none of an existing file is known to be
+  // synced any more) or ReopenWritableFile (appending after what is there).
+  IOStatus OpenForWrite(const std::string& f, const FileOptions& fo,
+                        std::unique_ptr<rocksdb::FSWritableFile>* r, IODebugContext* d,
+                        bool reopen) {
+    const std::string p = NormalPath(f);
+    if (int e = fs_->Admit(FaultFs::Call::kChange, p)) return IoError(e, p);
+    const bool existed = Exists(p);
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    IOStatus s = reopen ? target()->ReopenWritableFile(f, fo, &file, d)
+                        : target()->NewWritableFile(f, fo, &file, d);
+    if (!s.ok()) return s;
+    const int64_t size = reopen ? std::max<int64_t>(SizeOf(p), 0) : 0;
+    if (existed) {
+      fs_->Opened(p, size);
+    } else {
+      fs_->Created(p);
+    }
+    *r = std::make_unique<WritableFile>(std::move(file), fs_, p, size);
+    return s;
+  }
+
   FaultFs* fs_;
 };
 

@@ -59,30 +59,11 @@ class Harness {
   Store* shadow() { return shadow_.get(); }
   const std::string& real_path() const { return real_path_; }
 
-  absl::Status OpenReal() {
-    real_.reset();
-    internal::Seams seams{.file_system = fs_.file_system(),
-                          .content_hooks = fs_.content_hooks(),
-                          .tune = [this](rocksdb::DBOptions& o) { Tune(o, fs_); }};
-    auto s = internal::OpenWithSeams(real_path_, options_, seams);
-    if (!s.ok()) return s.status();
-    real_ = std::move(*s);
-    return absl::OkStatus();
-  }
+  absl::Status OpenReal() { return Open(real_path_, fs_, real_); }
   void CloseReal() { real_.reset(); }
-
-  absl::Status OpenShadow() {
-    shadow_.reset();
-    // The shadow goes through a FaultFs that never fails, only so that its
-    // syncs cost nothing.
-    internal::Seams seams{.file_system = shadow_fs_.file_system(),
-                          .content_hooks = shadow_fs_.content_hooks(),
-                          .tune = [this](rocksdb::DBOptions& o) { Tune(o, shadow_fs_); }};
-    auto s = internal::OpenWithSeams(shadow_path_, options_, seams);
-    if (!s.ok()) return s.status();
-    shadow_ = std::move(*s);
-    return absl::OkStatus();
-  }
+  // The shadow goes through a FaultFs that never fails, only so that its
+  // syncs cost nothing.
+  absl::Status OpenShadow() { return Open(shadow_path_, shadow_fs_, shadow_); }
 
   // Replaces the shadow with a copy of the store under test (which is
   // closed for the copy and reopened).
@@ -99,6 +80,17 @@ class Harness {
   }
 
  private:
+  absl::Status Open(const std::string& path, FaultFs& fs, std::unique_ptr<Store>& store) {
+    store.reset();
+    internal::Seams seams{.file_system = fs.file_system(),
+                          .content_hooks = fs.content_hooks(),
+                          .tune = [&fs](rocksdb::DBOptions& o) { Tune(o, fs); }};
+    auto s = internal::OpenWithSeams(path, options_, seams);
+    if (!s.ok()) return s.status();
+    store = std::move(*s);
+    return absl::OkStatus();
+  }
+
   // RocksDB retries a write that failed with a retryable error (a full
   // disk) in the background, once a second by default, and closing waits
   // for the retry: here every millisecond. It also sleeps a second after a
