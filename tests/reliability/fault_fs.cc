@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "rocksdb/system_clock.h"
@@ -363,6 +364,7 @@ std::string NormalPath(const std::string& path) {
 
 FaultFs::FaultFs(uint64_t seed)
     : rng_(seed),
+      background_rng_(seed ^ 0x9e3779b97f4a7c15ULL),
       fs_(std::make_shared<FileSystem>(this)),
       hooks_(std::make_unique<Hooks>(this)),
       composite_(rocksdb::NewCompositeEnv(fs_)),
@@ -373,6 +375,7 @@ FaultFs::~FaultFs() = default;
 void FaultFs::CutAfter(int64_t n) {
   std::lock_guard<std::mutex> l(mu_);
   cut_countdown_ = n;
+  cut_thread_ = std::this_thread::get_id();
 }
 
 void FaultFs::CutNow() {
@@ -388,6 +391,7 @@ bool FaultFs::power_off() const {
 void FaultFs::SetFaults(const FaultPlan& plan) {
   std::lock_guard<std::mutex> l(mu_);
   plan_ = plan;
+  fault_thread_ = std::this_thread::get_id();
 }
 
 FaultCounts FaultFs::counts() const {
@@ -398,7 +402,7 @@ FaultCounts FaultFs::counts() const {
 int FaultFs::Admit(Call call, const std::string& path, size_t bytes) {
   std::lock_guard<std::mutex> l(mu_);
   if (power_off_) return EIO;
-  if (call != Call::kRead && cut_countdown_ >= 0) {
+  if (call != Call::kRead && cut_countdown_ >= 0 && std::this_thread::get_id() == cut_thread_) {
     if (cut_countdown_ == 0) {
       power_off_ = true;
       cut_countdown_ = -1;
@@ -410,7 +414,10 @@ int FaultFs::Admit(Call call, const std::string& path, size_t bytes) {
   const bool faults = plan_.write_one_in || plan_.sync_one_in || plan_.read_one_in ||
                       plan_.space_left >= 0 || plan_.reads_left >= 0;
   if (!faults) return 0;  // counts are of calls made while faults are on
-  auto one_in = [&](uint32_t n) { return n > 0 && rng_() % n == 0; };
+  // The caller's calls and the background threads' draw from two streams,
+  // so that the faults of the caller's calls are the same in every run.
+  std::mt19937_64& rng = std::this_thread::get_id() == fault_thread_ ? rng_ : background_rng_;
+  auto one_in = [&](uint32_t n) { return n > 0 && rng() % n == 0; };
   switch (call) {
     case Call::kWrite:
     case Call::kChange:

@@ -37,6 +37,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gc/file_hooks.h"
@@ -81,8 +82,10 @@ class FaultFs {
   gc::FileHooks* content_hooks() { return hooks_.get(); }
 
   // Power. After `n` more calls that change the disk (appends, syncs,
-  // creates, renames, deletes), power goes off: that call and every later
-  // one fails.
+  // creates, renames, deletes) made by the calling thread, power goes off:
+  // that call and every later one, of any thread, fails. (Counting the
+  // caller's calls only keeps the cut point the same from run to run of a
+  // seed; RocksDB's background threads write at moments of their own.)
   void CutAfter(int64_t n);
   void CutNow();
   bool power_off() const;
@@ -119,10 +122,13 @@ class FaultFs {
     int64_t from_synced = 0;
   };
   std::mutex mu_;
-  std::mt19937_64 rng_;
+  std::mt19937_64 rng_;             // faults of the thread that called SetFaults
+  std::mt19937_64 background_rng_;  // faults of every other thread
+  std::thread::id fault_thread_;
   FaultPlan plan_;
   FaultCounts counts_;
   int64_t cut_countdown_ = -1;
+  std::thread::id cut_thread_;
   bool power_off_ = false;
   std::map<std::string, int64_t> synced_;  // path -> synced length, for files tracked
   std::vector<Entry> pending_;             // oldest first
