@@ -1,7 +1,7 @@
 // seams.h: opening a store over a file system of the caller's choosing.
 //
-// Not part of the public API. The reliability tests open stores over a
-// RocksDB FileSystem wrapper and content-directory hooks of their own
+// Not part of the public API. The reliability tests open stores over an
+// Env with a RocksDB FileSystem wrapper and content-directory hooks of their own
 // (tests/reliability/fault_fs.h) to simulate power cuts and inject I/O
 // faults below both halves of a store: the RocksDB database and the blob
 // files. Production opens go through Store::Open, which passes no seams.
@@ -15,15 +15,15 @@
 #include "absl/status/statusor.h"
 #include "gc/file_hooks.h"
 #include "refstore/store.h"
-#include "rocksdb/file_system.h"
+#include "rocksdb/env.h"
 #include "rocksdb/options.h"
 
 namespace refstore::internal {
 
 struct Seams {
-  // Every file of the RocksDB database goes through it (nullptr: the
-  // default file system). Must outlive the store.
-  std::shared_ptr<rocksdb::FileSystem> file_system;
+  // The Env the database opens with (nullptr: the default): its file
+  // system sees every file of the database. Must outlive the store.
+  rocksdb::Env* env = nullptr;
   // Sees every system call on the content directory (nullptr: none). Must
   // outlive the store.
   gc::FileHooks* content_hooks = nullptr;

@@ -177,11 +177,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
                                                        const StoreOptions& options,
                                                        const Seams& seams) {
   rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
-  std::unique_ptr<rocksdb::Env> env;
-  if (seams.file_system && !options.read_only) {
-    env = rocksdb::NewCompositeEnv(seams.file_system);
-    db_options.env = env.get();
-  }
+  if (seams.env && !options.read_only) db_options.env = seams.env;
   if (seams.tune) seams.tune(db_options);
   auto cache = NewRocksCache();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -206,7 +202,6 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   }
   std::unique_ptr<rocksdb::DB> db(raw);
   auto store = std::unique_ptr<StoreImpl>(new StoreImpl(std::move(db), handles, options));
-  store->env_ = std::move(env);
   store->secondary_dir_ = std::move(secondary_dir);
 
   std::string version;

@@ -13,7 +13,6 @@
 #include "gc/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
-#include "rocksdb/env.h"
 #include "seams.h"
 #include "txn.h"
 
@@ -123,8 +122,6 @@ class StoreImpl final : public Store {
   // Start/stop share this: sets the running flag of a container.
   absl::Status SetRunning(const OpContext& ctx, std::string_view id, bool running);
 
-  // The Env over Seams::file_system, when set; destroyed after db_.
-  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   const StoreOptions options_;

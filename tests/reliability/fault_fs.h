@@ -73,12 +73,11 @@ class FaultFs {
   FaultFs(const FaultFs&) = delete;
   FaultFs& operator=(const FaultFs&) = delete;
 
-  // For internal::Seams.
-  std::shared_ptr<rocksdb::FileSystem> file_system() { return fs_; }
-  // An Env over file_system() whose clock sleeps a thousandth of what it is
-  // asked: RocksDB sleeps a second after a failed background flush, and a
-  // fault test makes thousands of them. Set as DBOptions::env (Seams::tune).
+  // For internal::Seams. The Env's file system is FaultFs's; its clock
+  // sleeps a thousandth of what it is asked (RocksDB sleeps a second after
+  // a failed background flush, and a fault test makes thousands of them).
   rocksdb::Env* env() { return env_.get(); }
+  std::shared_ptr<rocksdb::FileSystem> file_system() { return fs_; }
   gc::FileHooks* content_hooks() { return hooks_.get(); }
 
   // Power. After `n` more calls that change the disk (appends, syncs,

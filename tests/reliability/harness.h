@@ -82,9 +82,7 @@ class Harness {
  private:
   absl::Status Open(const std::string& path, FaultFs& fs, std::unique_ptr<Store>& store) {
     store.reset();
-    internal::Seams seams{.file_system = fs.file_system(),
-                          .content_hooks = fs.content_hooks(),
-                          .tune = [&fs](rocksdb::DBOptions& o) { Tune(o, fs); }};
+    internal::Seams seams{.env = fs.env(), .content_hooks = fs.content_hooks(), .tune = Tune};
     auto s = internal::OpenWithSeams(path, options_, seams);
     if (!s.ok()) return s.status();
     store = std::move(*s);
@@ -93,12 +91,9 @@ class Harness {
 
   // RocksDB retries a write that failed with a retryable error (a full
   // disk) in the background, once a second by default, and closing waits
-  // for the retry: here every millisecond. It also sleeps a second after a
-  // failed flush: FaultFs's Env makes that a millisecond.
-  static void Tune(rocksdb::DBOptions& o, FaultFs& fs) {
-    o.bgerror_resume_retry_interval = 1000;
-    o.env = fs.env();
-  }
+  // for the retry: here every millisecond. (It also sleeps a second after a
+  // failed flush: FaultFs's Env makes that a millisecond.)
+  static void Tune(rocksdb::DBOptions& o) { o.bgerror_resume_retry_interval = 1000; }
 
   FaultFs fs_;
   FaultFs shadow_fs_;
