@@ -204,7 +204,8 @@ class Checker {
       if (!holders.empty()) ++stats.active;
       const uint64_t owner = OwnerHash(ns, id);
       for (const StoredDescriptor* d : ImageBlobs(*img)) {
-        Count(d->raw_digest, d->size, &ns, !holders.empty(), d->owned, d->owned ? owner : 0);
+        Count(d->raw_digest, d->size, &ns, !holders.empty() || img->pinned, d->owned,
+              d->owned ? owner : 0);
       }
     }
     return it.status();

@@ -51,7 +51,8 @@ struct ImageRecord {
 };
 
 // How one namespace uses a blob: `refs` images of the namespace use it,
-// `held` of those are held by a container of the namespace.
+// `held` of those are protected: held by a container of the namespace, or
+// pinned (mutate.h Protected).
 struct NsUse {
   std::string ns;
   uint64_t refs = 0;

@@ -21,8 +21,12 @@ absl::Status StoreImpl::Pin(const OpContext& ctx, std::string_view ref, bool pin
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
   if (!img) return absl::DataLossError(Cat("resolved image vanished: ", ref));
   if (img->pinned == pinned) return absl::OkStatus();
+  const bool was_protected = Protected(*img);
   img->pinned = pinned;
   txn.PutImage(ctx.ns, res.id, *img);
+  if (Protected(*img) != was_protected) {
+    RETURN_IF_ERROR(SetBlobsHeld(txn, ctx.ns, *img, Protected(*img)));
+  }
   return Commit(txn);
 }
 

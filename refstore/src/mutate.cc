@@ -195,26 +195,31 @@ absl::Status DropImageRef(Txn& txn, std::string_view ns, const StoredDescriptor&
   return SettleBlob(txn, raw, before, after, now_ns, freed);
 }
 
-absl::Status ChangeHolders(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                           int delta) {
-  if (delta < 0 && img.holders == 0) return CountDrift("holder count", id, ns);
-  img.holders += delta;
-  txn.PutImage(ns, id, img);
-  const bool now_held = delta > 0 && img.holders == 1;
-  const bool now_free = delta < 0 && img.holders == 0;
-  if (!now_held && !now_free) return absl::OkStatus();
+absl::Status SetBlobsHeld(Txn& txn, std::string_view ns, const ImageRecord& img, bool held) {
   for (const StoredDescriptor* d : ImageBlobs(img)) {
     ASSIGN_OR_RETURN(BlobRecord before, MustGetBlob(txn, d->raw_digest));
     BlobRecord after = before;
     NsUse& use = after.Use(ns);
-    if (use.refs == 0 || (now_free && use.held == 0)) {
+    if (use.refs == 0 || (!held && use.held == 0)) {
       return CountDrift("held count", d->raw_digest, ns);
     }
-    now_held ? ++use.held : --use.held;
+    held ? ++use.held : --use.held;
     WriteBlob(txn, d->raw_digest, &before, &after);
   }
-  txn.StatsDelta(ns).active += now_held ? 1 : -1;
   return absl::OkStatus();
+}
+
+absl::Status ChangeHolders(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                           int delta) {
+  if (delta < 0 && img.holders == 0) return CountDrift("holder count", id, ns);
+  const bool was_protected = Protected(img);
+  img.holders += delta;
+  txn.PutImage(ns, id, img);
+  const bool now_held = delta > 0 && img.holders == 1;
+  const bool now_free = delta < 0 && img.holders == 0;
+  if (now_held || now_free) txn.StatsDelta(ns).active += now_held ? 1 : -1;
+  if (Protected(img) == was_protected) return absl::OkStatus();  // a pin kept it protected
+  return SetBlobsHeld(txn, ns, img, Protected(img));
 }
 
 absl::Status AddLeaseRef(Txn& txn, std::string_view ns, std::string_view lease,
@@ -342,7 +347,7 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, Ima
 
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
                          const ImageRecord& img, int64_t now_ns, Freed* freed) {
-  const bool held = img.holders > 0;
+  const bool held = Protected(img);
   for (const auto& n : img.names) txn.Delete(kRefs, NameKey(ns, n.full));
   if (img.names.empty()) txn.Delete(kDangling, DanglingKey(ns, id));
   txn.Delete(kRefs, DigestRefKey(ns, id));
@@ -352,7 +357,7 @@ absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
   }
   NsStats& stats = txn.StatsDelta(ns);
   --stats.images;
-  if (held) --stats.active;
+  if (img.holders > 0) --stats.active;
   return absl::OkStatus();
 }
 

@@ -70,10 +70,19 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
 // Whether lease `r` protects content at `now_ns`.
 bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns);
 
+// An image is protected while a container holds it or it is pinned: prune
+// never removes it, so the blobs it uses count it in their `held` figure
+// (which keeps them out of df's reclaimable, as prune -a would).
+inline bool Protected(const ImageRecord& img) { return img.holders > 0 || img.pinned; }
+
+// Adds (held) or removes one protected image of `ns` from the held counts
+// of every blob of `img`.
+absl::Status SetBlobsHeld(Txn& txn, std::string_view ns, const ImageRecord& img, bool held);
+
 // Adds (`delta` +1) or removes (-1) a container of `ns` holding image
 // (ns, id), whose record is `img` (updated and written). When the image gains
-// its first holder or loses its last, the held counts of its blobs and the
-// namespace's active count follow.
+// its first holder or loses its last, the namespace's active count follows,
+// and the held counts of its blobs unless a pin keeps it protected.
 absl::Status ChangeHolders(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
                            int delta);
 

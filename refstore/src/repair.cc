@@ -406,7 +406,7 @@ class RepairRun {
         }
         NsUse& use = w.rec.Use(img.ns);
         ++use.refs;
-        if (img.rec.holders > 0) ++use.held;
+        if (img.rec.holders > 0 || img.rec.pinned) ++use.held;  // Protected()
         w.image = i;
         w.flagged = d->owned;
         ++w.image_uses;

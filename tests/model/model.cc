@@ -455,6 +455,14 @@ absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx, const Creat
   return id;
 }
 
+absl::Status Model::Pin(const OpContext& ctx, std::string_view ref, bool pinned) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), ref, Mode::kLookup);
+  if (!res.ok()) return res.status();
+  mut(ctx.ns).images.at(res->id).pinned = pinned;
+  return absl::OkStatus();
+}
+
 absl::Status Model::Tag(const OpContext& ctx, std::string_view source, std::string_view target) {
   if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
   if (Blank(target)) return Invalid("image name cannot be blank");
@@ -566,6 +574,10 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
                                      " (must be forced) - image is referenced in multiple repositories"));
       }
     }
+  }
+  // Beyond docker (store.h Pin): a pinned image is only deleted by force.
+  if (img.pinned && !force) {
+    return Conflict(Cat("conflict: unable to remove pinned image ", text, " (must be forced)"));
   }
   // Delete: every name, then the image; blobs nothing else holds are freed.
   const std::map<std::string, Descriptor> before = Recorded();
@@ -721,6 +733,7 @@ PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all
     const bool dangling = img.names.empty();
     if (dangling_only && !dangling) continue;
     if (!f.LabelsPass(img.labels)) continue;
+    if (img.pinned) continue;  // never a candidate, not even for untagging
     std::set<std::string> protected_names;
     bool held = false;
     for (const auto& [cid, c] : n.containers) {
@@ -804,6 +817,7 @@ ImageSummary Model::Summarize(std::string_view ns_name, const std::string& id, c
   }
   s.created = img.created;
   s.labels = img.labels;
+  s.pinned = img.pinned;
   std::set<std::string> repos;  // of the names shown
   for (const auto& name : names) repos.insert(FamiliarOf(Split(name).repo) + "@" + id);
   s.repo_digests.assign(repos.begin(), repos.end());

@@ -40,6 +40,7 @@ struct Image {
   absl::Time created;
   absl::Time dangling_since;                // meaningful while `names` is empty
   std::map<std::string, absl::Time> names;  // full normalized name -> when it was given
+  bool pinned = false;                      // Store::Pin: prune skips it, rmi needs force
 };
 
 struct Container {
@@ -79,6 +80,7 @@ class Model {
  public:
   absl::StatusOr<std::string> CreateImage(const OpContext& ctx, const CreateImageRequest& req);
   absl::Status Tag(const OpContext& ctx, std::string_view source, std::string_view target);
+  absl::Status Pin(const OpContext& ctx, std::string_view ref, bool pinned);
   absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref,
                                            bool force);
   absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,

@@ -152,13 +152,13 @@ struct Universe {
 
 enum class Kind {
   kCreate, kTag, kRmi, kCtrCreate, kCtrStart, kCtrStop, kCtrRm, kLeaseCreate, kLeaseAdd,
-  kLeaseDelete, kPrune, kInspect, kDf, kImages, kCount
+  kLeaseDelete, kPrune, kInspect, kDf, kImages, kPin, kCount
 };
 const char* kKindNames[] = {"create_image", "tag", "rmi", "container_create", "container_start",
                             "container_stop", "container_rm", "lease_create", "lease_add",
-                            "lease_delete", "prune", "inspect", "df", "images"};
+                            "lease_delete", "prune", "inspect", "df", "images", "pin"};
 // Weights of the operation mix (percent).
-const int kWeights[] = {24, 10, 17, 6, 3, 3, 4, 3, 4, 2, 8, 8, 5, 3};
+const int kWeights[] = {22, 10, 17, 6, 3, 3, 4, 3, 4, 2, 8, 8, 5, 3, 2};
 
 struct Op {
   Kind kind = Kind::kDf;
@@ -230,6 +230,10 @@ Json ToJson(const Op& op) {
     case Kind::kInspect:
       j["ref"] = op.a;
       break;
+    case Kind::kPin:
+      j["ref"] = op.a;
+      j["pinned"] = op.flag;
+      break;
     case Kind::kImages:
       j["all"] = op.flag;
       if (!op.filters.empty()) j["filters"] = op.filters;
@@ -285,7 +289,7 @@ std::string Show(const ImageSummary& s) {
                       absl::StrJoin(s.repo_digests, ","), "] size=", s.size,
                       " shared=", s.shared_size, " unique=", s.unique_size,
                       " containers=", s.containers, " created=", T(s.created),
-                      " labels=", Show(s.labels));
+                      " labels=", Show(s.labels), s.pinned ? " pinned" : "");
 }
 
 std::string Show(const std::vector<ImageSummary>& v) {
@@ -879,6 +883,10 @@ Op Runner::Generate() {
     case Kind::kInspect:
       op.a = Ref(ns);
       break;
+    case Kind::kPin:
+      op.a = Ref(ns);
+      op.flag = P(70);  // pin; else unpin
+      break;
     case Kind::kImages:
       op.flag = P(70);
       if (P(50)) op.filters = RandomFilters(ns, true);
@@ -1029,6 +1037,13 @@ void Runner::Apply(const Op& op) {
         Count(real, a2.status());
         ++dry_followups_;
       }
+      break;
+    }
+    case Kind::kPin: {
+      absl::Status e = model_.Pin(ctx, op.a, op.flag), a = store_->Pin(ctx, op.a, op.flag);
+      check(Canon(e), Canon(a));
+      Count(op, a);
+      if (a.ok() && op.flag) ++paths_["pin"];
       break;
     }
     case Kind::kInspect: {
