@@ -104,7 +104,12 @@ Op Workload::Next() {
     const int i = static_cast<int>(R(images_.size()));
     const std::string lease = absl::StrCat("pull-", leases_++);
     Op create{.kind = OpKind::kLeaseCreate, .ctx = op.ctx, .a = lease, .image = i};
-    if (R(10) < 3) create.expires = now_ + absl::Seconds(300 + static_cast<int64_t>(R(600)));
+    // A lease the pull leaves behind always expires, so that prunes drop it
+    // and the leases in a long run stay few (Dump lists them all).
+    const bool left_behind = R(4) == 0;
+    if (left_behind || R(10) < 3) {
+      create.expires = now_ + absl::Seconds(300 + static_cast<int64_t>(R(600)));
+    }
     Op image{.kind = OpKind::kCreateImage, .ctx = op.ctx, .a = lease, .image = i};
     if (R(10) < 8) image.b = Name();
     if (content_) {
@@ -115,7 +120,7 @@ Op Workload::Next() {
       queued_.push_back(Op{.kind = OpKind::kLeaseAdd, .ctx = op.ctx, .a = lease, .image = i});
     }
     queued_.push_back(image);
-    if (R(4) != 0) queued_.push_back(Op{.kind = OpKind::kLeaseDelete, .ctx = op.ctx, .a = lease});
+    if (!left_behind) queued_.push_back(Op{.kind = OpKind::kLeaseDelete, .ctx = op.ctx, .a = lease});
     return create;
   }
   if (r < 34) {
