@@ -215,6 +215,11 @@ struct Model::Filter {
   std::vector<std::string> labels, not_labels, references;
   std::vector<absl::Time> until;
   std::optional<bool> dangling;
+  // Prune options beyond docker (PruneOptions): `references` above holds
+  // their globs too.
+  std::optional<absl::Time> unused_before;  // last use after it: not a candidate
+  int keep = 0;                             // newest per repository kept
+  int64_t max_storage = -1;                 // stop once the namespace fits
 
   // A record created at `t` is selected when older than every until.
   bool Selects(absl::Time t) const {
@@ -229,10 +234,14 @@ struct Model::Filter {
     }
     return true;
   }
+  // As docker's reference.FamiliarMatch: the glob matches the familiar
+  // name ("alpine:3"), or else its repository ("alpine").
   bool NameMatches(const std::string& familiar) const {
     if (references.empty()) return true;
+    const std::string repo = Split(familiar).repo;
     for (const auto& g : references) {
       if (::fnmatch(g.c_str(), familiar.c_str(), 0) == 0) return true;
+      if (::fnmatch(g.c_str(), repo.c_str(), 0) == 0) return true;
     }
     return false;
   }
@@ -619,6 +628,7 @@ absl::StatusOr<std::string> Model::CreateContainer(const OpContext& ctx, std::st
     }
   }
   n.containers[std::string(id)] = std::move(c);
+  n.images.at(res->id).last_used = ctx.now;
   return res->id;
 }
 
@@ -628,7 +638,12 @@ absl::Status Model::StartContainer(const OpContext& ctx, std::string_view id) {
   if (!ns(ctx.ns).containers.count(std::string(id))) {
     return NotFound(Cat("No such container: ", id));
   }
-  mut(ctx.ns).containers.at(std::string(id)).running = true;
+  Namespace& n = mut(ctx.ns);
+  Container& c = n.containers.at(std::string(id));
+  if (c.running) return absl::OkStatus();  // already running: not a new use
+  c.running = true;
+  // The image may have been force-removed since.
+  if (auto it = n.images.find(c.image_id); it != n.images.end()) it->second.last_used = ctx.now;
   return absl::OkStatus();
 }
 
@@ -706,17 +721,65 @@ absl::StatusOr<int64_t> Model::DeleteLease(const OpContext& ctx, std::string_vie
   return freed;
 }
 
-// §5 and §8 "Prune selects records", "Prune entries".
+// §5 and §8 "Prune selects records", "Prune entries"; DESIGN "Prune options"
+// for the options beyond docker.
 absl::StatusOr<PruneResult> Model::Prune(const OpContext& ctx, const PruneOptions& options,
                                          std::vector<PrunedImage>* pruned) {
   if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
   absl::StatusOr<Filter> f = Filter::Parse(options.filters, ctx.now, /*listing=*/false);
   if (!f.ok()) return f.status();
+  f->references = options.references;
+  if (options.unused_for) {
+    if (*options.unused_for < absl::ZeroDuration()) {
+      return Invalid("invalid unused-for duration: negative");
+    }
+    f->unused_before = ctx.now - *options.unused_for;
+  }
+  if (options.keep < 0) return Invalid(Cat("invalid keep count ", options.keep));
+  f->keep = options.keep;
+  f->max_storage = options.max_storage;
   Model next = *this;  // a dry run reports exactly what a real one would do
   PruneResult r = next.PruneHere(ctx.ns, *f, options.all, ctx.now, pruned);
   if (!options.dry_run) *this = std::move(next);
   return r;
 }
+
+namespace {
+
+// The images `keep` keeps: the `keep` most recently created (then lowest ID)
+// of each repository any of their names is in.
+std::set<std::string> KeptImages(const Namespace& n, int keep) {
+  std::set<std::string> kept;
+  if (keep <= 0) return kept;
+  std::map<std::string, std::vector<std::pair<absl::Time, std::string>>> repos;
+  for (const auto& [id, img] : n.images) {
+    std::set<std::string> mine;
+    for (const auto& [name, t] : img.names) mine.insert(Split(name).repo);
+    for (const auto& repo : mine) repos[repo].emplace_back(img.created, id);
+  }
+  for (auto& [repo, images] : repos) {
+    std::sort(images.begin(), images.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    for (size_t i = 0; i < images.size() && i < static_cast<size_t>(keep); ++i) {
+      kept.insert(images[i].second);
+    }
+  }
+  return kept;
+}
+
+// df SIZE: the distinct blobs of the namespace's images.
+int64_t SizeOf(const Namespace& n) {
+  std::map<std::string, int64_t> blobs;
+  for (const auto& [id, img] : n.images) {
+    for (const Descriptor& d : BlobsOf(img)) blobs[d.digest] = d.size;
+  }
+  int64_t size = 0;
+  for (const auto& [d, s] : blobs) size += s;
+  return size;
+}
+
+}  // namespace
 
 PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all, absl::Time now,
                              std::vector<PrunedImage>* pruned) {
@@ -727,13 +790,26 @@ PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all
   }
   Namespace& n = mut(ns_name);
   const bool dangling_only = f.dangling ? *f.dangling : !all;
+  const std::set<std::string> kept = KeptImages(n, f.keep);
+  // The order images are taken in matters only for max_storage: least
+  // recently used first, then by ID; each is deleted before the next is
+  // looked at, and the prune stops once the namespace fits.
+  std::vector<std::pair<absl::Time, std::string>> order;
+  for (const auto& [id, img] : n.images) {
+    order.emplace_back(f.max_storage >= 0 ? img.LastUse() : absl::InfinitePast(), id);
+  }
+  std::sort(order.begin(), order.end());
   PruneResult r;
-  std::vector<std::string> doomed;
-  for (auto& [id, img] : n.images) {
+  std::set<std::string> released, children, doomed_ids;
+  for (const auto& [last_use, id] : order) {
+    if (f.max_storage >= 0 && SizeOf(n) <= f.max_storage) break;
+    Image& img = n.images.at(id);
     const bool dangling = img.names.empty();
     if (dangling_only && !dangling) continue;
     if (!f.LabelsPass(img.labels)) continue;
-    if (img.pinned) continue;  // never a candidate, not even for untagging
+    if (img.pinned || kept.count(id)) continue;  // never a candidate, not even for untagging
+    if (f.unused_before && img.LastUse() > *f.unused_before) continue;
+    if (dangling && !f.references.empty()) continue;  // no name for a glob to match
     std::set<std::string> protected_names;
     bool held = false;
     for (const auto& [cid, c] : n.containers) {
@@ -741,36 +817,31 @@ PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all
       held = true;
       protected_names.insert(c.protected_names.begin(), c.protected_names.end());
     }
-    if (dangling) {  // one record: its digest reference, dated when it became dangling
-      if (!held && f.Selects(img.dangling_since)) doomed.push_back(id);
-      continue;
-    }
-    std::vector<std::string> selected;  // sorted (map order)
-    for (const auto& [name, t] : img.names) {
-      if (f.Selects(t)) selected.push_back(name);
-    }
+    bool doomed = false;
     std::vector<std::string> untag;
-    if (!held) {
-      if (selected.size() == img.names.size()) {
-        doomed.push_back(id);
-        continue;
-      }
-      untag = selected;
+    if (dangling) {  // one record: its digest reference, dated when it became dangling
+      doomed = !held && f.Selects(img.dangling_since);
     } else {
-      for (const auto& s : selected) {
-        if (!protected_names.count(s)) untag.push_back(s);
+      std::vector<std::string> selected;  // sorted (map order)
+      for (const auto& [name, t] : img.names) {
+        if (f.Selects(t) && f.NameMatches(FamiliarOf(name))) selected.push_back(name);
       }
-      // Never nameless: the lexicographically last full name is kept.
-      if (untag.size() == img.names.size()) untag.pop_back();
+      if (!held) {
+        doomed = selected.size() == img.names.size();
+        if (!doomed) untag = selected;
+      } else {
+        for (const auto& s : selected) {
+          if (!protected_names.count(s)) untag.push_back(s);
+        }
+        // Never nameless: the lexicographically last full name is kept.
+        if (untag.size() == img.names.size()) untag.pop_back();
+      }
     }
     for (const auto& name : untag) {
       r.deleted.push_back({DeleteEntry::Kind::kUntagged, FamiliarOf(name)});
       img.names.erase(name);
     }
-  }
-  std::set<std::string> released, children, doomed_ids(doomed.begin(), doomed.end());
-  for (const std::string& id : doomed) {
-    const Image& img = n.images.at(id);
+    if (!doomed) continue;
     PrunedImage p{.id = id, .untagged = {}};
     if (img.names.empty()) {
       p.untagged.push_back(id);
@@ -781,6 +852,7 @@ PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all
     r.deleted.push_back({DeleteEntry::Kind::kDeleted, id});
     for (const Descriptor& d : BlobsOf(img)) released.insert(d.digest);
     for (const Descriptor& d : img.content) children.insert(d.digest);
+    doomed_ids.insert(id);
     if (pruned) pruned->push_back(std::move(p));
     n.images.erase(id);
   }
@@ -794,7 +866,7 @@ PruneResult Model::PruneHere(std::string_view ns_name, const Filter& f, bool all
       r.deleted.push_back({DeleteEntry::Kind::kDeleted, d});
     }
   }
-  r.images_deleted = static_cast<int64_t>(doomed.size());
+  r.images_deleted = static_cast<int64_t>(doomed_ids.size());
   Forget(after);
   return r;
 }
@@ -816,6 +888,7 @@ ImageSummary Model::Summarize(std::string_view ns_name, const std::string& id, c
     if (c.image_id == id) ++s.containers;
   }
   s.created = img.created;
+  s.last_used = img.LastUse();
   s.labels = img.labels;
   s.pinned = img.pinned;
   std::set<std::string> repos;  // of the names shown

@@ -16,6 +16,7 @@
 #ifndef REFSTORE_TESTS_MODEL_MODEL_H_
 #define REFSTORE_TESTS_MODEL_MODEL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,6 +42,11 @@ struct Image {
   absl::Time dangling_since;                // meaningful while `names` is empty
   std::map<std::string, absl::Time> names;  // full normalized name -> when it was given
   bool pinned = false;                      // Store::Pin: prune skips it, rmi needs force
+  // When a container was last created from it or started (DESIGN "Pins and
+  // last use"); unset: never.
+  std::optional<absl::Time> last_used;
+  // Its last use as images and prune see it: created, or used since.
+  absl::Time LastUse() const { return last_used ? std::max(created, *last_used) : created; }
 };
 
 struct Container {
@@ -93,7 +99,7 @@ class Model {
   absl::Status AddLeaseContent(const OpContext& ctx, std::string_view id,
                                const std::vector<Descriptor>& content);
   absl::StatusOr<int64_t> DeleteLease(const OpContext& ctx, std::string_view id);
-  // Only `all`, `filters` and `dry_run` of the options are modelled.
+  // Every option but on_entry and on_progress is modelled.
   absl::StatusOr<PruneResult> Prune(const OpContext& ctx, const PruneOptions& options,
                                     std::vector<PrunedImage>* pruned = nullptr);
   absl::StatusOr<std::vector<ImageSummary>> ListImages(const OpContext& ctx,

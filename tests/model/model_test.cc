@@ -171,6 +171,11 @@ struct Op {
   std::optional<absl::Time> expires;
   std::vector<Descriptor> content;
   Filters filters;
+  // Prune options beyond docker (PruneOptions).
+  std::vector<std::string> references;
+  std::optional<absl::Duration> unused_for;
+  int keep = 0;
+  int64_t max_storage = -1;
 };
 
 Json DescJson(const Descriptor& d) {
@@ -226,6 +231,12 @@ Json ToJson(const Op& op) {
       j["all"] = op.flag;
       if (!op.filters.empty()) j["filters"] = op.filters;
       j["dry_run"] = op.dry_run;
+      // Options beyond docker (the CLI's --reference, --unused-for, --keep,
+      // --max-storage): not part of an OPLOG.md prune line.
+      if (!op.references.empty()) j["x_references"] = op.references;
+      if (op.unused_for) j["x_unused_for_s"] = absl::ToDoubleSeconds(*op.unused_for);
+      if (op.keep != 0) j["x_keep"] = op.keep;
+      if (op.max_storage >= 0) j["x_max_storage"] = op.max_storage;
       break;
     case Kind::kInspect:
       j["ref"] = op.a;
@@ -289,6 +300,7 @@ std::string Show(const ImageSummary& s) {
                       absl::StrJoin(s.repo_digests, ","), "] size=", s.size,
                       " shared=", s.shared_size, " unique=", s.unique_size,
                       " containers=", s.containers, " created=", T(s.created),
+                      " last_used=", T(s.last_used),
                       " labels=", Show(s.labels), s.pinned ? " pinned" : "");
 }
 
@@ -449,6 +461,7 @@ class Runner {
   Descriptor Spoil(Descriptor d, int how);
   std::string UntilValue(const std::string& ns);
   Filters RandomFilters(const std::string& ns, bool listing);
+  void PruneOptionsBeyondDocker(const std::string& ns, Op* op);
 
   uint64_t seed_;
   int64_t ops_;
@@ -759,7 +772,7 @@ Filters Runner::RandomFilters(const std::string& ns, bool listing) {
   if (listing && P(35)) {
     static const std::vector<std::string> kGlobs = {"alpine*", "*:1", "foo/*", "beef*", "*",
                                                     "localhost:5000/*", "*@sha256:*", "nomatch",
-                                                    "[ab]*:latest"};
+                                                    "[ab]*:latest", "alpine", "foo/bar"};
     f["reference"].push_back(Pick(kGlobs));
     if (P(25)) f["reference"].push_back(Pick(kGlobs));
   }
@@ -774,6 +787,29 @@ Filters Runner::RandomFilters(const std::string& ns, bool listing) {
     f["dangling"] = {Pick(kBadDangling)};
   }
   return f;
+}
+
+// keep, max_storage, references and unused_for, each now and then; the
+// storage limit is a fraction of the namespace's size now, so that a prune
+// stops part way.
+void Runner::PruneOptionsBeyondDocker(const std::string& ns, Op* op) {
+  if (P(40)) {
+    static const std::vector<std::string> kGlobs = {"alpine", "alpine*", "*:1", "foo/*", "b*",
+                                                    "*", "localhost:5000/app", "nomatch"};
+    op->references.push_back(Pick(kGlobs));
+    if (P(20)) op->references.push_back(Pick(kGlobs));
+  }
+  if (P(35)) {
+    static const std::vector<double> kSeconds = {0, 0.25, 1, 2, 5, 30, 600};
+    op->unused_for = absl::Seconds(P(3) ? -1.0 : Pick(kSeconds));
+  }
+  if (P(35)) op->keep = P(3) ? -1 : static_cast<int>(R(4));
+  if (P(40)) {
+    absl::StatusOr<DiskUsage> du = model_.GetDiskUsage(OpContext{.ns = ns, .now = now_});
+    const int64_t size = du.ok() ? du->size : 0;
+    static const std::vector<int> kPercent = {0, 25, 50, 75, 90, 100, 110};
+    op->max_storage = size * Pick(kPercent) / 100;
+  }
 }
 
 Op Runner::Generate() {
@@ -879,6 +915,7 @@ Op Runner::Generate() {
       op.flag = P(50);
       op.dry_run = P(25);
       if (P(50)) op.filters = RandomFilters(ns, false);
+      if (P(35)) PruneOptionsBeyondDocker(ns, &op);
       break;
     case Kind::kInspect:
       op.a = Ref(ns);
@@ -986,7 +1023,13 @@ void Runner::Apply(const Op& op) {
       break;
     }
     case Kind::kPrune: {
-      PruneOptions options{.all = op.flag, .filters = op.filters, .dry_run = op.dry_run};
+      PruneOptions options{.all = op.flag,
+                           .filters = op.filters,
+                           .references = op.references,
+                           .unused_for = op.unused_for,
+                           .keep = op.keep,
+                           .max_storage = op.max_storage,
+                           .dry_run = op.dry_run};
       std::vector<PrunedImage> pruned;
       auto e = model_.Prune(ctx, options, &pruned);
       auto a = store_->Prune(ctx, options);
@@ -1003,6 +1046,11 @@ void Runner::Apply(const Op& op) {
         if (children > 0) ++paths_["prune freed child manifests/indexes"];
         if (a->space_reclaimed > 0 && a->images_deleted == 0) ++paths_["prune reclaimed only expired lease content"];
         if (!op.filters.empty()) ++paths_["prune with filters"];
+        const bool deleted = a->images_deleted > 0;
+        if (!op.references.empty()) ++paths_[deleted ? "prune references, deleted" : "prune references"];
+        if (op.unused_for) ++paths_[deleted ? "prune unused_for, deleted" : "prune unused_for"];
+        if (op.keep > 0) ++paths_[deleted ? "prune keep, deleted" : "prune keep"];
+        if (op.max_storage >= 0) ++paths_[deleted ? "prune max_storage, deleted" : "prune max_storage"];
       }
       if (a.ok() && e.ok()) {
         // §8: per deleted image its Untagged entries, then its Deleted entry.
