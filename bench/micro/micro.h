@@ -40,9 +40,9 @@ struct ScratchStore {
   std::unique_ptr<Store> store;
 };
 
-// Opens an empty store in a new scratch directory; aborts on failure (a
+// Opens an empty store (with `options`) in a new scratch directory; aborts on failure (a
 // benchmark cannot run without it).
-std::unique_ptr<ScratchStore> OpenScratchStore();
+std::unique_ptr<ScratchStore> OpenScratchStore(const StoreOptions& options = {});
 
 // The time of the i-th operation: 2026-01-01T00:00:00Z + i seconds.
 absl::Time At(int64_t i);
@@ -74,6 +74,7 @@ void CloseCachedStores();
 // Registration of the size-dependent benchmarks, with the store sizes to use.
 void RegisterStoreBenchmarks(const std::vector<int64_t>& sizes);
 void RegisterPruneBenchmarks(const std::vector<int64_t>& sizes);
+void RegisterChurnBenchmarks(const std::vector<int64_t>& sizes);
 
 }  // namespace refstore::micro
 

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   refstore::micro::RegisterStoreBenchmarks(sizes);
   refstore::micro::RegisterPruneBenchmarks(sizes);
+  refstore::micro::RegisterChurnBenchmarks(sizes);
   benchmark::RunSpecifiedBenchmarks();
   refstore::micro::CloseCachedStores();
   benchmark::Shutdown();

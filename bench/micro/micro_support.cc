@@ -79,9 +79,9 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-std::unique_ptr<ScratchStore> OpenScratchStore() {
+std::unique_ptr<ScratchStore> OpenScratchStore(const StoreOptions& options) {
   auto out = std::make_unique<ScratchStore>();
-  auto store = Store::Open(out->dir.path().string(), {});
+  auto store = Store::Open(out->dir.path().string(), options);
   if (!store.ok()) Die("opening a store", store.status());
   out->store = *std::move(store);
   return out;

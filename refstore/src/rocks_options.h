@@ -16,7 +16,10 @@ rocksdb::DBOptions RocksDbOptions(bool create_if_missing);
 
 // Options of each column family: block-based tables with a Bloom filter,
 // reading through `cache`, which all column families of one database share.
-rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache>& cache);
+// `churn`: a family whose keys come and go gets a 1 MiB memtable and
+// compacts at two level-0 files, so that its tombstones go soon.
+rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                            bool churn = false);
 
 // The shared block cache for one database (64 MiB).
 std::shared_ptr<rocksdb::Cache> NewRocksCache();
