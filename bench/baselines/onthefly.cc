@@ -683,8 +683,11 @@ absl::StatusOr<std::unique_ptr<OnTheFlyStore>> OnTheFlyStore::Open(std::string_v
 
   auto cache = internal::NewRocksCache();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, internal::RocksCfOptions(cache));
-  for (const char* name : kCfNames) descriptors.emplace_back(name, internal::RocksCfOptions(cache));
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                           internal::RocksCfOptions(cache, rocksdb::kDefaultColumnFamilyName));
+  for (const char* name : kCfNames) {
+    descriptors.emplace_back(name, internal::RocksCfOptions(cache, name));
+  }
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(internal::RocksDbOptions(/*create_if_missing=*/true),

@@ -22,7 +22,9 @@ class Db {
   Db(const std::string& dir, bool read_only) {
     auto cache = internal::NewRocksCache();
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : kCfNames) cfs.emplace_back(name, internal::RocksCfOptions(cache));
+    for (const char* name : kCfNames) {
+      cfs.emplace_back(name, internal::RocksCfOptions(cache, name));
+    }
     rocksdb::DB* raw = nullptr;
     rocksdb::DBOptions options = internal::RocksDbOptions(/*create_if_missing=*/false);
     rocksdb::Status s =

@@ -40,8 +40,8 @@ struct ScratchStore {
   std::unique_ptr<Store> store;
 };
 
-// Opens an empty store (with `options`) in a new scratch directory; aborts on failure (a
-// benchmark cannot run without it).
+// Opens an empty store (with `options`) in a new scratch directory; aborts
+// on failure (a benchmark cannot run without it).
 std::unique_ptr<ScratchStore> OpenScratchStore(const StoreOptions& options = {});
 
 // The time of the i-th operation: 2026-01-01T00:00:00Z + i seconds.

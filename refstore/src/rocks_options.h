@@ -5,6 +5,7 @@
 #define REFSTORE_SRC_ROCKS_OPTIONS_H_
 
 #include <memory>
+#include <string_view>
 
 #include "rocksdb/cache.h"
 #include "rocksdb/options.h"
@@ -16,10 +17,12 @@ rocksdb::DBOptions RocksDbOptions(bool create_if_missing);
 
 // Options of each column family: block-based tables with a Bloom filter,
 // reading through `cache`, which all column families of one database share.
-// `churn`: a family whose keys come and go gets a 1 MiB memtable and
-// compacts at two level-0 files, so that its tombstones go soon.
+// A family whose keys come and go (named "leases", "lease_blobs",
+// "blob_leases" or "garbage") gets a 1 MiB memtable and compacts at two
+// level-0 files, so that its tombstones go soon (DESIGN.md "RocksDB
+// settings").
 rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache>& cache,
-                                            bool churn = false);
+                                            std::string_view family);
 
 // The shared block cache for one database (64 MiB).
 std::shared_ptr<rocksdb::Cache> NewRocksCache();

@@ -38,8 +38,9 @@ constexpr char kFormatKey[] = "format_version";
 
 // Column families whose keys come and go (every pull's lease, every
 // collected blob's garbage record).
-bool IsChurnCf(Cf cf) {
-  return cf == kLeases || cf == kLeaseBlobs || cf == kBlobLeases || cf == kGarbage;
+bool IsChurnFamily(std::string_view family) {
+  return family == "leases" || family == "lease_blobs" || family == "blob_leases" ||
+         family == "garbage";
 }
 
 }  // namespace
@@ -58,7 +59,7 @@ rocksdb::DBOptions RocksDbOptions(bool create_if_missing) {
 std::shared_ptr<rocksdb::Cache> NewRocksCache() { return rocksdb::NewLRUCache(64 << 20); }
 
 rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache>& cache,
-                                            bool churn) {
+                                            std::string_view family) {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -70,15 +71,10 @@ rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache
   rocksdb::ColumnFamilyOptions cf;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.level_compaction_dynamic_level_bytes = true;
-  // Their deleted keys stay as tombstones, and every scan of such a family
-  // (prune's expired leases, the collector's garbage) steps over them: a
-  // small memtable flushes them soon, and compacting at two level-0 files
-  // takes them to the bottom level, where they are dropped. Measured
-  // (bench/micro churn_bench.cc): a prune after 480,000 pulls took 38.8 ms
-  // with the defaults, 1.2 ms with these; with a content store, a pull that
-  // frees its blob took 7.1 ms at 30,000 pulls with the defaults (0.9 ms at
-  // 250), 2.3 ms with these.
-  if (churn) {
+  // Their deleted keys stay as tombstones that every scan of the family
+  // steps over until a compaction reaches the bottom level (DESIGN.md
+  // "RocksDB settings", bench/micro/churn_bench.cc).
+  if (IsChurnFamily(family)) {
     cf.write_buffer_size = 1 << 20;
     cf.level0_file_num_compaction_trigger = 2;
   }
@@ -200,9 +196,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   if (seams.tune) seams.tune(db_options);
   auto cache = NewRocksCache();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (int cf = 0; cf < kCfCount; ++cf) {
-    descriptors.emplace_back(kCfNames[cf], RocksCfOptions(cache, IsChurnCf(static_cast<Cf>(cf))));
-  }
+  for (const char* name : kCfNames) descriptors.emplace_back(name, RocksCfOptions(cache, name));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   std::string secondary_dir;
