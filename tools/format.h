@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "refstore/filters.h"
 
 namespace refstore_tool {
 
@@ -63,12 +64,8 @@ std::string Ago(absl::Time t, absl::Time now);
 // "invalid size: '<s>'", where Go on amd64 returns math.MinInt64.
 absl::StatusOr<int64_t> ParseHumanSize(std::string_view s);
 
-// Go's time.ParseDuration: "24h", "90m", "1h30m", "1.5h", "300ms", "-2m",
-// "0"; units ns, us, µs (U+00B5 or U+03BC), ms, s, m, h; range of int64
-// nanoseconds. Errors, all InvalidArgument, with Go's texts:
-// "time: invalid duration \"<s>\"", "time: missing unit in duration
-// \"<s>\"", "time: unknown unit \"<u>\" in duration \"<s>\"".
-absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view s);
+// ParseGoDuration (Go's time.ParseDuration) is the library's: refstore/filters.h.
+using refstore::ParseGoDuration;
 
 // moby's stringid.TruncateID: drop everything up to the first ':' (as in
 // "sha256:<hex>"), then keep the first 12 characters.

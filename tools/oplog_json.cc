@@ -94,7 +94,10 @@ class FieldReader {
     return DescriptorAt(*value, Name(key));
   }
 
-  std::vector<refstore::Descriptor> RequiredDescriptors(const char* key) {
+  // `check_values`: false leaves the digest and mediaType values to the
+  // library, which checks them after what it looks up first (lease_add).
+  std::vector<refstore::Descriptor> RequiredDescriptors(const char* key,
+                                                        bool check_values = true) {
     const json* value = Find(key, /*required=*/true);
     if (value == nullptr) return {};
     if (!value->is_array()) {
@@ -104,7 +107,7 @@ class FieldReader {
     std::vector<refstore::Descriptor> descriptors;
     for (size_t i = 0; i < value->size() && ok(); ++i) {
       descriptors.push_back(
-          DescriptorAt((*value)[i], Name(key) + "[" + std::to_string(i) + "]"));
+          DescriptorAt((*value)[i], Name(key) + "[" + std::to_string(i) + "]", check_values));
     }
     return descriptors;
   }
@@ -203,7 +206,8 @@ class FieldReader {
   }
 
   // A descriptor has exactly mediaType (non-empty), digest (valid) and size.
-  refstore::Descriptor DescriptorAt(const json& value, const std::string& name) {
+  refstore::Descriptor DescriptorAt(const json& value, const std::string& name,
+                                    bool check_values = true) {
     refstore::Descriptor descriptor;
     if (!value.is_object()) {
       Fail(InvalidArgument("field " + Quoted(name) + " must be a descriptor object"));
@@ -211,10 +215,10 @@ class FieldReader {
     }
     FieldReader reader(value, name + ".");
     descriptor.media_type = reader.RequiredString("mediaType");
-    reader.Require(!reader.ok() || !descriptor.media_type.empty(),
+    reader.Require(!check_values || !reader.ok() || !descriptor.media_type.empty(),
                    "field " + Quoted(name + ".mediaType") + " must not be empty");
     descriptor.digest = reader.RequiredString("digest");
-    if (reader.ok()) reader.Fail(refstore::ValidateDigest(descriptor.digest));
+    if (check_values && reader.ok()) reader.Fail(refstore::ValidateDigest(descriptor.digest));
     descriptor.size = reader.RequiredSize("size");
     Fail(reader.Finish());
     return descriptor;
@@ -290,7 +294,9 @@ OpBody DecodeLeaseCreate(FieldReader& r) {
 OpBody DecodeLeaseAdd(FieldReader& r) {
   LeaseAddOp op;
   op.id = r.RequiredString("id");
-  op.content = r.RequiredDescriptors("content");
+  // The lease is looked up before the descriptors' values are checked
+  // (SEMANTICS.md §6): the library checks them.
+  op.content = r.RequiredDescriptors("content", /*check_values=*/false);
   return op;
 }
 

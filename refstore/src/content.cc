@@ -52,7 +52,7 @@ absl::Status StoreImpl::WriteBlob(const OpContext& ctx, std::string_view lease,
 absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
                                    const std::vector<BlobToWrite>& blobs, Written* written) {
   RETURN_IF_ERROR(Writable());
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateLeaseId(lease));
   if (!content_) return absl::FailedPreconditionError("the store has no content store");
   struct Item {

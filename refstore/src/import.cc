@@ -69,7 +69,7 @@ std::string Basename(std::string_view dir) {
 absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::string_view dir,
                                                      const ImportOptions& options) {
   RETURN_IF_ERROR(Writable());
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   gc::ReadOptions read;
   read.verify_digests = options.verify_digests;
   ASSIGN_OR_RETURN(gc::Layout layout, gc::ReadLayout(dir, read));
@@ -139,7 +139,7 @@ absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::
 
 absl::StatusOr<ImportResult> StoreImpl::Adopt(const OpContext& ctx) {
   RETURN_IF_ERROR(Writable());
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   if (!content_) return absl::FailedPreconditionError("the store has no content store");
   std::vector<std::string> hexes;
   {

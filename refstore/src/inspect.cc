@@ -14,7 +14,7 @@ namespace refstore::internal {
 
 absl::Status StoreImpl::Pin(const OpContext& ctx, std::string_view ref, bool pinned) {
   RETURN_IF_ERROR(Writable());
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
@@ -46,7 +46,7 @@ absl::StatusOr<ContainerInfo> ToInfo(Txn& txn, std::string_view ns, std::string_
 }  // namespace
 
 absl::StatusOr<std::vector<ContainerInfo>> StoreImpl::ListContainers(const OpContext& ctx) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   std::vector<std::pair<std::string, ContainerRecord>> records;
@@ -69,7 +69,7 @@ absl::StatusOr<std::vector<ContainerInfo>> StoreImpl::ListContainers(const OpCon
 }
 
 absl::StatusOr<std::vector<LeaseInfo>> StoreImpl::ListLeases(const OpContext& ctx) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   std::vector<LeaseInfo> out;
@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<LeaseInfo>> StoreImpl::ListLeases(const OpContext& ct
 }
 
 absl::StatusOr<Explanation> StoreImpl::Explain(const OpContext& ctx, std::string_view ref) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   absl::StatusOr<Resolution> res = Resolve(txn, ctx.ns, ref, ResolveMode::kLookup);

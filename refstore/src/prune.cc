@@ -360,9 +360,9 @@ class PruneRun {
 };
 
 absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOptions& options) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   ASSIGN_OR_RETURN(ImageFilter filter,
-                   ParseImageFilter(options.filters, ctx.now, /*allow_reference=*/false));
+                   ParseImageFilter(options.filters, ctx.now, FilterUse::kPrune));
   // The filters beyond docker come as options (the oplog's prune accepts
   // docker's filter keys only).
   filter.references = options.references;

@@ -48,34 +48,26 @@ absl::StatusOr<ImageSummary> Summarize(Txn& txn, std::string_view ns, std::strin
 
 absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext& ctx,
                                                                 const ListOptions& options) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  // before=<ref> / since=<ref>: created before / after that image.
-  Filters filters = options.filters;
-  std::vector<std::string> before = std::move(filters["before"]);
-  std::vector<std::string> since = std::move(filters["since"]);
-  filters.erase("before");
-  filters.erase("since");
-  ASSIGN_OR_RETURN(ImageFilter filter,
-                   ParseImageFilter(filters, ctx.now, /*allow_reference=*/true));
-  const bool name_filters = !filter.until_ns.empty() || !filter.references.empty();
+  RETURN_IF_ERROR(ValidateContext(ctx));
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
-  int64_t created_below = INT64_MAX, created_above = INT64_MIN;
-  for (const auto& [refs, bound, below] :
-       {std::tuple{&before, &created_below, true}, std::tuple{&since, &created_above, false}}) {
-    for (const auto& ref : *refs) {
-      ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
-      ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
-      if (!img) return absl::NotFoundError(Cat("No such image: ", ref));
-      *bound = below ? std::min(*bound, img->created_ns) : std::max(*bound, img->created_ns);
-    }
-  }
+  // before=<ref> / since=<ref>: the image that ref resolves to, as inspect
+  // resolves.
+  auto created_of = [&](std::string_view ref) -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
+    ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
+    if (!img) return absl::DataLossError(Cat("resolved image vanished: ", ref));
+    return img->created_ns;
+  };
+  ASSIGN_OR_RETURN(ImageFilter filter,
+                   ParseImageFilter(options.filters, ctx.now, FilterUse::kList, created_of));
+  const bool name_filters = !filter.until_ns.empty() || !filter.references.empty();
   std::vector<ImageSummary> out;
   auto it = txn.Scan(kImages, NsPrefix(ctx.ns));
   for (; it.Valid(); it.Next()) {
     std::string id(it.rest());
     ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
-    if (img.created_ns >= created_below || img.created_ns <= created_above) continue;
+    if (!filter.CreatedInside(img.created_ns)) continue;
     const bool dangling = img.names.empty();
     if (dangling && !options.all) continue;
     if (filter.dangling && *filter.dangling != dangling) continue;
@@ -103,7 +95,7 @@ absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext&
 }
 
 absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string_view ref) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, ref, ResolveMode::kLookup));
@@ -119,7 +111,7 @@ absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string
 }
 
 absl::StatusOr<DiskUsage> StoreImpl::GetDiskUsage(const OpContext& ctx) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn& txn = st.txn();
   ASSIGN_OR_RETURN(NsStats stats, txn.GetStats(ctx.ns));

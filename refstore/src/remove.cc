@@ -1,5 +1,6 @@
 // RemoveImage: docker's `rmi [-f] REF` (SEMANTICS.md §4 and §8).
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "strcat.h"
@@ -14,36 +15,27 @@ namespace {
 
 std::string Id12(std::string_view raw) { return ShortId(RawToHex(raw)); }
 
-// Which names `rmi NAME` removes: NAME, the repo:tag@digest names of the same
-// repository and tag, and the repository's repo@digest names when no other
-// tag of the repository names the image.
-std::vector<std::string> NamesForName(const ImageRecord& img, const Reference& ref) {
-  const std::string repo = ref.Repository();
-  std::vector<std::string> out = {ref.Full()};
+// The names a reference to repository `repo` stands for, as docker's
+// getSameReferences: with a tag, the names of `repo` with that tag (with or
+// without a digest), plus the repository's repo@digest names when no other
+// tag of the repository names the image; without a tag (repo@digest), every
+// name of the repository.
+std::vector<std::string> SameReferences(const ImageRecord& img, std::string_view repo,
+                                        std::optional<std::string_view> tag) {
+  std::vector<std::string> out, digest_only;
   bool other_tag = false;
   for (const auto& n : img.names) {
     NameParts p = SplitName(n.full);
-    if (p.repo != repo || n.full == out[0]) continue;
-    if (p.tag && *p.tag == *ref.tag && p.digest) {
+    if (p.repo != repo) continue;
+    if (!tag || (p.tag && *p.tag == *tag)) {
       out.push_back(n.full);
     } else if (p.tag) {
       other_tag = true;
+    } else {
+      digest_only.push_back(n.full);
     }
   }
-  if (!other_tag) {
-    for (const auto& n : img.names) {
-      NameParts p = SplitName(n.full);
-      if (p.repo == repo && !p.tag && p.digest) out.push_back(n.full);
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> NamesInRepo(const ImageRecord& img, std::string_view repo) {
-  std::vector<std::string> out;
-  for (const auto& n : img.names) {
-    if (SplitName(n.full).repo == repo) out.push_back(n.full);
-  }
+  if (!other_tag) out.insert(out.end(), digest_only.begin(), digest_only.end());
   return out;
 }
 
@@ -80,7 +72,7 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::s
 
 absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
                                                           std::string_view ref, bool force) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   const int64_t now = ToNanos(ctx.now);
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
@@ -93,10 +85,18 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
 
   RemoveResult out;
   bool by_id = res.via == Resolution::Via::kId;
+  // A digested reference that is not itself one of the image's names stands
+  // for a set of names; when that set is every name, the image is removed as
+  // by ID (SEMANTICS.md §4, docker's ImageDelete with no exact image).
+  bool digest_set = false;
+  if (res.via == Resolution::Via::kRepoDigest) {
+    ASSIGN_OR_RETURN(auto exact, txn.GetName(ctx.ns, res.ref->Full()));
+    digest_set = !exact;
+  }
   if (!by_id) {
-    std::vector<std::string> names = res.via == Resolution::Via::kName
-                                         ? NamesForName(img, *res.ref)
-                                         : NamesInRepo(img, res.ref->Repository());
+    std::vector<std::string> names =
+        SameReferences(img, res.ref->Repository(), res.ref->tag);
+    if (names.empty()) return absl::NotFoundError(Cat("No such image: ", res.ref->Familiar()));
     bool last = names.size() == img.names.size();
     if (!last) {
       AddUntagged(names, &out);
@@ -104,14 +104,14 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
       RETURN_IF_ERROR(Commit(txn));
       return out;
     }
-    if (res.via == Resolution::Via::kRepoDigest) {
-      by_id = true;  // name@digest covering every name: removal by ID
+    if (digest_set) {
+      by_id = true;  // the set is every name: removal by ID
     } else if (!holders.empty()) {
       if (!force) {
         return absl::FailedPreconditionError(
             Cat("conflict: unable to delete ", res.ref->Familiar(),
-                         " (must be forced) - container ", Id12(holders[0].first),
-                         " is using its referenced image ", Id12(id)));
+                " (must be forced) - container ", Id12(holders[0].first),
+                " is using its referenced image ", Id12(id)));
       }
       AddUntagged(names, &out);
       RemoveNames(txn, ctx.ns, id, img, names, now);
@@ -135,9 +135,9 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
                        " (must be forced) - image is being used by stopped container ",
                        Id12(holders[0].first)));
     }
-    // name@digest covering every name already chose all of them: like
-    // docker, it is not refused for naming several tags.
-    if (!force && res.via == Resolution::Via::kId && ReferencedInMultipleRepos(img)) {
+    // A digested reference standing for every name already chose all of
+    // them: as in docker, it is not refused for naming several tags.
+    if (!force && !digest_set && ReferencedInMultipleRepos(img)) {
       return absl::FailedPreconditionError(
           Cat("conflict: unable to delete ", id12,
                        " (must be forced) - image is referenced in multiple repositories"));

@@ -562,7 +562,7 @@ class RepairRun {
 
 absl::StatusOr<RepairResult> StoreImpl::Repair(const OpContext& ctx) {
   RETURN_IF_ERROR(Writable());
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RepairResult out;
   {
     CheckOptions opts;

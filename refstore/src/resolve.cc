@@ -68,6 +68,8 @@ absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_vi
   Resolution res;
   if (parsed.ok()) res.ref = *parsed;
   std::string shown = parsed.ok() ? parsed->Familiar() : std::string(text);
+  // A full ID is a digest to docker: "No such image: sha256:<hex>".
+  if (maybe_id && hex.size() == 64) shown = Cat("sha256:", hex);
 
   // name@digest: the image with that ID, if it has a name in that repository.
   if (parsed.ok() && parsed->digest) {

@@ -6,6 +6,7 @@
 
 #include "strcat.h"
 #include "mutate.h"
+#include "refstore/filters.h"
 #include "refstore/reference.h"
 #include "resolve.h"
 #include "read_only.h"
@@ -84,6 +85,11 @@ rocksdb::ColumnFamilyOptions RocksCfOptions(const std::shared_ptr<rocksdb::Cache
 absl::Status ValidateNamespace(std::string_view ns) {
   if (IsValidNamespace(ns)) return absl::OkStatus();
   return absl::InvalidArgumentError(Cat("invalid namespace '", ns, "'"));
+}
+
+absl::Status ValidateContext(const OpContext& ctx) {
+  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  return CheckStorableTime(ctx.now, "the operation's time");
 }
 
 absl::Status ValidateLeaseId(std::string_view id) {
@@ -258,7 +264,7 @@ absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
 
 absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
                                                    const CreateImageRequest& req) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   ASSIGN_OR_RETURN(StoredDescriptor target, ToStored(req.target));
   ASSIGN_OR_RETURN(std::vector<StoredDescriptor> content, DistinctContent(req.content, &target));
   std::optional<std::string> name;
@@ -280,6 +286,14 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
     RETURN_IF_ERROR(CheckBlobSize(txn, target));
     for (const auto& d : content) RETURN_IF_ERROR(CheckBlobSize(txn, d));
     if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, *existing, *name, now));
+    // A pull that finds its image present still holds its content under its
+    // lease until the lease goes (SEMANTICS.md §6, as containerd adds
+    // content already present to the writer's lease).
+    if (req.lease) {
+      for (const StoredDescriptor* d : ImageBlobs(*existing)) {
+        RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, *req.lease, *d));
+      }
+    }
   } else {
     ImageRecord img{.target = target,
                     .content = std::move(content),
@@ -296,12 +310,14 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
 
 absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
                             std::string_view target) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
-  if (IsBlank(target)) return absl::InvalidArgumentError("image name cannot be blank");
-  ASSIGN_OR_RETURN(std::string full, NewName(target, /*allow_digest=*/false, ""));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
+  // The source is resolved before the target is checked, as docker's client
+  // does (SEMANTICS.md §8).
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, source, ResolveMode::kLookup));
+  if (IsBlank(target)) return absl::InvalidArgumentError("image name cannot be blank");
+  ASSIGN_OR_RETURN(std::string full, NewName(target, /*allow_digest=*/false, ""));
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
   if (!img) return absl::DataLossError(Cat("resolved image vanished: ", source));
   RETURN_IF_ERROR(SetName(txn, ctx.ns, res.id, *img, full, ToNanos(ctx.now)));
@@ -311,7 +327,7 @@ absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
 absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std::string_view id,
                                                        std::string_view image_ref,
                                                        bool running) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
   MutexLock lock(write_mu_);
@@ -343,7 +359,7 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
 
 absl::Status StoreImpl::ChangeContainer(const OpContext& ctx, std::string_view id,
                                         const ContainerChange& change) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
   MutexLock lock(write_mu_);
@@ -397,8 +413,9 @@ absl::Status StoreImpl::RemoveContainer(const OpContext& ctx, std::string_view i
 
 absl::Status StoreImpl::CreateLease(const OpContext& ctx, std::string_view id,
                                     std::optional<absl::Time> expires) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateLeaseId(id));
+  if (expires) RETURN_IF_ERROR(CheckStorableTime(*expires, Cat("lease ", id, " expiry")));
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(auto existing, txn.GetLease(ctx.ns, id));
@@ -412,13 +429,14 @@ absl::Status StoreImpl::CreateLease(const OpContext& ctx, std::string_view id,
 
 absl::Status StoreImpl::AddLeaseContent(const OpContext& ctx, std::string_view id,
                                         const std::vector<Descriptor>& content) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateLeaseId(id));
-  ASSIGN_OR_RETURN(std::vector<StoredDescriptor> blobs, DistinctContent(content, nullptr));
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
+  // The lease is looked up first, then each descriptor is checked (§6).
   ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
   if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
+  ASSIGN_OR_RETURN(std::vector<StoredDescriptor> blobs, DistinctContent(content, nullptr));
   for (const auto& d : blobs) RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, id, d));
   return Commit(txn);
 }
@@ -430,7 +448,7 @@ absl::StatusOr<int64_t> StoreImpl::DeleteLease(const OpContext& ctx, std::string
 }
 
 absl::StatusOr<int64_t> StoreImpl::DeleteLeaseLocked(const OpContext& ctx, std::string_view id) {
-  RETURN_IF_ERROR(ValidateNamespace(ctx.ns));
+  RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateLeaseId(id));
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();

@@ -25,6 +25,8 @@ using MutexLock = std::lock_guard<std::mutex>;
 // Validation shared by the operations. Each returns InvalidArgument naming
 // the bad value.
 absl::Status ValidateNamespace(std::string_view ns);
+// The namespace, and `now` inside the times a store keeps (filters.h).
+absl::Status ValidateContext(const OpContext& ctx);
 absl::Status ValidateLeaseId(std::string_view id);
 absl::Status ValidateContainerId(std::string_view id);
 // Checks a descriptor and converts it to its stored form.
