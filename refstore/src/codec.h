@@ -46,7 +46,7 @@ struct ImageRecord {
   std::vector<NameEntry> names;            // sorted by `full`
   int64_t dangling_since_ns = 0;           // meaningful when names is empty
   uint64_t holders = 0;                    // containers of the namespace holding it
-  int64_t last_used_ns = 0;                // a container created or started from it; 0: never
+  int64_t last_used_ns = 0;                // a container created or started from it, else creation
   bool pinned = false;                     // prune skips it; rmi needs force
 };
 

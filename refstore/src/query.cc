@@ -69,7 +69,8 @@ absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext&
     ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
     if (!filter.CreatedInside(img.created_ns)) continue;
     const bool dangling = img.names.empty();
-    if (dangling && !options.all) continue;
+    // The dangling filter, when given, decides and overrides `all` (§8).
+    if (dangling && !options.all && !filter.dangling) continue;
     if (filter.dangling && *filter.dangling != dangling) continue;
     if (!filter.LabelsPass(img.labels)) continue;
     std::vector<std::string> names;

@@ -98,8 +98,11 @@ absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_vi
   if (candidates.size() > 1) return absl::NotFoundError("ambiguous reference");
 
   res.id = candidates[0];
-  // docker treats the argument as an ID when the image's ID starts with it.
-  bool is_id = maybe_id && RawToHex(res.id).starts_with(hex);
+  // docker treats the argument as an ID when the image's ID starts with it;
+  // for a lookup an exact name wins, so the argument stays a name (a
+  // container created with it protects that name, §5).
+  const bool is_id = maybe_id && RawToHex(res.id).starts_with(hex) &&
+                     !(mode == ResolveMode::kLookup && by_name);
   res.via = is_id ? Resolution::Via::kId : Resolution::Via::kName;
   return res;
 }

@@ -300,7 +300,8 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
                     .labels = req.labels,
                     .created_ns = now,
                     .names = {},
-                    .dangling_since_ns = now};
+                    .dangling_since_ns = now,
+                    .last_used_ns = now};
     RETURN_IF_ERROR(InsertImage(txn, ctx.ns, id, img, req.lease.value_or("")));
     if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, img, *name, now));
   }

@@ -231,6 +231,47 @@ TEST_F(StoreTest, PruneAllKeepsTheNameAContainerWasCreatedWith) {
   ExpectClean();
 }
 
+TEST_F(StoreTest, AContainerCreatedWithANameThatIsAlsoAnIdPrefixProtectsTheName) {
+  // "0000" is both the exact name 0000:latest and a prefix of image 1's ID;
+  // for a container the exact name wins (SEMANTICS §3.2), so it is the name
+  // the container was created with and prune -a keeps it (§5).
+  std::string id = Create(1, "0000");
+  ASSERT_TRUE(id.starts_with("sha256:0000"));
+  ASSERT_TRUE(store_->Tag(Ctx(), "0000", "zzz:9").ok());
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'c'), "0000", false).ok());
+  auto r = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deleted, (std::vector<DeleteEntry>{{DeleteEntry::Kind::kUntagged, "zzz:9"}}));
+  EXPECT_EQ(Names(id), std::vector<std::string>{"0000:latest"});
+  // Created by the full ID instead, the container protects no name: the
+  // lexicographically last one is kept.
+  ASSERT_TRUE(store_->Tag(Ctx(), "0000", "zzz:9").ok());
+  ASSERT_TRUE(store_->RemoveContainer(Ctx(), std::string(64, 'c')).ok());
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'd'), id, false).ok());
+  r = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deleted, (std::vector<DeleteEntry>{{DeleteEntry::Kind::kUntagged, "0000:latest"}}));
+  EXPECT_EQ(Names(id), std::vector<std::string>{"zzz:9"});
+  ExpectClean();
+}
+
+TEST_F(StoreTest, DanglingFilterOverridesAll) {
+  std::string dangling = Create(1, std::nullopt);
+  std::string named = Create(2, "a:1");
+  auto ids = [&](const ListOptions& o) {
+    std::vector<std::string> out;
+    auto images = store_->ListImages(Ctx(), o);
+    EXPECT_TRUE(images.ok()) << images.status();
+    if (images.ok()) for (const auto& i : *images) out.push_back(i.id);
+    return out;
+  };
+  EXPECT_EQ(ids({.all = false}), std::vector<std::string>{named});
+  EXPECT_EQ(ids({.all = false, .filters = {{"dangling", {"true"}}}}), std::vector<std::string>{dangling});
+  EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"1"}}}}), std::vector<std::string>{dangling});
+  EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"false"}}}}), std::vector<std::string>{named});
+  EXPECT_EQ(ids({.all = false, .filters = {{"dangling", {"0"}}}}), std::vector<std::string>{named});
+}
+
 TEST_F(StoreTest, PruneReportsChildManifestsOfAnIndexOnce) {
   // Two multi-platform images sharing one platform manifest.
   auto mk = [&](int n, const char* name) {

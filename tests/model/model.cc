@@ -1,15 +1,15 @@
 // model.cc: the rules of SEMANTICS.md, one function per operation, over plain
-// maps. Section numbers (§) refer to docs/spec/SEMANTICS.md; "DESIGN" to
-// DESIGN.md "Choices where the contract is silent".
+// maps. Section numbers (§) refer to docs/spec/SEMANTICS.md (the amended
+// contract); "DESIGN" to DESIGN.md "Choices where the contract is silent".
 #include "model.h"
-
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_join.h"
+#include "refstore/filters.h"
 #include "refstore/reference.h"
 
 namespace refstore::model {
@@ -160,34 +160,450 @@ bool LabelHas(const std::map<std::string, std::string>& labels, std::string_view
   return it != labels.end() && it->second == spec.substr(eq + 1);
 }
 
-// `until` values: a Go duration before now, an RFC 3339 time, or Unix
-// seconds with an optional fraction (§5).
-absl::StatusOr<absl::Time> UntilTime(const std::string& v, absl::Time now) {
-  const bool space = v.find_first_of(" \t\n\v\f\r") != std::string::npos;
-  absl::Duration d;
-  if (!space && absl::ParseDuration(v, &d) && d != absl::InfiniteDuration() &&
-      d != -absl::InfiniteDuration()) {
-    return now - d;
+// ---- Times (§5 until, §8 Input, and the range the store represents) -------
+//
+// Written from Go's time.ParseDuration and time.Parse and moby's
+// daemon/internal/timestamp Parse (docker's GetTimestamp), step by step; only
+// whether a value is accepted and which instant it means matter (the error
+// message of a bad until value is always the one of §8).
+
+// The times a store keeps (DESIGN "Times a store keeps", filters.h; the
+// contract only says a bad time is invalid_argument): whole seconds inside
+// int64 Unix nanoseconds, 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z,
+// both ends included. A time outside is invalid_argument, never clamped.
+const absl::Time kEarliest = absl::FromUnixSeconds(-9223372036);
+const absl::Time kLatest = absl::FromUnixSeconds(9223372036);
+bool Representable(absl::Time t) { return t >= kEarliest && t <= kLatest; }
+std::string OutsideText() {
+  return Cat(" is outside the times a store keeps (", FormatRfc3339(kEarliest), " to ",
+             FormatRfc3339(kLatest), ")");
+}
+
+// Go's %q of ASCII text (what docker's messages quote values with).
+std::string GoQuote(std::string_view v) {
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\a': out += "\\a"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);  // printable ASCII, or UTF-8 kept as is
+        }
+    }
   }
-  absl::Time t;
-  std::string err;
-  if (!space && absl::ParseTime(absl::RFC3339_full, v, &t, &err) && t != absl::InfiniteFuture() &&
-      t != absl::InfinitePast()) {
-    return t;
+  return out + "\"";
+}
+
+bool Digit(char c) { return c >= '0' && c <= '9'; }
+
+// Go's time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+, with Go's
+// overflow rules. nullopt: not a duration.
+std::optional<int64_t> GoParseDuration(std::string_view s) {
+  constexpr uint64_t kBig = uint64_t{1} << 63;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
   }
-  size_t dot = v.find('.');
-  std::string whole = v.substr(0, dot);
-  std::string frac = dot == std::string::npos ? "" : v.substr(dot + 1);
-  auto digits = [](const std::string& s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (s == "0") return 0;
+  if (s.empty()) return std::nullopt;
+  uint64_t d = 0;
+  while (!s.empty()) {
+    if (!(s[0] == '.' || Digit(s[0]))) return std::nullopt;
+    // leadingInt
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < s.size() && Digit(s[i]); ++i) {
+      if (v > kBig / 10) return std::nullopt;
+      v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+      if (v > kBig) return std::nullopt;
+    }
+    const bool pre = i > 0;
+    s.remove_prefix(i);
+    // leadingFraction
+    uint64_t f = 0;
+    double scale = 1;
+    bool post = false;
+    if (!s.empty() && s[0] == '.') {
+      s.remove_prefix(1);
+      size_t j = 0;
+      bool overflow = false;
+      for (; j < s.size() && Digit(s[j]); ++j) {
+        if (overflow) continue;
+        if (f > (kBig - 1) / 10) {
+          overflow = true;
+          continue;
+        }
+        const uint64_t y = f * 10 + static_cast<uint64_t>(s[j] - '0');
+        if (y > kBig) {
+          overflow = true;
+          continue;
+        }
+        f = y;
+        scale *= 10;
+      }
+      post = j > 0;
+      s.remove_prefix(j);
+    }
+    if (!pre && !post) return std::nullopt;
+    size_t u = 0;
+    while (u < s.size() && s[u] != '.' && !Digit(s[u])) ++u;
+    if (u == 0) return std::nullopt;  // missing unit
+    const std::string_view unit_name = s.substr(0, u);
+    s.remove_prefix(u);
+    static const std::map<std::string_view, uint64_t> kUnits = {
+        {"ns", 1},
+        {"us", 1000},
+        {"\xc2\xb5s", 1000},  // U+00B5 micro sign
+        {"\xce\xbcs", 1000},  // U+03BC Greek mu
+        {"ms", 1000000},
+        {"s", 1000000000},
+        {"m", 60ULL * 1000000000},
+        {"h", 3600ULL * 1000000000}};
+    auto it = kUnits.find(unit_name);
+    if (it == kUnits.end()) return std::nullopt;
+    const uint64_t unit = it->second;
+    if (v > kBig / unit) return std::nullopt;
+    v *= unit;
+    if (f > 0) {
+      v += static_cast<uint64_t>(static_cast<double>(f) * (static_cast<double>(unit) / scale));
+      if (v > kBig) return std::nullopt;
+    }
+    d += v;
+    if (d > kBig) return std::nullopt;
+  }
+  if (neg) return static_cast<int64_t>(0 - d);  // -2^63 included
+  if (d > kBig - 1) return std::nullopt;
+  return static_cast<int64_t>(d);
+}
+
+// moby's parseTimestamp: "seconds[.fraction]" (strconv.ParseInt base 10 for
+// the seconds, sign allowed; up to 20 fraction digits, cut to 9).
+std::optional<absl::Time> GoParseUnixTimestamp(std::string_view value) {
+  const size_t dot = value.find('.');
+  std::string_view s = value.substr(0, dot);
+  const bool has_frac = dot != std::string_view::npos;
+  std::string_view n = has_frac ? value.substr(dot + 1) : std::string_view();
+  bool neg = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  uint64_t mag = 0;
+  for (char c : s) {
+    if (!Digit(c)) return std::nullopt;
+    if (mag > (uint64_t{1} << 63) / 10) return std::nullopt;
+    mag = mag * 10 + static_cast<uint64_t>(c - '0');
+    if (mag > (uint64_t{1} << 63)) return std::nullopt;
+  }
+  if (!neg && mag > (uint64_t{1} << 63) - 1) return std::nullopt;
+  const int64_t sec = neg ? static_cast<int64_t>(0 - mag) : static_cast<int64_t>(mag);
+  int64_t nsec = 0;
+  if (has_frac && !n.empty() && n != "000000000" && n != "0") {
+    if (n.size() > 20) return std::nullopt;
+    if (!std::all_of(n.begin(), n.end(), Digit)) return std::nullopt;
+    std::string nine(n.substr(0, 9));
+    nine.resize(9, '0');
+    nsec = std::stoll(nine);
+  }
+  return absl::FromUnixSeconds(sec) + absl::Nanoseconds(nsec);
+}
+
+// The layouts moby's Parse picks from (Go reference time 2006-01-02T15:04:05).
+enum class Layout { kDate, kHour, kMinute, kSecond };
+
+int DaysIn(int month, int64_t year) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+// Go's time.Parse of `value` with "2006-01-02" then, by `layout`, "T15",
+// "T15:04" or "T15:04:05" (where Go takes a fraction ".ddd" or ",ddd" after
+// the seconds even when the layout has none, and the ".999999999" layouts
+// make it optional), then "Z07:00" when `zoned` (Z, or ±hh:mm with hh <= 24
+// and mm <= 60 as Go allows). Without a zone: UTC (refstore; docker: local).
+std::optional<absl::Time> GoParseLayout(std::string_view v, Layout layout, bool zoned) {
+  size_t p = 0;
+  auto digits = [&](size_t n) -> std::optional<int> {  // exactly n digits
+    if (p + n > v.size()) return std::nullopt;
+    int x = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!Digit(v[p + i])) return std::nullopt;
+      x = x * 10 + (v[p + i] - '0');
+    }
+    p += n;
+    return x;
   };
-  if (digits(whole) && whole.size() < 12 && (dot == std::string::npos || (digits(frac) && frac.size() <= 9))) {
-    int64_t nanos = std::stoll(whole) * 1000000000;
-    if (!frac.empty()) nanos += std::stoll((frac + "000000000").substr(0, 9));
-    return absl::FromUnixNanos(nanos);
+  auto lit = [&](char c) {
+    if (p < v.size() && v[p] == c) {
+      ++p;
+      return true;
+    }
+    return false;
+  };
+  std::optional<int> year = digits(4);
+  if (!year || !lit('-')) return std::nullopt;
+  std::optional<int> month = digits(2);
+  if (!month || *month < 1 || *month > 12 || !lit('-')) return std::nullopt;
+  std::optional<int> day = digits(2);
+  if (!day) return std::nullopt;
+  int hour = 0, minute = 0, second = 0;
+  int64_t nsec = 0;
+  if (layout != Layout::kDate) {
+    if (!lit('T')) return std::nullopt;
+    // Go's getnum for "15": one or two digits.
+    if (p >= v.size() || !Digit(v[p])) return std::nullopt;
+    hour = v[p++] - '0';
+    if (p < v.size() && Digit(v[p])) hour = hour * 10 + (v[p++] - '0');
+    if (hour >= 24) return std::nullopt;
+    if (layout != Layout::kHour) {
+      std::optional<int> m;
+      if (!lit(':') || !(m = digits(2)) || *m >= 60) return std::nullopt;
+      minute = *m;
+    }
+    if (layout == Layout::kSecond) {
+      std::optional<int> s;
+      if (!lit(':') || !(s = digits(2)) || *s >= 60) return std::nullopt;
+      second = *s;
+      if (p + 1 < v.size() && (v[p] == '.' || v[p] == ',') && Digit(v[p + 1])) {
+        size_t n = 1;
+        while (p + n < v.size() && Digit(v[p + n])) ++n;
+        std::string frac(v.substr(p + 1, std::min<size_t>(n - 1, 9)));
+        frac.resize(9, '0');
+        nsec = std::stoll(frac);
+        p += n;
+      }
+    }
   }
-  return Invalid(Cat(
-      "invalid value for 'until' filter: failed to parse value as time or duration: \"", v, "\""));
+  int64_t offset = 0;  // seconds east of UTC
+  if (zoned) {
+    if (lit('Z')) {
+      offset = 0;
+    } else {
+      if (v.size() - p < 6 || v[p + 3] != ':') return std::nullopt;
+      const char sign = v[p];
+      if (!Digit(v[p + 1]) || !Digit(v[p + 2]) || !Digit(v[p + 4]) || !Digit(v[p + 5])) {
+        return std::nullopt;
+      }
+      const int hh = (v[p + 1] - '0') * 10 + (v[p + 2] - '0');
+      const int mm = (v[p + 4] - '0') * 10 + (v[p + 5] - '0');
+      if (hh > 24 || mm > 60) return std::nullopt;
+      if (sign != '+' && sign != '-') return std::nullopt;
+      offset = (hh * 60 + mm) * 60 * (sign == '-' ? -1 : 1);
+      p += 6;
+    }
+  }
+  if (p != v.size()) return std::nullopt;  // extra text
+  if (*day < 1 || *day > DaysIn(*month, *year)) return std::nullopt;
+  const absl::Time t = absl::FromCivil(absl::CivilSecond(*year, *month, *day, hour, minute, second),
+                                       absl::UTCTimeZone());
+  return t - absl::Seconds(offset) + absl::Nanoseconds(nsec);
+}
+
+// moby's timestamp.Parse(value, now), with a zoneless time taken as UTC
+// (§5 (refstore)).
+std::optional<absl::Time> GoGetTimestamp(std::string_view value, absl::Time now) {
+  if (Blank(value) || value.find_first_not_of(" \t\n\v\f\r") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  if (value != "0") {
+    if (std::optional<int64_t> d = GoParseDuration(value)) return now - absl::Nanoseconds(*d);
+  }
+  auto contains_any = [&](std::string_view chars) {
+    return value.find_first_of(chars) != std::string_view::npos;
+  };
+  const auto dashes = std::count(value.begin(), value.end(), '-');
+  const bool in_location = !contains_any("zZ+") && dashes != 3;
+  const bool zoned = !in_location;
+  std::optional<absl::Time> t;
+  if (value.find('.') != std::string_view::npos) {
+    t = GoParseLayout(value, Layout::kSecond, zoned);
+  } else if (value.find('T') != std::string_view::npos) {
+    auto colons = std::count(value.begin(), value.end(), ':');
+    if (!in_location && !contains_any("zZ") && colons > 0) --colons;
+    const Layout l = colons == 0 ? Layout::kHour : colons == 1 ? Layout::kMinute : Layout::kSecond;
+    t = GoParseLayout(value, l, zoned);
+  } else {
+    t = GoParseLayout(value, Layout::kDate, zoned);
+  }
+  if (t) return t;
+  if (value.find('-') != std::string_view::npos) return std::nullopt;
+  return GoParseUnixTimestamp(value);
+}
+
+// `until` values (§5, §8): docker's timestamp forms; a value that does not
+// parse gets §8's message, one outside the store's times §5's
+// "invalid value for 'until' filter: <reason>" with the store's reason.
+absl::StatusOr<absl::Time> UntilTime(const std::string& v, absl::Time now) {
+  constexpr std::string_view kWhat = "invalid value for 'until' filter: ";
+  std::optional<absl::Time> t = GoGetTimestamp(v, now);
+  if (!t) return Invalid(Cat(kWhat, "failed to parse value as time or duration: ", GoQuote(v)));
+  if (!Representable(*t)) return Invalid(Cat(kWhat, GoQuote(v), OutsideText()));
+  return *t;
+}
+
+// §8 Input "bad times", item: a time outside the store's range (`at`, a lease's
+// expiry) is invalid_argument, never clamped.
+absl::Status CheckTime(absl::Time t, std::string_view what) {
+  if (Representable(t)) return absl::OkStatus();
+  return Invalid(Cat(what, " ", FormatRfc3339(t), OutsideText()));
+}
+
+// Every operation: the namespace, then the time it runs at.
+absl::Status CheckCtx(const OpContext& ctx) {
+  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  return CheckTime(ctx.now, "the operation's time");
+}
+
+// Go's path.Match (the reference glob of §8 "images / inspect"): '*' and '?'
+// never match '/'; classes as Go's. Names are ASCII, so bytes are runes.
+// nullopt: a malformed pattern (ErrBadPattern).
+std::optional<bool> GoMatchChunk(std::string_view chunk, std::string_view s,
+                                 std::string_view* rest) {
+  bool failed = false;
+  while (!chunk.empty()) {
+    if (!failed && s.empty()) failed = true;
+    switch (chunk[0]) {
+      case '[': {
+        char r = 0;
+        if (!failed) {
+          r = s[0];
+          s.remove_prefix(1);
+        }
+        chunk.remove_prefix(1);
+        bool negated = false;
+        if (!chunk.empty() && chunk[0] == '^') {
+          negated = true;
+          chunk.remove_prefix(1);
+        }
+        bool match = false;
+        int nrange = 0;
+        auto get_esc = [&](char* out) -> bool {
+          if (chunk.empty() || chunk[0] == '-' || chunk[0] == ']') return false;
+          if (chunk[0] == '\\') {
+            chunk.remove_prefix(1);
+            if (chunk.empty()) return false;
+          }
+          *out = chunk[0];
+          chunk.remove_prefix(1);
+          return !chunk.empty();
+        };
+        for (;;) {
+          if (!chunk.empty() && chunk[0] == ']' && nrange > 0) {
+            chunk.remove_prefix(1);
+            break;
+          }
+          char lo, hi;
+          if (!get_esc(&lo)) return std::nullopt;
+          hi = lo;
+          if (chunk[0] == '-') {
+            chunk.remove_prefix(1);
+            if (!get_esc(&hi)) return std::nullopt;
+          }
+          if (lo <= r && r <= hi) match = true;
+          ++nrange;
+        }
+        if (match == negated) failed = true;
+        break;
+      }
+      case '?':
+        if (!failed) {
+          if (s[0] == '/') failed = true;
+          s.remove_prefix(1);
+        }
+        chunk.remove_prefix(1);
+        break;
+      case '\\':
+        chunk.remove_prefix(1);
+        if (chunk.empty()) return std::nullopt;
+        [[fallthrough]];
+      default:
+        if (!failed) {
+          if (chunk[0] != s[0]) failed = true;
+          s.remove_prefix(1);
+        }
+        chunk.remove_prefix(1);
+        break;
+    }
+  }
+  if (failed) return false;
+  *rest = s;
+  return true;
+}
+
+void GoScanChunk(std::string_view* pattern, bool* star, std::string_view* chunk) {
+  *star = false;
+  while (!pattern->empty() && (*pattern)[0] == '*') {
+    pattern->remove_prefix(1);
+    *star = true;
+  }
+  bool inrange = false;
+  size_t i = 0;
+  for (; i < pattern->size(); ++i) {
+    const char c = (*pattern)[i];
+    if (c == '\\') {
+      if (i + 1 < pattern->size()) ++i;
+    } else if (c == '[') {
+      inrange = true;
+    } else if (c == ']') {
+      inrange = false;
+    } else if (c == '*' && !inrange) {
+      break;
+    }
+  }
+  *chunk = pattern->substr(0, i);
+  pattern->remove_prefix(i);
+}
+
+std::optional<bool> GoPathMatch(std::string_view pattern, std::string_view name) {
+  while (!pattern.empty()) {
+    bool star;
+    std::string_view chunk;
+    GoScanChunk(&pattern, &star, &chunk);
+    if (star && chunk.empty()) return name.find('/') == std::string_view::npos;
+    std::string_view t;
+    std::optional<bool> ok = GoMatchChunk(chunk, name, &t);
+    if (ok && *ok && (t.empty() || !pattern.empty())) {
+      name = t;
+      continue;
+    }
+    if (!ok) return std::nullopt;
+    bool advanced = false;
+    if (star) {
+      for (size_t i = 0; i < name.size() && name[i] != '/'; ++i) {
+        std::optional<bool> ok2 = GoMatchChunk(chunk, name.substr(i + 1), &t);
+        if (ok2 && *ok2) {
+          if (pattern.empty() && !t.empty()) continue;
+          name = t;
+          advanced = true;
+          break;
+        }
+        if (!ok2) return std::nullopt;
+      }
+    }
+    if (advanced) continue;
+    while (!pattern.empty()) {
+      GoScanChunk(&pattern, &star, &chunk);
+      std::string_view ignored;
+      if (!GoMatchChunk(chunk, "", &ignored)) return std::nullopt;
+    }
+    return false;
+  }
+  return name.empty();
 }
 
 bool IsIndexOrManifest(std::string_view t) {
@@ -214,6 +630,7 @@ bool IsManifestOrIndexType(std::string_view media_type) { return IsIndexOrManife
 struct Model::Filter {
   std::vector<std::string> labels, not_labels, references;
   std::vector<absl::Time> until;
+  std::vector<absl::Time> before, since;  // creation times of the images named
   std::optional<bool> dangling;
   // Prune options beyond docker (PruneOptions): `references` above holds
   // their globs too.
@@ -235,51 +652,96 @@ struct Model::Filter {
     return true;
   }
   // As docker's reference.FamiliarMatch: the glob matches the familiar
-  // name ("alpine:3"), or else its repository ("alpine").
+  // name ("alpine:3"), or else its repository ("alpine"); globs are Go's
+  // path.Match (§8), a malformed one matches nothing.
   bool NameMatches(const std::string& familiar) const {
     if (references.empty()) return true;
     const std::string repo = Split(familiar).repo;
     for (const auto& g : references) {
-      if (::fnmatch(g.c_str(), familiar.c_str(), 0) == 0) return true;
-      if (::fnmatch(g.c_str(), repo.c_str(), 0) == 0) return true;
+      if (GoPathMatch(g, familiar).value_or(false)) return true;
+      if (GoPathMatch(g, repo).value_or(false)) return true;
     }
     return false;
   }
+  // images before=/since= (§8): created strictly before / after each.
+  bool CreatedPasses(absl::Time created) const {
+    for (absl::Time t : before) {
+      if (!(created < t)) return false;
+    }
+    for (absl::Time t : since) {
+      if (!(created > t)) return false;
+    }
+    return true;
+  }
 
-  static absl::StatusOr<Filter> Parse(const Filters& filters, absl::Time now, bool listing) {
-    Filter f;
+  // §5, §8: every key is checked before any value (an unknown key is
+  // reported first).
+  static absl::StatusOr<Filter> Parse(const Model& m, std::string_view ns, const Filters& filters,
+                                      absl::Time now, bool listing) {
     for (const auto& [key, values] : filters) {
-      if (key == "label") {
-        f.labels = values;
-      } else if (key == "label!") {
-        f.not_labels = values;
-      } else if (key == "until") {
-        for (const auto& v : values) {
+      const bool known = key == "label" || key == "label!" || key == "until" ||
+                         key == "dangling" ||
+                         (listing && (key == "reference" || key == "before" || key == "since"));
+      if (!known) return Invalid(Cat("invalid filter '", key, "'"));
+    }
+    // Then the values, in docker's order (DESIGN "Filter order"; the
+    // contract is silent): prune dangling, until (ImagePrune); images
+    // before, since, until, dangling (setupFilters).
+    Filter f;
+    auto get = [&](const char* key) -> const std::vector<std::string>* {
+      auto it = filters.find(key);
+      return it == filters.end() ? nullptr : &it->second;
+    };
+    if (const auto* v = get("label")) f.labels = *v;
+    if (const auto* v = get("label!")) f.not_labels = *v;
+    if (const auto* v = get("reference")) f.references = *v;
+    auto until = [&]() -> absl::Status {
+      if (const auto* values = get("until")) {
+        for (const auto& v : *values) {
           absl::StatusOr<absl::Time> t = UntilTime(v, now);
           if (!t.ok()) return t.status();
           f.until.push_back(*t);
         }
-      } else if (key == "dangling") {
-        for (const auto& v : values) {
-          bool d;
-          if (v == "true" || v == "1") {
-            d = true;
-          } else if (v == "false" || v == "0") {
-            d = false;
-          } else {
-            return Invalid(Cat("invalid filter 'dangling=[", v, "]'"));
-          }
-          if (f.dangling && *f.dangling != d) {
-            return Invalid(Cat("invalid filter 'dangling=[", absl::StrJoin(values, " "), "]'"));
-          }
-          f.dangling = d;
+      }
+      return absl::OkStatus();
+    };
+    auto dangling = [&]() -> absl::Status {
+      const auto* values = get("dangling");
+      if (!values) return absl::OkStatus();
+      // docker's GetBoolOrDefault: the key with no value is invalid.
+      if (values->empty()) return Invalid("invalid filter 'dangling'");
+      for (const auto& v : *values) {
+        bool d;
+        if (v == "true" || v == "1") {
+          d = true;
+        } else if (v == "false" || v == "0") {
+          d = false;
+        } else {
+          return Invalid(Cat("invalid filter 'dangling=[", v, "]'"));
         }
-      } else if (key == "reference" && listing) {
-        f.references = values;
-      } else {
-        return Invalid(Cat("invalid filter '", key, "'"));
+        if (f.dangling && *f.dangling != d) {
+          return Invalid(Cat("invalid filter 'dangling=[", absl::StrJoin(*values, " "), "]'"));
+        }
+        f.dangling = d;
+      }
+      return absl::OkStatus();
+    };
+    if (!listing) {
+      if (absl::Status s = dangling(); !s.ok()) return s;
+      if (absl::Status s = until(); !s.ok()) return s;
+      return f;
+    }
+    for (const char* key : {"before", "since"}) {  // resolved as inspect resolves
+      if (const auto* values = get(key)) {
+        for (const auto& v : *values) {
+          absl::StatusOr<Resolved> r = m.Resolve(m.ns(ns), v, Mode::kLookup);
+          if (!r.ok()) return r.status();
+          (key[0] == 'b' ? f.before : f.since).push_back(m.ns(ns).images.at(r->id).created);
+        }
       }
     }
+    if (absl::Status s = until(); !s.ok()) return s;
+    if (absl::Status s = dangling(); !s.ok()) return s;
     return f;
   }
 };
@@ -378,6 +840,15 @@ absl::StatusOr<Model::Resolved> Model::Resolve(const Namespace& n, std::string_v
   // repository.
   if (parsed.ok() && parsed->digest) {
     auto it = n.images.find(*parsed->digest);
+    if (mode == Mode::kRemove) {
+      // §4 "By a digested reference": the image is the one with that ID; the
+      // reference is one of its names (kName) or stands for a set of its
+      // names (kRepoDigest, computed by RemoveImage).
+      if (it == n.images.end()) return NotFound("No such image: " + shown);
+      r.id = it->first;
+      r.via = it->second.names.count(parsed->Full()) ? Via::kName : Via::kRepoDigest;
+      return r;
+    }
     if (it != n.images.end()) {
       for (const auto& [name, t] : it->second.names) {
         if (Split(name).repo == parsed->Repository()) {
@@ -407,16 +878,24 @@ absl::StatusOr<Model::Resolved> Model::Resolve(const Namespace& n, std::string_v
       if (HexOf(id).starts_with(hex)) candidates.insert(id);
     }
   }
-  if (candidates.empty()) return NotFound("No such image: " + shown);
+  if (candidates.empty()) {
+    // §4: a full 64-hex ID that names no image (docker parses it as a digest).
+    if (maybe_id && hex.size() == 64) return NotFound("No such image: sha256:" + hex);
+    return NotFound("No such image: " + shown);
+  }
   if (candidates.size() > 1) return NotFound("ambiguous reference");
   r.id = *candidates.begin();
-  // An argument the image's ID starts with is an ID (docker).
-  r.via = maybe_id && HexOf(r.id).starts_with(hex) ? Via::kId : Via::kName;
+  // An argument the image's ID starts with is an ID (docker), except where
+  // an exact name won the lookup (§3.2): then it is the name the container
+  // was created with (§5).
+  r.via = maybe_id && HexOf(r.id).starts_with(hex) && !(mode == Mode::kLookup && by_name)
+              ? Via::kId
+              : Via::kName;
   return r;
 }
 
 absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx, const CreateImageRequest& req) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckDescriptor(req.target); !s.ok()) return s;
   absl::StatusOr<std::vector<Descriptor>> content =
       Distinct(req.content, {{req.target.digest, req.target.size}});
@@ -459,13 +938,20 @@ absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx, const Creat
       for (const Descriptor& d : blobs) n.leases.at(*req.lease).holds.emplace(d.digest, d);
     }
     for (const Descriptor& d : blobs) media_types_.emplace(d.digest, d.media_type);
+  } else if (req.lease) {
+    // §6, §7: an image that already exists has its blobs (the recorded
+    // ones: target and content) added to the lease, as containerd adds
+    // content already present to the writer's lease.
+    for (const Descriptor& d : BlobsOf(n.images.at(id))) {
+      n.leases.at(*req.lease).holds.emplace(d.digest, d);
+    }
   }
   if (full) SetName(n, id, *full, ctx.now);
   return id;
 }
 
 absl::Status Model::Pin(const OpContext& ctx, std::string_view ref, bool pinned) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), ref, Mode::kLookup);
   if (!res.ok()) return res.status();
   mut(ctx.ns).images.at(res->id).pinned = pinned;
@@ -473,7 +959,10 @@ absl::Status Model::Pin(const OpContext& ctx, std::string_view ref, bool pinned)
 }
 
 absl::Status Model::Tag(const OpContext& ctx, std::string_view source, std::string_view target) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
+  // §8: the source is resolved before the target is checked (docker's client).
+  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), source, Mode::kLookup);
+  if (!res.ok()) return res.status();
   if (Blank(target)) return Invalid("image name cannot be blank");
   absl::StatusOr<Reference> ref = ParseReference(target);
   if (!ref.ok()) return ref.status();
@@ -481,8 +970,6 @@ absl::Status Model::Tag(const OpContext& ctx, std::string_view source, std::stri
   if (ref->Repository() == "docker.io/library/sha256") {
     return Invalid("refusing to create an ambiguous tag using digest algorithm as name");
   }
-  absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), source, Mode::kLookup);
-  if (!res.ok()) return res.status();
   SetName(mut(ctx.ns), res->id, ref->Full(), ctx.now);
   return absl::OkStatus();
 }
@@ -490,7 +977,7 @@ absl::Status Model::Tag(const OpContext& ctx, std::string_view source, std::stri
 // §4 and §8 "rmi NAME".
 absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::string_view text,
                                                 bool force) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), text, Mode::kRemove);
   if (!res.ok()) return res.status();
   Namespace& n = mut(ctx.ns);
@@ -516,38 +1003,51 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
   if (!by_id) {
     std::set<std::string> names;
     const std::string repo = res->ref->Repository();
-    if (res->via == Via::kName) {
-      // NAME, the repo:tag@digest names of its repository and tag, and the
-      // repository's repo@digest names when no other tag names the image.
-      const std::string& tag = *res->ref->tag;
-      names.insert(res->ref->Full());
-      bool other_tag = false;
+    const std::optional<std::string>& tag = res->ref->tag;
+    // Whether a name of the repository with a tag other than `tag` names
+    // the image.
+    auto other_tag = [&]() {
       for (const auto& [name, t] : img.names) {
         Parts p = Split(name);
-        if (p.repo != repo || !p.tag) continue;
-        if (*p.tag != tag) {
-          other_tag = true;
-        } else if (p.digest) {
-          names.insert(name);
-        }
+        if (p.repo == repo && p.tag && (!tag || *p.tag != *tag)) return true;
       }
-      if (!other_tag) {
-        for (const auto& [name, t] : img.names) {
-          Parts p = Split(name);
-          if (p.repo == repo && !p.tag && p.digest) names.insert(name);
-        }
+      return false;
+    };
+    auto repo_digest_names = [&]() {
+      for (const auto& [name, t] : img.names) {
+        Parts p = Split(name);
+        if (p.repo == repo && !p.tag && p.digest) names.insert(name);
       }
-    } else {  // name@digest: every name of that repository
+    };
+    // The names a reference to the repository stands for (§4, §8 "rmi
+    // NAME", docker's getSameReferences): with a tag, that tag's names with
+    // or without the digest, plus the repository's repo@digest names when no
+    // other tag of the repository names the image; without a tag (repo@digest),
+    // every name of the repository. For a reference that is itself a stored
+    // digested name, the contract's "removed as a name" is read as docker
+    // (and DESIGN "rmi by a digested reference") does: this same set.
+    if (tag) {
+      for (const auto& [name, t] : img.names) {
+        Parts p = Split(name);
+        if (p.repo == repo && p.tag && *p.tag == *tag) names.insert(name);
+      }
+      if (!other_tag()) repo_digest_names();
+    } else {
       for (const auto& [name, t] : img.names) {
         if (Split(name).repo == repo) names.insert(name);
       }
+    }
+    if (names.empty()) {  // §4: a tag that names nothing is never ignored
+      return NotFound("No such image: " + res->ref->Familiar());
     }
     if (names.size() < img.names.size()) {  // other names remain: untag only
       untag(names);
       return out;
     }
     if (res->via == Via::kRepoDigest) {
-      by_id = true;  // DESIGN: name@digest covering every name follows the ID rules
+      // §4: a digested reference standing for every name is removed as by
+      // ID, with the container checks but not the multiple-repositories one.
+      by_id = true;
     } else if (!holders.empty()) {
       if (!force) {
         return Conflict(Cat("conflict: unable to delete ", res->ref->Familiar(),
@@ -609,7 +1109,7 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
 // §8 Containers; §5 protected names.
 absl::StatusOr<std::string> Model::CreateContainer(const OpContext& ctx, std::string_view id,
                                                    std::string_view image_ref, bool running) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
   absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), image_ref, Mode::kLookup);
   if (!res.ok()) return res.status();
@@ -633,7 +1133,7 @@ absl::StatusOr<std::string> Model::CreateContainer(const OpContext& ctx, std::st
 }
 
 absl::Status Model::StartContainer(const OpContext& ctx, std::string_view id) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
   if (!ns(ctx.ns).containers.count(std::string(id))) {
     return NotFound(Cat("No such container: ", id));
@@ -648,7 +1148,7 @@ absl::Status Model::StartContainer(const OpContext& ctx, std::string_view id) {
 }
 
 absl::Status Model::StopContainer(const OpContext& ctx, std::string_view id) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
   if (!ns(ctx.ns).containers.count(std::string(id))) {
     return NotFound(Cat("No such container: ", id));
@@ -658,7 +1158,7 @@ absl::Status Model::StopContainer(const OpContext& ctx, std::string_view id) {
 }
 
 absl::Status Model::RemoveContainer(const OpContext& ctx, std::string_view id) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckContainerId(id); !s.ok()) return s;
   auto it = ns(ctx.ns).containers.find(std::string(id));
   if (it == ns(ctx.ns).containers.end()) return NotFound(Cat("No such container: ", id));
@@ -673,8 +1173,11 @@ absl::Status Model::RemoveContainer(const OpContext& ctx, std::string_view id) {
 // §6.
 absl::Status Model::CreateLease(const OpContext& ctx, std::string_view id,
                                 std::optional<absl::Time> expires) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckLeaseId(id); !s.ok()) return s;
+  if (expires) {
+    if (absl::Status s = CheckTime(*expires, Cat("lease ", id, " expiry")); !s.ok()) return s;
+  }
   if (ns(ctx.ns).leases.count(std::string(id))) {
     return absl::AlreadyExistsError(Cat("lease ", id, " already exists"));
   }
@@ -684,13 +1187,14 @@ absl::Status Model::CreateLease(const OpContext& ctx, std::string_view id,
 
 absl::Status Model::AddLeaseContent(const OpContext& ctx, std::string_view id,
                                     const std::vector<Descriptor>& content) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckLeaseId(id); !s.ok()) return s;
-  absl::StatusOr<std::vector<Descriptor>> blobs = Distinct(content, {});
-  if (!blobs.ok()) return blobs.status();
+  // §6: the lease is looked up first, then each descriptor is checked.
   if (!ns(ctx.ns).leases.count(std::string(id))) {
     return NotFound(Cat("lease ", id, " not found"));
   }
+  absl::StatusOr<std::vector<Descriptor>> blobs = Distinct(content, {});
+  if (!blobs.ok()) return blobs.status();
   if (auto s = RecordedSizeCheck(*blobs); !s.ok()) return s.status();
   Lease& lease = mut(ctx.ns).leases.at(std::string(id));
   for (const Descriptor& d : *blobs) {
@@ -701,7 +1205,7 @@ absl::Status Model::AddLeaseContent(const OpContext& ctx, std::string_view id,
 }
 
 absl::StatusOr<int64_t> Model::DeleteLease(const OpContext& ctx, std::string_view id) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckLeaseId(id); !s.ok()) return s;
   if (!ns(ctx.ns).leases.count(std::string(id))) {
     return NotFound(Cat("lease ", id, " not found"));
@@ -725,8 +1229,8 @@ absl::StatusOr<int64_t> Model::DeleteLease(const OpContext& ctx, std::string_vie
 // for the options beyond docker.
 absl::StatusOr<PruneResult> Model::Prune(const OpContext& ctx, const PruneOptions& options,
                                          std::vector<PrunedImage>* pruned) {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
-  absl::StatusOr<Filter> f = Filter::Parse(options.filters, ctx.now, /*listing=*/false);
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
+  absl::StatusOr<Filter> f = Filter::Parse(*this, ctx.ns, options.filters, ctx.now, /*listing=*/false);
   if (!f.ok()) return f.status();
   f->references = options.references;
   if (options.unused_for) {
@@ -900,17 +1404,20 @@ ImageSummary Model::Summarize(std::string_view ns_name, const std::string& id, c
 // §8 "images / inspect", DESIGN "images filters".
 absl::StatusOr<std::vector<ImageSummary>> Model::ListImages(const OpContext& ctx,
                                                             const ListOptions& options) const {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
-  absl::StatusOr<Filter> f = Filter::Parse(options.filters, ctx.now, /*listing=*/true);
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
+  absl::StatusOr<Filter> f = Filter::Parse(*this, ctx.ns, options.filters, ctx.now, /*listing=*/true);
   if (!f.ok()) return f.status();
   const bool name_filters = !f->until.empty() || !f->references.empty();
   const std::map<std::string, int> uses = ImageUses();
   std::vector<ImageSummary> out;
   for (const auto& [id, img] : ns(ctx.ns).images) {
     const bool dangling = img.names.empty();
-    if (dangling && !options.all) continue;
+    // §8: the dangling filter, when given, decides the candidates and
+    // overrides `all`.
+    if (dangling && !options.all && !f->dangling) continue;
     if (f->dangling && *f->dangling != dangling) continue;
     if (!f->LabelsPass(img.labels)) continue;
+    if (!f->CreatedPasses(img.created)) continue;
     std::vector<std::string> names;
     for (const auto& [name, t] : img.names) {
       if (f->Selects(t) && f->NameMatches(FamiliarOf(name))) names.push_back(name);
@@ -930,7 +1437,7 @@ absl::StatusOr<std::vector<ImageSummary>> Model::ListImages(const OpContext& ctx
 }
 
 absl::StatusOr<ImageDetail> Model::Inspect(const OpContext& ctx, std::string_view ref) const {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   absl::StatusOr<Resolved> res = Resolve(ns(ctx.ns), ref, Mode::kLookup);
   if (!res.ok()) return res.status();
   const Image& img = ns(ctx.ns).images.at(res->id);
@@ -948,7 +1455,7 @@ absl::StatusOr<ImageDetail> Model::Inspect(const OpContext& ctx, std::string_vie
 
 // OPLOG df: figures of the namespace; reclaimable is what prune -a frees now.
 absl::StatusOr<DiskUsage> Model::GetDiskUsage(const OpContext& ctx) const {
-  if (absl::Status s = CheckNs(ctx.ns); !s.ok()) return s;
+  if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   const Namespace& n = ns(ctx.ns);
   const std::map<std::string, int> uses = ImageUses();
   DiskUsage du;

@@ -34,6 +34,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -92,8 +94,10 @@ struct Universe {
   std::vector<Descriptor> all;      // every digest
   std::map<std::string, std::vector<Descriptor>> content;  // canonical content of a target
   std::map<std::string, std::map<std::string, std::string>> labels;
+  // Names with '/' (foo/bar, fob/bar, a registry's three-part name) so that
+  // reference globs meet '/'; "library/..." spellings come from NameSpelling.
   std::vector<std::string> repos = {"alpine", "busybox", "foo/bar", "localhost:5000/app",
-                                    "beef", "abcd"};
+                                    "beef", "abcd", "fob/bar", "ghcr.io/acme/tool"};
   std::vector<std::string> tags = {"latest", "1", "2"};
   std::vector<std::string> namespaces = {"default", "ns1", "team-b"};
   std::vector<std::string> leases = {"pull-0", "pull-1", "pull-2", "pull.3"};
@@ -158,7 +162,7 @@ const char* kKindNames[] = {"create_image", "tag", "rmi", "container_create", "c
                             "container_stop", "container_rm", "lease_create", "lease_add",
                             "lease_delete", "prune", "inspect", "df", "images", "pin"};
 // Weights of the operation mix (percent).
-const int kWeights[] = {22, 10, 17, 6, 3, 3, 4, 3, 4, 2, 8, 8, 5, 3, 2};
+const int kWeights[] = {22, 10, 17, 6, 3, 3, 4, 3, 4, 2, 8, 7, 4, 5, 2};
 
 struct Op {
   Kind kind = Kind::kDf;
@@ -362,6 +366,7 @@ std::string Canon(const absl::Status& s) { return StatusText(s); }
 // A short name for an error, to count the kinds seen.
 std::string ErrorKind(const absl::Status& s) {
   static const std::vector<std::pair<const char*, const char*>> kKinds = {
+      {"is outside the times a store keeps", "time outside the times a store keeps"},
       {"ambiguous reference", "ambiguous reference"},
       {"No such image: ", "No such image"},
       {"No such container: ", "No such container"},
@@ -455,6 +460,11 @@ class Runner {
   std::vector<std::string> ExistingIds(const std::string& ns);
   std::string SomeTargetHex(const std::string& ns);
   std::string Ref(const std::string& ns);
+  std::string DigestedRef(const std::string& ns);
+  std::string Glob();
+  std::string UntilLayout(absl::Time base);
+  absl::Time OutOfRangeTime();
+  void PlanRecreateUnderLease(const std::string& ns);
   std::string NewName(const std::string& ns, const std::string* target_digest);
   std::string ContainerId(const std::string& ns);
   std::string LeaseId(const std::string& ns);
@@ -486,6 +496,9 @@ class Runner {
   int64_t dry_followups_ = 0;
   std::map<std::string, int64_t> paths_;  // interesting outcomes seen (agreed on)
   const Op* current_ = nullptr;
+  // Operations planned together (a re-create under a lease and what makes
+  // its protection observable); taken before new random ones.
+  std::deque<Op> plan_;
 };
 
 void Runner::Diverge(const std::string& what, const std::string& expected,
@@ -578,7 +591,10 @@ std::string Runner::Namespace() {
 std::string Runner::NameSpelling(size_t repo, size_t tag) {
   const std::string& r = u_.repos[repo];
   const std::string& t = u_.tags[tag];
-  const bool hub = r.find(':') == std::string::npos;   // not localhost:5000
+  // On docker.io unless the first component is a domain (localhost:5000, ghcr.io).
+  const std::string first = r.substr(0, r.find('/'));
+  const bool hub = r.find('/') == std::string::npos ||
+                   (first.find_first_of(".:") == std::string::npos && first != "localhost");
   const bool single = hub && r.find('/') == std::string::npos;
   std::vector<std::string> v = {r + ":" + t};
   if (t == "latest") v.push_back(r);
@@ -630,12 +646,7 @@ std::string Runner::Ref(const std::string& ns) {
     if (!names.empty() && P(60)) return SpellFull(Pick(names));
     return NameSpelling(R(u_.repos.size()), R(u_.tags.size()));
   }
-  if (r < 42) {  // repo@digest, repo:tag@digest
-    std::string repo = !names.empty() && P(60) ? FamiliarOf(RepoOf(Pick(names)))
-                                               : u_.repos[R(u_.repos.size())];
-    std::string tag = r < 38 ? "" : ":" + Pick(u_.tags);
-    return repo + tag + "@sha256:" + SomeTargetHex(ns);
-  }
+  if (r < 42) return DigestedRef(ns);  // repo@digest, repo:tag@digest
   if (r < 52) return "sha256:" + SomeTargetHex(ns);
   if (r < 56) return SomeTargetHex(ns);
   if (r < 80) {
@@ -653,6 +664,76 @@ std::string Runner::Ref(const std::string& ns) {
       "alpine::1", "UPPER/x:1", "aaa", "sha", "-x", std::string(300, 'a'), "localhost:5000/App:1",
       "alpine@sha512:" + Tail(2, 64)};
   return Pick(kBad);
+}
+
+// repo@id and repo:tag@id (§4 "By a digested reference"), mostly of an
+// existing image: the exact stored digested name; repo:tag@id where repo:tag
+// names the image; where another tag of the repository names it; where
+// nothing of the repository names it; repo@id of a repository with names,
+// and of one without. Else any repository with any target's ID.
+std::string Runner::DigestedRef(const std::string& ns) {
+  const auto& images = model_.ns(ns).images;
+  auto any = [&]() {
+    std::vector<std::string> names = ExistingNames(ns);
+    std::string repo = !names.empty() && P(60) ? FamiliarOf(RepoOf(Pick(names)))
+                                               : u_.repos[R(u_.repos.size())];
+    std::string tag = P(50) ? "" : ":" + Pick(u_.tags);
+    return repo + tag + "@sha256:" + SomeTargetHex(ns);
+  };
+  if (images.empty() || P(15)) return any();
+  auto it = images.begin();
+  std::advance(it, R(images.size()));
+  const std::string& id = it->first;
+  std::vector<std::string> digested, tagged;  // full names
+  std::set<std::string> repos;
+  for (const auto& [name, t] : it->second.names) {
+    (name.find('@') != std::string::npos ? digested : tagged).push_back(name);
+    repos.insert(RepoOf(name));
+  }
+  // A tagged name's "repo:tag" (without a digest).
+  auto strip = [](const std::string& name) { return name.substr(0, name.find('@')); };
+  auto tag_of = [](const std::string& name) {
+    std::string s = name.substr(0, name.find('@'));
+    return s.substr(RepoOf(s).size() + 1);
+  };
+  std::vector<std::string> with_tag;  // names carrying a tag, digested or not
+  for (const auto& [n, t] : it->second.names) {
+    if (strip(n) != RepoOf(n)) with_tag.push_back(n);
+  }
+  switch (R(6)) {
+    case 0:  // the stored digested name itself
+      if (!digested.empty()) return SpellFull(Pick(digested));
+      break;
+    case 1:  // repo:tag@id where repo:tag names the image
+      if (!with_tag.empty()) return SpellFull(strip(Pick(with_tag)) + "@" + id);
+      break;
+    case 2:  // repo:tag@id where another tag of the repository names it
+      if (!with_tag.empty()) {
+        const std::string n = Pick(with_tag);
+        std::string other = Pick(u_.tags);
+        if (other == tag_of(n)) other = "9";
+        return SpellFull(RepoOf(n) + ":" + other + "@" + id);
+      }
+      break;
+    case 3: {  // repo:tag@id where nothing of the repository names the image
+      const std::string repo = u_.repos[R(u_.repos.size())];
+      absl::StatusOr<Reference> parsed = ParseReference(repo);
+      if (parsed.ok() && !repos.count(parsed->Repository())) {
+        return repo + ":" + Pick(u_.tags) + "@" + id;
+      }
+      break;
+    }
+    case 4:  // repo@id of a repository that names the image
+      if (!repos.empty()) {
+        auto r = repos.begin();
+        std::advance(r, R(repos.size()));
+        return SpellFull(*r + "@" + id);
+      }
+      break;
+    default:  // repo@id of any repository (often none of the image's)
+      return u_.repos[R(u_.repos.size())] + "@" + id;
+  }
+  return any();
 }
 
 // A name to create or tag with. `target_digest` set: for create (a name may
@@ -723,16 +804,92 @@ Descriptor Runner::Spoil(Descriptor d, int how) {
   return d;
 }
 
+// Times the store cannot keep (DESIGN "Times a store keeps": whole seconds
+// of int64 nanoseconds, 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z), and
+// the two ends, which it keeps.
+absl::Time Runner::OutOfRangeTime() {
+  const absl::Time earliest = absl::FromUnixSeconds(-9223372036);
+  const absl::Time latest = absl::FromUnixSeconds(9223372036);
+  const std::vector<absl::Time> v = {
+      earliest - absl::Seconds(1),     earliest - absl::Nanoseconds(1),
+      earliest,                        latest,
+      latest + absl::Nanoseconds(1),   latest + absl::Seconds(1),
+      absl::FromUnixSeconds(-11676096000) /* 1600 */,
+      absl::FromUnixSeconds(253402300799) /* 9999-12-31T23:59:59Z */,
+      absl::FromUnixNanos(std::numeric_limits<int64_t>::max()),
+      absl::FromUnixNanos(std::numeric_limits<int64_t>::min())};
+  return Pick(v);
+}
+
+// `base` written in one of docker's GetTimestamp layouts (§5): a date, then
+// T15, T15:04, T15:04:05, each with or without a zone (Z, +01:00, -05:30,
+// +00:00; none is UTC), the seconds form with or without a fraction (also
+// ",5", Go's comma, and more than nine digits, which Go cuts).
+std::string Runner::UntilLayout(absl::Time base) {
+  static const std::vector<std::pair<std::string, int>> kZones = {
+      {"", 0}, {"Z", 0}, {"+01:00", 3600}, {"-05:30", -19800}, {"+00:00", 0}};
+  const auto& [zone, offset] = Pick(kZones);
+  const absl::CivilSecond c =
+      absl::ToCivilSecond(base + absl::Seconds(offset), absl::UTCTimeZone());
+  char date[64];
+  std::snprintf(date, sizeof date, "%04d-%02d-%02d", static_cast<int>(c.year()), c.month(), c.day());
+  char hms[64];
+  std::string out = date;
+  switch (R(5)) {
+    case 0:
+      break;
+    case 1:
+      std::snprintf(hms, sizeof hms, "T%02d", c.hour());
+      out += hms;
+      break;
+    case 2:
+      std::snprintf(hms, sizeof hms, "T%02d:%02d", c.hour(), c.minute());
+      out += hms;
+      break;
+    case 3:
+      std::snprintf(hms, sizeof hms, "T%02d:%02d:%02d", c.hour(), c.minute(), c.second());
+      out += hms;
+      break;
+    default: {
+      std::snprintf(hms, sizeof hms, "T%02d:%02d:%02d", c.hour(), c.minute(), c.second());
+      out += hms;
+      static const std::vector<std::string> kFractions = {".5", ".25", ".123456789", ".000000001",
+                                                          ".1234567891234", ".0", ",5"};
+      out += Pick(kFractions);
+      break;
+    }
+  }
+  return out + zone;
+}
+
 std::string Runner::UntilValue(const std::string& ns) {
   const int r = static_cast<int>(R(100));
-  if (r < 5) {
-    static const std::vector<std::string> kBad = {"yesterday", "24x", "1.2.3", "now", "1h30"};
-    return Pick(kBad);
+  if (r < 12) {
+    // Rejected forms, and a few edges docker's parser takes.
+    static const std::vector<std::string> kOdd = {
+        "yesterday", "24x", "1.2.3", "now", "1h30", "", " ", "1e9", "5 m", "1h ", ".5",
+        "2026-13-01", "2026-02-30", "2026-02-29", "2024-02-29", "2026-1-01", "2026-01-01 10:00:00",
+        "2026-01-01T24", "2026-01-01T10:60", "2026-01-01T10:00:60Z", "2026-01-01t10:00:00Z",
+        "2026-01-01T10:00:00z", "2026-01-01T10:00:00+0100", "2026-01-01T10:00:00+25:00",
+        "2026-01-01T10:00:00+24:00", "2026-01-01T10:00:00+01:61", "2026-01-01T10:00:00+01:60",
+        "2026-01-01T5Z", "2026-01-01T5", "2026-01-01Z", "2026-01-01-01:00", "2026-01-01T10.5",
+        "2026-01-01T10:00.5", "2026-01-01T10:00:00.5.5", "2026-01-01T10:00:00Z.5",
+        "2026-01-01T10:00:00,5Z", "-1700000000", "+1767225700", "+5", "1767225700.",
+        "1767225700.5.5", "1767225700.abc", "1767225700.123456789012345678901",
+        "1767225700.12345678901234567890", "9999999999999999999", "0", "+0", "-0", "00",
+        "1677-09-21T00:12:44Z", "1677-09-21T00:12:43Z", "2262-04-11T23:47:16Z",
+        "2262-04-11T23:47:17Z", "2262-04-11T23:47:16.5Z", "9223372036", "9223372037",
+        "0001-01-01", "9999-12-31T23:59:59Z", "-2562047h", "2562047h", "2562048h",
+        "-9223372036854775808ns", "9223372036854775807ns", "9223372036854775808ns"};
+    return Pick(kOdd);
   }
-  if (r < 35) return std::to_string(R(600)) + "s";
-  if (r < 45) return std::to_string(1 + R(30)) + "m";
-  if (r < 50) {
-    static const std::vector<std::string> kDurations = {"1h", "1h30m", "2h", "1.5h", "90m"};
+  if (r < 30) return std::to_string(R(600)) + "s";
+  if (r < 38) return std::to_string(1 + R(30)) + "m";
+  if (r < 45) {
+    static const std::vector<std::string> kDurations = {
+        "1h", "1h30m", "2h", "1.5h", "90m", ".5h", "5.m", "-5m", "+5m", "0s", "500ms",
+        "1500ms", "250000us", "250000\xc2\xb5s", "250000\xce\xbcs", "1h1m1s1ms1us1ns",
+        "1.0000000001s", "0.75s"};
     return Pick(kDurations);
   }
   // An absolute time: often exactly the time of a record (boundary).
@@ -745,10 +902,26 @@ std::string Runner::UntilValue(const std::string& ns) {
     }
     if (!times.empty()) base = Pick(times);
   }
-  if (r < 55) base = now_ + absl::Seconds(100);
-  if (r < 80) return FormatRfc3339(base);
+  if (r < 50) base = now_ + absl::Seconds(100);
+  if (r < 62) return FormatRfc3339(base);
+  if (r < 85) return UntilLayout(base);
   int64_t secs = absl::ToUnixSeconds(base);
-  return P(30) ? std::to_string(secs) + ".5" : std::to_string(secs);
+  static const std::vector<std::string> kFrac = {"", "", ".5", ".", ".0", ".000000000", ".25"};
+  return (P(10) ? "+" : "") + std::to_string(secs) + Pick(kFrac);
+}
+
+// Reference globs (images reference=, prune's references): Go's path.Match,
+// where '*' and '?' never cross '/', against familiar names with '/'.
+std::string Runner::Glob() {
+  static const std::vector<std::string> kGlobs = {
+      "alpine*", "*:1", "foo/*", "beef*", "*", "localhost:5000/*", "*@sha256:*", "nomatch",
+      "[ab]*:latest", "alpine", "foo/bar", "foo*", "*/bar", "*/bar:*", "f?o/*", "f?o/bar",
+      "[a-f]*", "[a-f]*/*", "*/*", "*/*/*", "ghcr.io/*/*", "ghcr.io/*", "ghcr.io/acme/tool",
+      "library/*", "library/alpine", "docker.io/*", "?lpine:?", "[^a]*", "foo[/]bar",
+      "fo[a-z]/bar", "*:[0-9]", "alpine:*", "localhost:5000/app:*", "*/tool", "fob/bar:latest",
+      // Malformed (Go's ErrBadPattern): DESIGN "Reference globs", it matches nothing.
+      "[", "alpine[", "*[-]", "foo\\"};
+  return Pick(kGlobs);
 }
 
 Filters Runner::RandomFilters(const std::string& ns, bool listing) {
@@ -770,11 +943,12 @@ Filters Runner::RandomFilters(const std::string& ns, bool listing) {
     if (P(25)) f["dangling"].push_back(Pick(kDangling));
   }
   if (listing && P(35)) {
-    static const std::vector<std::string> kGlobs = {"alpine*", "*:1", "foo/*", "beef*", "*",
-                                                    "localhost:5000/*", "*@sha256:*", "nomatch",
-                                                    "[ab]*:latest", "alpine", "foo/bar"};
-    f["reference"].push_back(Pick(kGlobs));
-    if (P(25)) f["reference"].push_back(Pick(kGlobs));
+    f["reference"].push_back(Glob());
+    if (P(25)) f["reference"].push_back(Glob());
+  }
+  if (listing && P(15)) {  // before=/since= an image (valid, unknown and bad references)
+    f[P(50) ? "before" : "since"].push_back(Ref(ns));
+    if (P(15)) f[P(50) ? "before" : "since"].push_back(Ref(ns));
   }
   if (P(4)) {
     // (before/since/reference are list filters, not prune ones.)
@@ -785,7 +959,10 @@ Filters Runner::RandomFilters(const std::string& ns, bool listing) {
   if (P(3)) {
     static const std::vector<std::string> kBadDangling = {"maybe", "yes", "TRUE", ""};
     f["dangling"] = {Pick(kBadDangling)};
+    if (P(30)) f[P(50) ? "foo" : "zzz"].push_back("x");  // an unknown key is reported first
   }
+  if (P(2)) f["dangling"] = {};  // the key with no value: invalid filter 'dangling'
+  if (P(1)) f[P(50) ? "until" : "label"] = {};  // no value: no filter
   return f;
 }
 
@@ -794,10 +971,8 @@ Filters Runner::RandomFilters(const std::string& ns, bool listing) {
 // stops part way.
 void Runner::PruneOptionsBeyondDocker(const std::string& ns, Op* op) {
   if (P(40)) {
-    static const std::vector<std::string> kGlobs = {"alpine", "alpine*", "*:1", "foo/*", "b*",
-                                                    "*", "localhost:5000/app", "nomatch"};
-    op->references.push_back(Pick(kGlobs));
-    if (P(20)) op->references.push_back(Pick(kGlobs));
+    op->references.push_back(Glob());
+    if (P(20)) op->references.push_back(Glob());
   }
   if (P(35)) {
     static const std::vector<double> kSeconds = {0, 0.25, 1, 2, 5, 30, 600};
@@ -812,7 +987,65 @@ void Runner::PruneOptionsBeyondDocker(const std::string& ns, Op* op) {
   }
 }
 
+// A re-create of an existing image under a lease (§6, §7), then what shows
+// whether the lease protects its blobs: the image removed (rmi -f by ID, or
+// prune -a), df, the lease deleted (its space_reclaimed), df again.
+void Runner::PlanRecreateUnderLease(const std::string& ns) {
+  const auto& images = model_.ns(ns).images;
+  if (images.empty()) return;
+  auto it = images.begin();
+  std::advance(it, R(images.size()));
+  const std::string lease = Pick(u_.leases);
+  auto make = [&](Kind k) {
+    Op op;
+    op.kind = k;
+    op.ctx.ns = ns;
+    return op;
+  };
+  Op lc = make(Kind::kLeaseCreate);
+  lc.a = lease;
+  if (P(30)) lc.expires = now_ + absl::Seconds(2 + static_cast<int64_t>(R(6)));
+  plan_.push_back(lc);
+  Op create = make(Kind::kCreate);
+  create.create.target = it->second.target;
+  create.create.content = it->second.content;
+  if (P(30)) {  // the request's own content is validated, not applied
+    create.create.content = u_.content.count(it->first) ? u_.content.at(it->first) : it->second.content;
+  }
+  create.create.labels = it->second.labels;
+  create.create.lease = lease;
+  if (P(40)) create.create.name = NameSpelling(R(u_.repos.size()), R(u_.tags.size()));
+  plan_.push_back(create);
+  if (P(50)) plan_.push_back(make(Kind::kDf));
+  if (P(60)) {
+    Op rmi = make(Kind::kRmi);
+    rmi.a = it->first;
+    rmi.flag = true;
+    plan_.push_back(rmi);
+  } else {
+    Op prune = make(Kind::kPrune);
+    prune.flag = true;
+    prune.dry_run = P(20);
+    plan_.push_back(prune);
+  }
+  plan_.push_back(make(Kind::kDf));
+  if (P(75)) {
+    Op del = make(Kind::kLeaseDelete);
+    del.a = lease;
+    plan_.push_back(del);
+    plan_.push_back(make(Kind::kDf));
+  }
+}
+
 Op Runner::Generate() {
+  if (plan_.empty() && P(2)) PlanRecreateUnderLease(Namespace());
+  if (!plan_.empty()) {
+    Op op = plan_.front();
+    plan_.pop_front();
+    op.index = done_;
+    op.ctx.now = now_;
+    return op;
+  }
   Op op;
   op.index = done_;
   int w = static_cast<int>(R(100));
@@ -820,7 +1053,7 @@ Op Runner::Generate() {
   while (w >= kWeights[k]) w -= kWeights[k++];
   op.kind = static_cast<Kind>(k);
   op.ctx.ns = Namespace();
-  op.ctx.now = now_;
+  op.ctx.now = P(1) ? OutOfRangeTime() : now_;  // `at` outside the store's times, and its ends
   const std::string& ns = op.ctx.ns;
   switch (op.kind) {
     case Kind::kCreate: {
@@ -846,7 +1079,17 @@ Op Runner::Generate() {
       }
       if (P(8)) req.labels = {{"k", std::to_string(R(3))}, {"x", "y"}};
       if (P(75)) req.name = NewName(ns, &req.target.digest);
-      if (P(15)) req.lease = LeaseId(ns);
+      if (P(15)) {
+        req.lease = LeaseId(ns);
+        // Often an image that exists: its blobs go under the lease too (§6).
+        const auto& images = model_.ns(ns).images;
+        if (!images.empty() && P(50)) {
+          auto it = images.begin();
+          std::advance(it, R(images.size()));
+          req.target = it->second.target;
+          req.content = it->second.content;
+        }
+      }
       if (P(5)) {  // invalid descriptors
         const int how = static_cast<int>(R(6));
         if (how == 5) {  // the same digest with two sizes
@@ -865,6 +1108,15 @@ Op Runner::Generate() {
     case Kind::kTag:
       op.a = Ref(ns);
       op.b = NewName(ns, nullptr);
+      if (P(5)) {  // unknown source and invalid target: the source is resolved first (§8)
+        static const std::vector<std::string> kUnknown = {"nosuch:1", "foo/nosuch",
+                                                          "sha256:" + std::string(64, 'f'),
+                                                          std::string(64, 'e'), "ffff"};
+        static const std::vector<std::string> kBadTarget = {"", "Alpine", "bad name!", "sha256:abc",
+                                                            "alpine@sha256:" + std::string(64, 'a')};
+        op.a = Pick(kUnknown);
+        op.b = Pick(kBadTarget);
+      }
       break;
     case Kind::kRmi:
       op.a = Ref(ns);
@@ -884,6 +1136,7 @@ Op Runner::Generate() {
       op.a = LeaseId(ns);
       static const int64_t kIn[] = {-5, 0, 2, 10, 60, 600, 3600};
       if (P(65)) op.expires = now_ + absl::Seconds(kIn[R(7)]);
+      if (P(3)) op.expires = OutOfRangeTime();  // an expiry outside the store's times, or its ends
       break;
     }
     case Kind::kLeaseAdd: {
@@ -948,10 +1201,12 @@ void Runner::Apply(const Op& op) {
   };
   switch (op.kind) {
     case Kind::kCreate: {
+      const bool existed = model_.ns(ctx.ns).images.count(op.create.target.digest) > 0;
       auto e = model_.CreateImage(ctx, op.create);
       auto a = store_->CreateImage(ctx, op.create);
       check(Canon(e), Canon(a));
       Count(op, a.status());
+      if (a.ok() && existed && op.create.lease) ++paths_["create of an existing image under a lease"];
       break;
     }
     case Kind::kTag: {
@@ -972,6 +1227,21 @@ void Runner::Apply(const Op& op) {
         if (deleted && a->deleted.size() == 1) ++paths_["rmi deleted a dangling image"];
         if (!deleted && op.flag) ++paths_["rmi -f untagged only (a container holds it, or other names remain)"];
         if (a->space_reclaimed > 0) ++paths_["rmi reclaimed bytes"];
+      }
+      if (op.a.find('@') != std::string::npos) {  // §4 "By a digested reference"
+        absl::StatusOr<Reference> parsed = ParseReference(op.a);
+        const std::string kind = parsed.ok() && parsed->tag ? "repo:tag@id" : "repo@id";
+        std::string outcome;
+        if (a.ok()) {
+          outcome = !a->deleted.empty() && a->deleted.back().kind == DeleteEntry::Kind::kDeleted
+                        ? "deleted the image"
+                        : "untagged only";
+        } else if (absl::StartsWith(a.status().message(), "No such image")) {
+          outcome = "No such image";
+        } else if (absl::StartsWith(a.status().message(), "conflict")) {
+          outcome = "conflict";
+        }
+        if (!outcome.empty()) ++paths_["rmi " + kind + ": " + outcome];
       }
       break;
     }
@@ -1124,6 +1394,13 @@ void Runner::Apply(const Op& op) {
       auto a = store_->ListImages(ctx, options);
       check(Canon(e), Canon(a));
       Count(op, a.status());
+      if (a.ok() && (op.filters.count("before") || op.filters.count("since"))) {
+        ++paths_[a->empty() ? "images before/since, none listed" : "images before/since, listed"];
+      }
+      if (a.ok() && op.filters.count("reference")) {
+        ++paths_[a->empty() ? "images reference=, none listed" : "images reference=, listed"];
+      }
+      if (a.ok() && op.filters.count("until")) ++paths_["images until, ok"];
       break;
     }
     default:

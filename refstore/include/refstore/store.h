@@ -210,10 +210,12 @@ struct ImageDetail {
 };
 
 struct ListOptions {
-  // Without `all`, dangling images are hidden.
+  // Without `all`, dangling images are hidden, unless a dangling filter is
+  // given: it decides the candidates and overrides `all`.
   bool all = true;
-  // dangling, label, label!, until, reference (shell glob on familiar names,
-  // ORed), before=<ref>, since=<ref> (created before / after that image).
+  // dangling, label, label!, until, reference (Go path.Match glob on familiar
+  // names, ORed), before=<ref>, since=<ref> (created before / after that
+  // image).
   Filters filters;
 };
 
