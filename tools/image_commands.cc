@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,16 @@ int RunPrune(Env& env, const PruneFlags& f) {
   refstore::PruneOptions options;
   options.all = f.all;
   options.filters = ParseFilterFlags(f.filters);
+  // An unknown key is reported before any value is read, as the library
+  // and docker's Validate do (SEMANTICS.md §8).
+  for (const auto& [key, values] : options.filters) {
+    static const std::set<std::string> kKeys = {"until",     "label",     "label!",
+                                                "dangling",  "reference", "unused-for"};
+    if (!kKeys.contains(key)) {
+      PrintDaemonError(*env.err, absl::InvalidArgumentError("invalid filter '" + key + "'"));
+      return kExitError;
+    }
+  }
   // Beyond docker, given as filters but options of their own in the store:
   // reference=<glob> (repeatable, ORed) and unused-for=<Go duration>
   // (repeatable, ANDed: the longest holds).

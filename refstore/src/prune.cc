@@ -359,8 +359,10 @@ class PruneRun {
   bool stop_ = false;                      // max_storage reached
 };
 
-absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOptions& options) {
-  RETURN_IF_ERROR(ValidateContext(ctx));
+namespace {
+
+// Parses the filters and options (SEMANTICS.md §5) into what a run selects.
+absl::StatusOr<ImageFilter> PruneFilter(const OpContext& ctx, const PruneOptions& options) {
   ASSIGN_OR_RETURN(ImageFilter filter,
                    ParseImageFilter(options.filters, ctx.now, FilterUse::kPrune));
   // The filters beyond docker come as options (the oplog's prune accepts
@@ -375,10 +377,22 @@ absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOp
   if (options.keep < 0) {
     return absl::InvalidArgumentError(Cat("invalid keep count ", options.keep));
   }
+  return filter;
+}
+
+}  // namespace
+
+absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOptions& options) {
+  RETURN_IF_ERROR(ValidateContext(ctx));
+  // A prune already running is reported before the filters are looked at,
+  // as docker's ImagesPrune does.
   if (!prune_mu_.try_lock()) {
     return absl::AbortedError("a prune operation is already running");
   }
-  absl::StatusOr<PruneResult> result = PruneRun(this, ctx, options, std::move(filter)).Run();
+  absl::StatusOr<PruneResult> result = [&]() -> absl::StatusOr<PruneResult> {
+    ASSIGN_OR_RETURN(ImageFilter filter, PruneFilter(ctx, options));
+    return PruneRun(this, ctx, options, std::move(filter)).Run();
+  }();
   prune_mu_.unlock();
   if (result.ok() && !options.dry_run) {
     ASSIGN_OR_RETURN(result->collected, CollectAfterChange());

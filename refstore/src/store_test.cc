@@ -443,12 +443,16 @@ TEST_F(StoreTest, DiskUsageReclaimableEqualsPruneAll) {
 
 TEST_F(StoreTest, SecondConcurrentPruneIsRefused) {
   for (int i = 1; i <= 3; ++i) Create(i, std::nullopt);
-  absl::Status second;
+  absl::Status second, second_bad_filter;
   bool ran = false;
   PruneOptions opts{.on_progress = [&](const Progress&) {
     if (ran) return;
     ran = true;
-    std::thread t([&] { second = store_->Prune(Ctx(), {}).status(); });
+    std::thread t([&] {
+      second = store_->Prune(Ctx(), {}).status();
+      // Busy is reported before the filters are looked at (docker's order).
+      second_bad_filter = store_->Prune(Ctx(), {.filters = {{"zzz", {"1"}}}}).status();
+    });
     t.join();
   }};
   auto first = store_->Prune(Ctx(), opts);
@@ -456,6 +460,10 @@ TEST_F(StoreTest, SecondConcurrentPruneIsRefused) {
   ASSERT_TRUE(ran);
   EXPECT_EQ(second.code(), absl::StatusCode::kAborted);
   EXPECT_EQ(second.message(), "a prune operation is already running");
+  EXPECT_EQ(second_bad_filter.message(), "a prune operation is already running");
+  // A prune refused for its filters releases the lock too.
+  EXPECT_EQ(store_->Prune(Ctx(), {.filters = {{"zzz", {"1"}}}}).status().message(),
+            "invalid filter 'zzz'");
   EXPECT_TRUE(store_->Prune(Ctx(), {}).ok());  // and the lock is released
 }
 

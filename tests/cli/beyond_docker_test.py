@@ -168,6 +168,11 @@ def main():
         check.equal((rc, err), (1, "Error response from daemon: invalid value for 'unused-for' "
                                    "filter: time: invalid duration \"soon\"\n"),
                     "unused-for=soon")
+        rc, out, err = run(store, "image", "prune", "-a", "-f", "--filter", "unused-for=soon",
+                           "--filter", "zzz=1")
+        check.equal((rc, err), (1, "Error response from daemon: invalid filter 'zzz'\n"),
+                    "an unknown key is reported before a bad unused-for value")
+        check.equal(names(rs, store), ["app:v1"], "a refused prune changes nothing")
 
         # --- --max-storage ----------------------------------------------------------
         store = fresh()
