@@ -26,8 +26,12 @@ std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only) {
   options.sync_writes = env.globals.sync;
   options.content_store = env.globals.content;
   options.read_only = read_only || env.globals.read_only;
+  options.lock_wait = env.globals.wait_lock;
   absl::StatusOr<std::unique_ptr<refstore::Store>> store =
       refstore::Store::Open(env.globals.store_dir, options);
+  if (absl::IsUnavailable(store.status())) {
+    throw StoreBusyError(std::string(store.status().message()));
+  }
   if (!store.ok()) {
     *env.err << "refstore: cannot open store " << env.globals.store_dir << ": "
              << store.status().ToString() << "\n";

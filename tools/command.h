@@ -35,6 +35,7 @@ namespace refstore_tool {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;       // an error the store reported
 inline constexpr int kExitCannotOpen = 2;  // apply, gc, check, import, adopt
+inline constexpr int kExitBusy = 3;        // the store is in use (or being created) by another process
 inline constexpr int kExitUsage = 125;     // a bad command line, as docker
 
 // Options before (or after) the subcommand, for every command.
@@ -45,6 +46,7 @@ struct GlobalOptions {
   bool read_only = false;   // --read-only: open every store read-only
   std::string ns = "default";
   std::string at;           // --at: RFC 3339 "now"; empty: the clock
+  absl::Duration wait_lock = absl::ZeroDuration();  // --wait-lock: StoreOptions::lock_wait
 };
 
 // What a command runs with.
@@ -67,11 +69,19 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The store is in use by another process (or being created by one) and
+// --wait-lock ran out: main prints it and exits kExitBusy.
+class StoreBusyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Opens the store. Read-only when `read_only` (a command that only reads)
 // or --read-only was given (StoreOptions::read_only: a RocksDB secondary
-// when another process holds the store; never writes a byte). On failure
-// prints "refstore: cannot open store DIR: <status>" to env.err and
-// returns nullptr.
+// when another process holds the store; never writes a byte). Waits up to
+// --wait-lock for a store another process holds; then throws
+// StoreBusyError. On another failure prints "refstore: cannot open store
+// DIR: <status>" to env.err and returns nullptr.
 std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only);
 
 // docker's error line: "Error response from daemon: <message>\n".

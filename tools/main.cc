@@ -3,7 +3,7 @@
 // flag.
 //
 //   refstore --store DIR [--sync] [--content] [--namespace NS] [--at TIME]
-//            [--read-only] COMMAND
+//            [--read-only] [--wait-lock DURATION] COMMAND
 //     apply [FILE|-]                      JSON Lines operations (OPLOG.md)
 //     image ls|rm|prune|tag|inspect|pin|unpin|import|adopt, images, rmi, tag
 //     container create|start|stop|rm|ls, ps
@@ -69,6 +69,11 @@ int main(int argc, char** argv) {
       ->type_name("TIME");
   app.add_flag("--read-only", globals.read_only,
                "Open the store read-only (never writes a byte; changes fail)");
+  std::string wait_lock;
+  app.add_option("--wait-lock", wait_lock,
+                 "Wait up to this long (Go duration: 30s, 2m) for a store another process "
+                 "holds, instead of failing at once (exit status 3)")
+      ->type_name("DURATION");
 
   refstore_tool::Registry registry;
   CLI::App* apply = refstore_tool::RegisterApplyCommand(app, registry);
@@ -107,12 +112,26 @@ int main(int argc, char** argv) {
     env.now = *at;
   }
 
+  if (!wait_lock.empty()) {
+    absl::StatusOr<absl::Duration> wait = refstore::ParseGoDuration(wait_lock);
+    if (!wait.ok() || *wait < absl::ZeroDuration()) {
+      return UsageError(app,
+                        "invalid --wait-lock: " + (wait.ok() ? std::string("negative duration")
+                                                             : std::string(wait.status().message())),
+                        apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
+    }
+    env.globals.wait_lock = *wait;
+  }
+
   const refstore_tool::Registry::Run* run = registry.Parsed();
   if (run == nullptr) return UsageError(app, "no command given", kExitUsage);
   try {
     return (*run)(env);
   } catch (const refstore_tool::UsageError& e) {
     return UsageError(app, e.what(), kExitUsage);
+  } catch (const refstore_tool::StoreBusyError& e) {
+    std::cerr << "refstore: cannot open store " << globals.store_dir << ": " << e.what() << "\n";
+    return refstore_tool::kExitBusy;
   } catch (const std::exception& e) {
     std::cerr << "refstore: " << e.what() << "\n";
     return refstore_tool::kExitError;

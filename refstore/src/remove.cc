@@ -39,6 +39,34 @@ std::vector<std::string> SameReferences(const ImageRecord& img, std::string_view
   return out;
 }
 
+// The names `rmi NAME` removes for a name the image has (SEMANTICS.md §8):
+// NAME, the repo:tag@digest names with NAME's repository and tag, and the
+// repository's repo@digest names when no other tag of the repository names
+// the image. For a tag (no digest) this is SameReferences(repo, tag); for a
+// stored digested name it is that name (and, when the repository has no
+// other tag, its repo@digest name): a digested name is "removed as a name"
+// (§4), not as the set it would stand for.
+std::vector<std::string> NameRules(const ImageRecord& img, std::string_view full) {
+  const NameParts name = SplitName(full);
+  std::vector<std::string> out, digest_only;
+  bool other_tag = false;
+  for (const auto& n : img.names) {
+    NameParts p = SplitName(n.full);
+    if (p.repo != name.repo) continue;
+    if (n.full == full) {
+      out.push_back(n.full);
+    } else if (p.tag && name.tag && *p.tag == *name.tag && p.digest) {
+      out.push_back(n.full);
+    } else if (p.tag && (!name.tag || *p.tag != *name.tag)) {
+      other_tag = true;
+    } else if (!p.tag) {
+      digest_only.push_back(n.full);
+    }
+  }
+  if (!other_tag) out.insert(out.end(), digest_only.begin(), digest_only.end());
+  return out;
+}
+
 // docker's "referenced in multiple repositories": names in two repositories,
 // or two tags in one. repo@digest names beside a single tag do not count.
 bool ReferencedInMultipleRepos(const ImageRecord& img) {
@@ -95,7 +123,8 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
   }
   if (!by_id) {
     std::vector<std::string> names =
-        SameReferences(img, res.ref->Repository(), res.ref->tag);
+        digest_set ? SameReferences(img, res.ref->Repository(), res.ref->tag)
+                   : NameRules(img, res.ref->Full());
     if (names.empty()) return absl::NotFoundError(Cat("No such image: ", res.ref->Familiar()));
     bool last = names.size() == img.names.size();
     if (!last) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "absl/time/clock.h"
 #include "strcat.h"
 #include "mutate.h"
 #include "refstore/filters.h"
@@ -54,6 +55,10 @@ rocksdb::DBOptions RocksDbOptions(bool create_if_missing) {
   // All memtables together stay under 128 MiB, whatever the number of column
   // families written, which bounds the memory of long prunes and imports.
   options.db_write_buffer_size = 128 << 20;
+  // RocksDB's info LOG: every open renames the last one to LOG.old.<time>;
+  // keep four of them, each at most 8 MiB (RocksDB keeps 1000 by default).
+  options.keep_log_file_num = 4;
+  options.max_log_file_size = 8 << 20;
   return options;
 }
 
@@ -194,9 +199,38 @@ absl::StatusOr<std::unique_ptr<Store>> OpenWithSeams(std::string_view path,
   return StoreImpl::Open(path, options, seams);
 }
 
+namespace {
+
+// A store another process holds or is creating: Open may wait for it.
+absl::Status InUse(std::string_view path) {
+  return absl::UnavailableError(Cat("store is in use by another process: ", path));
+}
+absl::Status BeingCreated(std::string_view path) {
+  return absl::UnavailableError(Cat("store is being created by another process: ", path));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
                                                        const StoreOptions& options,
                                                        const Seams& seams) {
+  // Unavailable (another process holds the store, or is creating it) is
+  // retried until `lock_wait` has passed, backing off from 10 ms to 250 ms.
+  const absl::Time deadline = absl::Now() + std::max(options.lock_wait, absl::ZeroDuration());
+  absl::Duration pause = absl::Milliseconds(10);
+  while (true) {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenOnce(path, options, seams);
+    if (store.ok() || !absl::IsUnavailable(store.status())) return store;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return store;
+    absl::SleepFor(std::min(pause, left));
+    pause = std::min(pause * 2, absl::Milliseconds(250));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path,
+                                                           const StoreOptions& options,
+                                                           const Seams& seams) {
   rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
   if (seams.env && !options.read_only) db_options.env = seams.env;
   if (seams.tune) seams.tune(db_options);
@@ -207,14 +241,33 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   rocksdb::DB* raw = nullptr;
   std::string secondary_dir;
   if (options.read_only) {
-    ASSIGN_OR_RETURN(ReadOnlyDb ro, OpenReadOnly(path, db_options, descriptors));
+    absl::StatusOr<ReadOnlyDb> opened = OpenReadOnly(path, db_options, descriptors);
+    if (!opened.ok()) {
+      // A store whose creator still holds it with its first files or its
+      // column families not yet written.
+      const bool partial =
+          !std::filesystem::exists(std::filesystem::path(path) / "CURRENT") ||
+          opened.status().message().find("Column family not found") != std::string_view::npos;
+      if (partial && LockedByAnotherProcess(path)) return BeingCreated(path);
+      return opened.status();
+    }
+    ReadOnlyDb ro = *std::move(opened);
     raw = ro.db;
     handles = std::move(ro.handles);
     secondary_dir = std::move(ro.secondary_dir);
   } else {
+    // Asked before RocksDB opens: its open writes (and rotates) the info LOG
+    // before it takes the lock, so a refused writer would leave files.
+    if (LockedByAnotherProcess(path)) return InUse(path);
     rocksdb::Status s =
         rocksdb::DB::Open(db_options, std::string(path), descriptors, &handles, &raw);
     if (!s.ok()) {
+      // RocksDB's LOCK is an fcntl lock: held by another process, or by
+      // another open in this one ("lock hold by current process").
+      if (s.IsIOError() && (LockedByAnotherProcess(path) ||
+                            s.ToString().find("lock hold by current process") != std::string::npos)) {
+        return InUse(path);
+      }
       if (!options.create_if_missing && s.IsInvalidArgument()) {
         return absl::InvalidArgumentError(Cat("no store at ", path, ": ", s.ToString()));
       }
@@ -228,6 +281,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
   std::string version;
   rocksdb::Status vs = store->db_->Get({}, store->cfs_[kDefault], kFormatKey, &version);
   if (vs.IsNotFound() && options.read_only) {
+    if (LockedByAnotherProcess(path)) return BeingCreated(path);
     return absl::InvalidArgumentError(Cat("no store at ", path));
   } else if (vs.IsNotFound()) {
     rocksdb::WriteOptions wo;

@@ -40,6 +40,11 @@ class StoreImpl final : public Store {
                                                      const StoreOptions& options,
                                                      const Seams& seams = Seams());
   ~StoreImpl() override;
+  // One attempt of Open: Unavailable when another process holds the store
+  // (or, read-only, is creating it).
+  static absl::StatusOr<std::unique_ptr<Store>> OpenOnce(std::string_view path,
+                                                         const StoreOptions& options,
+                                                         const Seams& seams);
 
   absl::StatusOr<std::string> CreateImage(const OpContext& ctx,
                                           const CreateImageRequest& request) override;

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "codec.h"
 #include "keys.h"
@@ -270,6 +271,29 @@ TEST_F(StoreTest, DanglingFilterOverridesAll) {
   EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"1"}}}}), std::vector<std::string>{dangling});
   EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"false"}}}}), std::vector<std::string>{named});
   EXPECT_EQ(ids({.all = false, .filters = {{"dangling", {"0"}}}}), std::vector<std::string>{named});
+}
+
+TEST_F(StoreTest, ASecondWriterIsToldTheStoreIsInUseAndMayWait) {
+  Create(1, "a:1");
+  auto second = Store::Open(dir_.string(), {});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(), "store is in use by another process: " + dir_.string());
+  // With lock_wait, Open waits for the holder to close the store.
+  std::thread closer([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    store_.reset();
+  });
+  const absl::Time start = absl::Now();
+  auto waited = Store::Open(dir_.string(), {.lock_wait = absl::Seconds(30)});
+  closer.join();
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+  auto images = (*waited)->ListImages(Ctx(), {});
+  ASSERT_TRUE(images.ok());
+  EXPECT_EQ(images->size(), 1u);
+  // A bounded wait that runs out is Unavailable again.
+  auto timed_out = Store::Open(dir_.string(), {.lock_wait = absl::Milliseconds(200)});
+  EXPECT_EQ(timed_out.status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(StoreTest, PruneReportsChildManifestsOfAnIndexOnce) {

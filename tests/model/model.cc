@@ -1019,14 +1019,23 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
         if (p.repo == repo && !p.tag && p.digest) names.insert(name);
       }
     };
-    // The names a reference to the repository stands for (§4, §8 "rmi
-    // NAME", docker's getSameReferences): with a tag, that tag's names with
-    // or without the digest, plus the repository's repo@digest names when no
-    // other tag of the repository names the image; without a tag (repo@digest),
-    // every name of the repository. For a reference that is itself a stored
-    // digested name, the contract's "removed as a name" is read as docker
-    // (and DESIGN "rmi by a digested reference") does: this same set.
-    if (tag) {
+    // §4: a digested reference that is itself a stored name is removed as a
+    // name, by §8 "rmi NAME": NAME, the repo:tag@digest names with its
+    // repository and tag, and the repository's repo@digest names when no
+    // other tag of the repository names the image.
+    // Otherwise the names a reference to the repository stands for (§4, §8
+    // "rmi NAME" for a tag, docker's getSameReferences): with a tag, that
+    // tag's names with or without the digest, plus the repository's
+    // repo@digest names when no other tag of the repository names the
+    // image; without a tag (repo@digest), every name of the repository.
+    if (res->ref->digest && res->via == Via::kName) {
+      names.insert(res->ref->Full());
+      for (const auto& [name, t] : img.names) {
+        Parts p = Split(name);
+        if (tag && p.repo == repo && p.tag && *p.tag == *tag && p.digest) names.insert(name);
+      }
+      if (!other_tag()) repo_digest_names();
+    } else if (tag) {
       for (const auto& [name, t] : img.names) {
         Parts p = Split(name);
         if (p.repo == repo && p.tag && *p.tag == *tag) names.insert(name);

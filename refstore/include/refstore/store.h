@@ -93,6 +93,10 @@ struct StoreOptions {
   // content store on a metadata-only store that already has blobs is
   // FailedPrecondition.
   bool content_store = false;
+  // How long Open waits for another process that holds the store (a
+  // writer), or that is creating it (seen by a read-only open), before it
+  // fails Unavailable. Zero: fail at once.
+  absl::Duration lock_wait = absl::ZeroDuration();
   // With a content store: run the collector after each remove, prune and
   // lease deletion that freed content (results report the bytes deleted).
   bool collect_after_changes = true;
@@ -338,8 +342,11 @@ class Store {
  public:
   // Opens (creating if allowed) the store in directory `path`.
   // Errors: InvalidArgument (missing and !create_if_missing), FailedPrecondition
-  // (written by a newer format version), Internal (RocksDB could not open;
-  // for example another process holds the store's lock).
+  // (written by a newer format version), Unavailable "store is in use by
+  // another process: <path>" (a writable open while another process, or
+  // another open in this process, holds the store) or "store is being
+  // created by another process: <path>" (a read-only open), after waiting
+  // up to `options.lock_wait`; Internal (RocksDB could not open).
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       std::string_view path, const StoreOptions& options);
 
