@@ -9,6 +9,7 @@
 #include "absl/container/inlined_vector.h"
 #include "strcat.h"
 #include "mutate.h"
+#include "read_only.h"
 #include "status_macros.h"
 #include "store_impl.h"
 
@@ -516,7 +517,14 @@ class Checker {
 absl::StatusOr<std::vector<Problem>> StoreImpl::Check(const CheckOptions& options) {
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   Txn latest = NewTxn();
-  return Checker(st.txn(), latest, content_ ? &*content_ : nullptr, options).Run();
+  ASSIGN_OR_RETURN(std::vector<Problem> problems,
+                   Checker(st.txn(), latest, content_ ? &*content_ : nullptr, options).Run());
+  // Read-only, "latest" is the same view: file findings are re-verified on
+  // fresh views instead (a writer may have changed files since; read_only.h).
+  if (options_.read_only && content_) {
+    RETURN_IF_ERROR(ReverifyFileFindings(db_->GetName(), *content_, &problems));
+  }
+  return problems;
 }
 
 }  // namespace refstore::internal

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "mutate.h"
+#include "read_only.h"
 #include "refstore/reference.h"
 #include "resolve.h"
 #include "status_macros.h"
@@ -154,7 +155,7 @@ absl::StatusOr<Explanation> StoreImpl::Explain(const OpContext& ctx, std::string
 absl::StatusOr<StoreStats> StoreImpl::Stats() {
   StoreStats out;
   out.content_store = content_.has_value();
-  out.secondary = !secondary_dir_.empty();
+  out.secondary = options_.read_only && LockedByAnotherProcess(db_->GetName());
   SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
   ASSIGN_OR_RETURN(auto version, st.txn().Get(kDefault, "format_version"));
   out.format_version = version.value_or("");
