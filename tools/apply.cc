@@ -38,6 +38,7 @@ class Executor {
     Json result = OkResult();
     result["deleted"] = EncodeDeleteEntries(removed->deleted);
     result["space_reclaimed"] = removed->space_reclaimed;
+    if (!removed->collected.error.empty()) result["collect_error"] = removed->collected.error;
     return result;
   }
 
@@ -67,6 +68,7 @@ class Executor {
     Json result = OkResult();
     result["ImagesDeleted"] = EncodeDeleteEntries(pruned->deleted);
     result["SpaceReclaimed"] = pruned->space_reclaimed;
+    if (!pruned->collected.error.empty()) result["collect_error"] = pruned->collected.error;
     return result;
   }
 

@@ -40,6 +40,12 @@ std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only) {
   return std::move(*store);
 }
 
+void WarnCollectError(std::ostream& err, const refstore::CollectResult& collected) {
+  if (collected.error.empty()) return;
+  err << "WARNING: the change is made; deleting freed files failed: " << collected.error
+      << "; run 'refstore gc' to finish\n";
+}
+
 std::string DaemonError(const absl::Status& status) {
   return "Error response from daemon: " + std::string(status.message());
 }

@@ -84,6 +84,11 @@ class StoreBusyError : public std::runtime_error {
 // DIR: <status>" to env.err and returns nullptr.
 std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only);
 
+// After a committed change whose collection failed (CollectResult::error):
+// "WARNING: the change is made; deleting freed files failed: <error>; run
+// 'refstore gc' to finish\n" on `err`. Nothing when there was no error.
+void WarnCollectError(std::ostream& err, const refstore::CollectResult& collected);
+
 // docker's error line: "Error response from daemon: <message>\n".
 void PrintDaemonError(std::ostream& err, const absl::Status& status);
 std::string DaemonError(const absl::Status& status);

@@ -153,6 +153,7 @@ int RunRm(Env& env, const RmFlags& f) {
       *env.out << (e.kind == refstore::DeleteEntry::Kind::kDeleted ? "Deleted: " : "Untagged: ")
                << e.ref << "\n";
     }
+    WarnCollectError(*env.err, removed->collected);
   }
   for (const std::string& e : errors) *env.err << e << "\n";
   if (errors.empty()) return kExitOk;
@@ -259,6 +260,7 @@ int RunPrune(Env& env, const PruneFlags& f) {
     return kExitError;
   }
   std::ostream& out = *env.out;
+  WarnCollectError(*env.err, pruned->collected);
   if (json) {
     for (const refstore::DeleteEntry& e : pruned->deleted) {
       PrintJsonLine(out, Json{{e.kind == refstore::DeleteEntry::Kind::kDeleted ? "Deleted"

@@ -6,6 +6,7 @@
 // files may have to go (see DESIGN.md, "Content and collection").
 #include "absl/cleanup/cleanup.h"
 #include "mutate.h"
+#include "reserve.h"
 #include "status_macros.h"
 #include "store_impl.h"
 #include "strcat.h"
@@ -143,7 +144,13 @@ absl::StatusOr<CollectResult> StoreImpl::Collect() {
 
 absl::StatusOr<CollectResult> StoreImpl::CollectAfterChange() {
   if (!content_ || !options_.collect_after_changes) return CollectResult{};
-  return CollectGarbage();
+  // The change is committed: a failed collection is reported beside it,
+  // never as the change's error (store.h: an error means nothing changed).
+  absl::StatusOr<CollectResult> collected = CollectGarbage();
+  if (collected.ok()) return collected;
+  CollectResult out;
+  out.error = collected.status().ToString();
+  return out;
 }
 
 absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
@@ -200,6 +207,8 @@ absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
     ASSIGN_OR_RETURN(int removed, content_->CleanIngest({}));
     out.temp_files_deleted = removed;
   }
+  // Files went: room, perhaps, for the reserve a full disk took (reserve.h).
+  if (out.files_deleted > 0) EnsureReserve(db_->GetName(), /*times=*/1);
   return out;
 }
 

@@ -10,7 +10,9 @@
 #include "refstore/filters.h"
 #include "refstore/reference.h"
 #include "resolve.h"
+#include "info_log.h"
 #include "read_only.h"
+#include "reserve.h"
 #include "rocks_options.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -55,10 +57,6 @@ rocksdb::DBOptions RocksDbOptions(bool create_if_missing) {
   // All memtables together stay under 128 MiB, whatever the number of column
   // families written, which bounds the memory of long prunes and imports.
   options.db_write_buffer_size = 128 << 20;
-  // RocksDB's info LOG: every open renames the last one to LOG.old.<time>;
-  // keep four of them, each at most 8 MiB (RocksDB keeps 1000 by default).
-  options.keep_log_file_num = 4;
-  options.max_log_file_size = 8 << 20;
   return options;
 }
 
@@ -187,9 +185,11 @@ StoreImpl::~StoreImpl() {
     flush.allow_write_stall = true;
     db_->Flush(flush, cfs_).PermitUncheckedError();
   }
+  const std::string path = db_->GetName();
   for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
   db_->Close().PermitUncheckedError();
   db_.reset();
+  if (!options_.read_only) EnsureReserve(path, /*times=*/2);
   if (!secondary_dir_.empty()) std::filesystem::remove_all(secondary_dir_);
 }
 
@@ -232,6 +232,9 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
                                                            const StoreOptions& options,
                                                            const Seams& seams) {
   rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
+  // Our info log: RocksDB's aborts on a write after a failed one (a full
+  // disk), and keeps a LOG.old.<time> per open (info_log.h).
+  if (!options.read_only) db_options.info_log = NewInfoLog(path);
   if (seams.env && !options.read_only) db_options.env = seams.env;
   if (seams.tune) seams.tune(db_options);
   auto cache = NewRocksCache();
@@ -259,8 +262,18 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     // Asked before RocksDB opens: its open writes (and rotates) the info LOG
     // before it takes the lock, so a refused writer would leave files.
     if (LockedByAnotherProcess(path)) return InUse(path);
+    // A full disk: the reserve goes first, so that the open fits (reserve.h).
+    // Small filesystems get no fallocate preallocation.
+    const std::string fs_dir = std::filesystem::exists(std::filesystem::path(path))
+                                   ? std::string(path)
+                                   : std::filesystem::path(path).parent_path().string();
+    if (AvailableBytes(fs_dir) < ReserveBytes(fs_dir)) ReleaseReserve(path);
+    if (!seams.tune && !PreallocationFits(fs_dir)) db_options.allow_fallocate = false;
     rocksdb::Status s =
         rocksdb::DB::Open(db_options, std::string(path), descriptors, &handles, &raw);
+    if (s.IsNoSpace() && ReleaseReserve(path)) {
+      s = rocksdb::DB::Open(db_options, std::string(path), descriptors, &handles, &raw);
+    }
     if (!s.ok()) {
       // RocksDB's LOCK is an fcntl lock: held by another process, or by
       // another open in this one ("lock hold by current process").
@@ -312,6 +325,11 @@ absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
   wo.sync = options_.sync_writes || sync;
   ASSIGN_OR_RETURN(rocksdb::WriteBatch batch, txn.SortedBatch());
   rocksdb::Status s = db_->Write(wo, &batch);
+  // A full disk: give the reserve back, let RocksDB leave its error state
+  // (it stops writing after a failed write) and try once more.
+  if (s.IsNoSpace() || (s.IsIOError() && s.ToString().find("No space") != std::string::npos)) {
+    if (ReleaseReserve(db_->GetName()) && db_->Resume().ok()) s = db_->Write(wo, &batch);
+  }
   if (!s.ok()) return RocksError(s, "commit");
   return absl::OkStatus();
 }

@@ -112,6 +112,11 @@ struct CollectResult {
   int64_t bytes_deleted = 0;   // sizes of the files, as found on disk
   int64_t records_dropped = 0; // garbage records whose file was gone or revived
   int64_t temp_files_deleted = 0;  // leftovers of interrupted writes
+  // After a change (rmi, prune, lease deletion): non-empty when the
+  // collection stopped on this error. The change itself is committed and
+  // reported; the files not deleted stay recorded as garbage for the next
+  // collection (CollectGarbage, `refstore gc`).
+  std::string error;
 };
 
 struct CreateImageRequest {
