@@ -77,8 +77,8 @@ class StoreBusyError : public std::runtime_error {
 };
 
 // Opens the store. Read-only when `read_only` (a command that only reads)
-// or --read-only was given (StoreOptions::read_only: a RocksDB secondary
-// when another process holds the store; never writes a byte). Waits up to
+// or --read-only was given (StoreOptions::read_only: RocksDB's read-only
+// open, also beside a writer; never writes a byte). Waits up to
 // --wait-lock for a store another process holds; then throws
 // StoreBusyError. On another failure prints "refstore: cannot open store
 // DIR: <status>" to env.err and returns nullptr.

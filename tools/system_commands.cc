@@ -219,7 +219,7 @@ int RunStats(Env& env, const std::string& format) {
   std::ostream& out = *env.out;
   out << "Format version:  " << stats->format_version << "\n";
   out << "Opened as:       "
-      << (stats->secondary ? "secondary (another process has the store open)" : "read-only")
+      << (stats->secondary ? "read-only beside a writer (another process has the store open)" : "read-only")
       << "\n";
   out << "Size on disk:    " << Human(stats->disk_bytes) << " (" << stats->disk_bytes
       << " bytes)\n";

@@ -69,10 +69,10 @@ struct OpContext {
 struct StoreOptions {
   // Open without writing a byte of the store (offline inspection): every
   // changing call then fails with FailedPrecondition "the store is open
-  // read-only". When another process holds the store open, it is opened as a
-  // RocksDB secondary instance (which follows the primary's log; its own
-  // files go to a temporary directory), otherwise read-only. Reads see the
-  // state of the moment of Open.
+  // read-only". RocksDB's OpenForReadOnly, also when another process holds
+  // the store open and writes to it: the open is retried until it saw a
+  // consistent state (DESIGN.md "Read-only opening"); nothing is
+  // written anywhere. Reads see the state of the moment of Open.
   bool read_only = false;
   // Create the directory and an empty store when missing (ignored when
   // read_only).
@@ -276,7 +276,7 @@ struct StoreStats {
   int64_t disk_bytes = 0;          // every file of the store directory (RocksDB's)
   int64_t content_files = 0;       // blob files (content store)
   int64_t content_bytes = 0;
-  bool secondary = false;          // opened as a RocksDB secondary
+  bool secondary = false;          // opened read-only while another process holds the store
 };
 
 struct DiskUsage {
