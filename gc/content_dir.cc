@@ -252,9 +252,25 @@ Reader StringReader(std::string_view bytes) {
   };
 }
 
-absl::StatusOr<ContentDir> ContentDir::Open(std::string root, FileHooks* hooks) {
+absl::StatusOr<ContentDir> ContentDir::Open(std::string root, FileHooks* hooks, Mode mode) {
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   if (root.empty()) return absl::InvalidArgumentError("empty content directory path");
+  if (mode != Mode::kCreate) {
+    // A store that has a content store never makes a new empty one: its
+    // files may be on a disk that is not mounted, and an empty directory
+    // would make every blob look lost (issue 15).
+    struct stat st;
+    const std::string blobs = root + "/blobs/sha256";
+    if (::stat(blobs.c_str(), &st) != 0) {
+      const int err = errno;
+      if (err != ENOENT && err != ENOTDIR) return SysError("stat", blobs, err);
+      return absl::FailedPreconditionError(absl::StrCat("content store missing at ", root));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat("content store missing at ", root));
+    }
+    if (mode == Mode::kReadOnly) return ContentDir(std::move(root), hooks);
+  }
   // The root itself may be reached through a symlink; its parts may not.
   absl::Status s = EnsureDir(hooks, root, /*follow=*/true);
   if (s.ok()) s = EnsureDir(hooks, root + "/blobs", false);

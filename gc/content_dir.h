@@ -52,11 +52,20 @@ struct IngestFile {
 
 class ContentDir {
  public:
-  // Opens the layout at `root`, creating root, blobs/sha256, ingest and
-  // oci-layout when missing (and fsyncing the directories it created).
-  // `hooks`, when set, sees every system call that changes or reads the
-  // layout (tests only: see file_hooks.h); it must outlive the ContentDir.
-  static absl::StatusOr<ContentDir> Open(std::string root, FileHooks* hooks = nullptr);
+  enum class Mode {
+    kCreate,    // a new content store: create what is missing
+    kExisting,  // a store that has one: root and blobs/sha256 must exist
+                // (FailedPrecondition "content store missing at <root>",
+                // e.g. a disk not mounted); ingest and oci-layout are made
+    kReadOnly,  // as kExisting, and nothing is created
+  };
+  // Opens the layout at `root`; with kCreate, creating root, blobs/sha256,
+  // ingest and oci-layout when missing (and fsyncing the directories it
+  // created). `hooks`, when set, sees every system call that changes or
+  // reads the layout (tests only: see file_hooks.h); it must outlive the
+  // ContentDir.
+  static absl::StatusOr<ContentDir> Open(std::string root, FileHooks* hooks = nullptr,
+                                         Mode mode = Mode::kCreate);
 
   const std::string& root() const { return root_; }
   // <root>/blobs/sha256/<hex>

@@ -27,6 +27,7 @@ std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only) {
   options.content_store = env.globals.content;
   options.read_only = read_only || env.globals.read_only;
   options.lock_wait = env.globals.wait_lock;
+  options.recreate_missing_content = env.globals.recreate_missing_content;
   absl::StatusOr<std::unique_ptr<refstore::Store>> store =
       refstore::Store::Open(env.globals.store_dir, options);
   if (absl::IsUnavailable(store.status())) {

@@ -47,6 +47,7 @@ struct GlobalOptions {
   std::string ns = "default";
   std::string at;           // --at: RFC 3339 "now"; empty: the clock
   absl::Duration wait_lock = absl::ZeroDuration();  // --wait-lock: StoreOptions::lock_wait
+  bool recreate_missing_content = false;  // check --repair --content-gone
 };
 
 // What a command runs with.

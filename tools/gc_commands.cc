@@ -210,13 +210,19 @@ void RegisterGcCommands(CLI::App& root, CLI::App& image, Registry& registry) {
 
   auto check = std::make_shared<CheckFlags>();
   auto no_verify = std::make_shared<bool>(false);
+  auto content_gone = std::make_shared<bool>(false);
   cmd = root.add_subcommand("check", "Recount everything from scratch; exit 0 only when clean");
   cmd->add_flag("--repair", check->repair, "Make the store consistent, then check again");
+  cmd->add_flag("--content-gone", *content_gone,
+                "With --repair: the content directory is gone for good; make a new empty one "
+                "(images whose files are lost are then removed)");
   cmd->add_flag("--json", check->json, "Print JSON");
   cmd->add_flag("--no-verify", *no_verify, "Compare file sizes only, do not hash files");
-  registry.Add(cmd, [check, no_verify](Env& env) {
+  registry.Add(cmd, [check, no_verify, content_gone](Env& env) {
     CheckFlags flags = *check;
     flags.verify_digests = !*no_verify;
+    if (*content_gone && !flags.repair) throw UsageError("--content-gone needs --repair");
+    env.globals.recreate_missing_content = *content_gone;
     // Only --repair writes: a plain check opens the store read-only.
     std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/!flags.repair);
     if (store == nullptr) return kExitCannotOpen;

@@ -121,6 +121,11 @@ class Checker {
       ASSIGN_OR_RETURN(auto now, latest_.Get(kBlobs, raw));
       if (!now) return absl::OkStatus();  // freed and collected since
     }
+    if (!size.ok() && !absl::IsInvalidArgument(size.status())) {
+      // EACCES, EIO: not a missing file (repair acts on nothing unreadable).
+      Report("unreadable_file", subject, std::string(size.status().message()));
+      return absl::OkStatus();
+    }
     if (!size.ok() || !*size) {
       Report("blob_without_file", subject,
              size.ok() ? "no file in the content store" : std::string(size.status().message()));
@@ -133,7 +138,8 @@ class Checker {
     if (options_.verify_digests) {
       absl::StatusOr<std::string> got = content_->HashBlob(hex);
       if (!got.ok()) {
-        Report("blob_without_file", subject, std::string(got.status().message()));
+        Report(absl::IsInternal(got.status()) ? "unreadable_file" : "blob_without_file", subject,
+               std::string(got.status().message()));
       } else if (*got != hex) {
         Report("file_wrong_digest", subject, Cat("file hashes to sha256:", *got));
       }

@@ -33,14 +33,27 @@ absl::Status StoreImpl::OpenContent(std::string_view path, gc::FileHooks* hooks)
       return absl::FailedPreconditionError(
           Cat("store ", path, " was created without a content store and already counts blobs"));
     }
+    // The directory first, then the key that says it exists: a crash
+    // between leaves a metadata store and an empty directory, never a key
+    // without its directory.
+    ASSIGN_OR_RETURN(gc::ContentDir dir, gc::ContentDir::Open(Cat(path, "/content"), hooks,
+                                                              gc::ContentDir::Mode::kCreate));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = db_->Put(wo, cfs_[kDefault], kContentKey, "content");
     if (!s.ok()) return RocksError(s, kContentKey);
-    has = true;
+    content_.emplace(std::move(dir));
+    return absl::OkStatus();
   }
   if (!has) return absl::OkStatus();
-  ASSIGN_OR_RETURN(gc::ContentDir dir, gc::ContentDir::Open(Cat(path, "/content"), hooks));
+  // An existing content store's directory must be there (not mounted: an
+  // error, never a new empty directory), unless the caller says its files
+  // are gone for good (StoreOptions::recreate_missing_content).
+  const gc::ContentDir::Mode mode =
+      options_.read_only ? gc::ContentDir::Mode::kReadOnly
+      : options_.recreate_missing_content ? gc::ContentDir::Mode::kCreate
+                                          : gc::ContentDir::Mode::kExisting;
+  ASSIGN_OR_RETURN(gc::ContentDir dir, gc::ContentDir::Open(Cat(path, "/content"), hooks, mode));
   content_.emplace(std::move(dir));
   return absl::OkStatus();
 }

@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "absl/cleanup/cleanup.h"
@@ -25,25 +27,43 @@ namespace {
 Descriptor ToDescriptor(const gc::LayoutBlob& b) { return {b.media_type, b.digest, b.size}; }
 
 // A reader over the file at `path` (never following a symlink).
+// A layout's blob file, opened on the first read and closed at its end: an
+// image of thousands of blobs holds one descriptor at a time, not one per
+// blob (issue 15: an import of ~1,000 blobs needed ~1,000 open files).
 class FileReader {
  public:
-  explicit FileReader(const std::string& path)
-      : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) {}
-  ~FileReader() {
-    if (fd_ >= 0) ::close(fd_);
-  }
+  explicit FileReader(std::string path) : path_(std::move(path)) {}
+  ~FileReader() { Close(); }
   absl::StatusOr<size_t> Read(char* buf, size_t cap) {
-    if (fd_ < 0) return absl::NotFoundError(Cat(path_, ": cannot open"));
+    if (done_) return 0;
+    if (fd_ < 0) {
+      fd_ = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd_ < 0) {
+        const int err = errno;
+        if (err == ENOENT) return absl::NotFoundError(Cat(path_, ": ", std::strerror(err)));
+        return absl::InternalError(Cat(path_, ": ", std::strerror(err)));
+      }
+    }
     for (;;) {
       ssize_t n = ::read(fd_, buf, cap);
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return absl::InternalError(Cat(path_, ": read failed"));
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) {
+        Close();
+        done_ = true;
+        return 0;
+      }
+      if (errno != EINTR) return absl::InternalError(Cat(path_, ": read: ", std::strerror(errno)));
     }
   }
 
  private:
+  void Close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
   std::string path_;
-  int fd_;
+  int fd_ = -1;
+  bool done_ = false;
 };
 
 std::string RandomHex() {
@@ -74,6 +94,22 @@ absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::
   read.verify_digests = options.verify_digests;
   ASSIGN_OR_RETURN(gc::Layout layout, gc::ReadLayout(dir, read));
   const std::string repo = options.repository.empty() ? Basename(dir) : options.repository;
+  // Bare tags are named in `repo`: a directory name that is no repository
+  // (upper case, spaces) is refused before anything is written, saying where
+  // the name came from.
+  const bool bare_tags = std::any_of(layout.images.begin(), layout.images.end(),
+                                     [](const gc::LayoutImage& li) { return !li.tags.empty(); });
+  if (bare_tags) {
+    if (absl::StatusOr<Reference> r = ParseReference(Cat(repo, ":latest")); !r.ok()) {
+      if (!options.repository.empty()) {
+        return absl::InvalidArgumentError(
+            Cat("repository \"", repo, "\": ", std::string(r.status().message())));
+      }
+      return absl::InvalidArgumentError(
+          Cat("repository \"", repo, "\" (the layout directory's name, used for its bare tags): ",
+              std::string(r.status().message()), "; give one with --repository"));
+    }
+  }
 
   ImportResult out;
   const std::string lease = Cat("refstore-import-", RandomHex());

@@ -206,8 +206,20 @@ class RepairRun {
     const std::string hex = RawToHex(raw);
     int64_t have = -1;
     absl::StatusOr<std::optional<int64_t>> st = content->BlobSize(hex);
+    // A file that cannot be read (EACCES, EIO) is not a missing or corrupt
+    // one: repair stops rather than act on what it could not see.
+    if (!st.ok() && !absl::IsInvalidArgument(st.status())) {
+      return absl::FailedPreconditionError(
+          Cat("cannot read the file of ", RawToDigest(raw), " (", std::string(st.status().message()),
+              "); repair changes nothing it cannot read"));
+    }
     if (st.ok() && *st) {
       absl::StatusOr<std::string> h = content->HashBlob(hex);
+      if (absl::IsInternal(h.status())) {  // EACCES, EIO: not corrupt
+        return absl::FailedPreconditionError(
+            Cat("cannot read the file of ", RawToDigest(raw), " (", std::string(h.status().message()),
+                "); repair changes nothing it cannot read"));
+      }
       if (h.ok() && *h == hex) {
         have = **st;
       } else {

@@ -231,6 +231,18 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::Open(std::string_view path,
 absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path,
                                                            const StoreOptions& options,
                                                            const Seams& seams) {
+  // A path that is no store gets a plain answer, not RocksDB's "CURRENT: No
+  // such file".
+  {
+    std::error_code ec;
+    const std::filesystem::file_status st = std::filesystem::status(std::filesystem::path(path), ec);
+    if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
+      return absl::InvalidArgumentError(Cat("no store at ", path, ": not a directory"));
+    }
+    if (!std::filesystem::exists(st) && (options.read_only || !options.create_if_missing)) {
+      return absl::InvalidArgumentError(Cat("no store at ", path, ": no such directory"));
+    }
+  }
   rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
   // Our info log: RocksDB's aborts on a write after a failed one (a full
   // disk), and keeps a LOG.old.<time> per open (info_log.h).

@@ -97,6 +97,13 @@ struct StoreOptions {
   // writer), or that is creating it (seen by a read-only open), before it
   // fails Unavailable. Zero: fail at once.
   absl::Duration lock_wait = absl::ZeroDuration();
+  // An existing content store whose directory (<path>/content/blobs/sha256)
+  // is missing fails Open with FailedPrecondition "content store missing at
+  // <path>/content" (a disk not mounted must not look like lost blobs). Set
+  // this to make a new empty one instead, when the files are known to be
+  // gone for good (ignored when read_only); check then reports every blob
+  // without its file, and repair removes the images that used them.
+  bool recreate_missing_content = false;
   // With a content store: run the collector after each remove, prune and
   // lease deletion that freed content (results report the bytes deleted).
   bool collect_after_changes = true;
