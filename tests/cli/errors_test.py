@@ -12,8 +12,10 @@ Usage: errors_test.py PATH/TO/refstore
   lines still run; the process stays far below the size of the line times
   ten in memory (its peak RSS is printed);
 - `image import` of a layout directory whose name is no repository (`MyApp`)
-  says the name came from the directory and that --repository sets it.
+  says the name came from the directory and that --repository sets it;
+- an image of 1,000 layers imports with 128 open files allowed.
 """
+import hashlib
 import json
 import os
 import resource
@@ -70,7 +72,6 @@ def main():
             json.dump({"imageLayoutVersion": "1.0.0"}, f)
         manifest = b'{"schemaVersion":2,"config":{"mediaType":"' + CONFIG.encode() + \
             b'","digest":"sha256:' + b"0" * 64 + b'","size":2},"layers":[]}'
-        import hashlib
         hexd = hashlib.sha256(manifest).hexdigest()
         with open(os.path.join(layout, "blobs", "sha256", hexd), "wb") as f:
             f.write(manifest)
@@ -81,6 +82,31 @@ def main():
         rc, out, err = rs.run(store, "image", "import", layout)
         check.expect(rc == 1 and "the layout directory's name" in err and "--repository" in err,
                      f"import MyApp: {rc} {err!r}")
+
+        # An image of 1,000 layers imports with 128 open files allowed.
+        many = os.path.join(rs.tmp, "many")
+        os.makedirs(os.path.join(many, "blobs", "sha256"))
+
+        def blob(data, media_type):
+            h = hashlib.sha256(data).hexdigest()
+            with open(os.path.join(many, "blobs", "sha256", h), "wb") as f:
+                f.write(data)
+            return {"mediaType": media_type, "digest": "sha256:" + h, "size": len(data)}
+        layers = [blob(f"layer {i}".encode() * 10, LAYER) for i in range(1000)]
+        config = blob(json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+            "type": "layers", "diff_ids": [l["digest"] for l in layers]}}).encode(), CONFIG)
+        manifest = blob(json.dumps({"schemaVersion": 2, "mediaType": MANIFEST, "config": config,
+                                    "layers": layers}).encode(), MANIFEST)
+        manifest["annotations"] = {"org.opencontainers.image.ref.name": "v1"}
+        with open(os.path.join(many, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": [manifest]}, f)
+        with open(os.path.join(many, "oci-layout"), "w") as f:
+            json.dump({"imageLayoutVersion": "1.0.0"}, f)
+        p = subprocess.run([rs.binary, "--store", rs.path("many-store"), "--content", "image",
+                            "import", many, "--repository", "big"], capture_output=True, text=True,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)))
+        check.expect(p.returncode == 0 and "Loaded image: big:v1" in p.stdout,
+                     f"import of 1,000 layers with 128 open files: {p.returncode} {p.stderr[-300:]!r}")
     finally:
         rs.cleanup()
     return check.finish()
