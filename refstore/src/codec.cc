@@ -1,5 +1,6 @@
 #include "codec.h"
 
+#include <utility>
 #include <algorithm>
 
 #include "absl/status/status.h"
@@ -191,11 +192,12 @@ const NsUse* BlobRecord::FindUse(std::string_view ns) const {
 }
 
 NsStats& NsStats::operator+=(const NsStats& o) {
-  images += o.images;
-  active += o.active;
-  size += o.size;
-  shared_size += o.shared_size;
-  reclaimable += o.reclaimable;
+  overflow = o.overflow || overflow;
+  for (auto [a, b] : {std::pair<int64_t*, int64_t>{&images, o.images}, {&active, o.active},
+                      {&size, o.size}, {&shared_size, o.shared_size},
+                      {&reclaimable, o.reclaimable}}) {
+    overflow = __builtin_add_overflow(*a, b, a) || overflow;
+  }
   return *this;
 }
 

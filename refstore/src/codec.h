@@ -85,7 +85,11 @@ struct NsStats {
   int64_t size = 0;         // bytes of distinct blobs its images use
   int64_t shared_size = 0;  // part of size in blobs used by 2+ images (any namespace)
   int64_t reclaimable = 0;  // bytes prune -a would free, leaving out lease-held blobs
+  // Set (never stored) when a sum did not fit in int64: descriptor sizes may
+  // each be up to 2^63-1, their sums may not (Txn::Finish refuses the change).
+  bool overflow = false;
 
+  // Adds `o`; a sum that does not fit sets `overflow` (and leaves garbage).
   NsStats& operator+=(const NsStats& o);
   bool operator==(const NsStats& o) const;
   bool IsZero() const { return *this == NsStats{}; }

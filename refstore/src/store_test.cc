@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -294,6 +295,40 @@ TEST_F(StoreTest, ASecondWriterIsToldTheStoreIsInUseAndMayWait) {
   // A bounded wait that runs out is Unavailable again.
   auto timed_out = Store::Open(dir_.string(), {.lock_wait = absl::Milliseconds(200)});
   EXPECT_EQ(timed_out.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(StoreTest, SizesWhoseSumDoesNotFitAreRefused) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  // One image: a target of 100 bytes and a layer of 2^63-1 do not fit.
+  auto one = store_->CreateImage(Ctx(), {.name = "big:1",
+                                         .target = D(kManifest, 1, 100),
+                                         .content = {D(kLayer, 2001, kMax)}});
+  EXPECT_EQ(one.status().code(), absl::StatusCode::kInvalidArgument) << one.status();
+  // Two images of 2^62 and 2^62-1 bytes fit (2^63-1 together); one more
+  // byte does not, and changes nothing.
+  for (int i = 2; i <= 3; ++i) {
+    const int64_t size = (int64_t{1} << 62) - (i - 2);
+    auto ok = store_->CreateImage(Ctx(), {.name = RepoName(i),
+                                          .target = D(kManifest, i, 0),
+                                          .content = {D(kLayer, 2000 + i, size)}});
+    EXPECT_TRUE(ok.ok()) << ok.status();
+  }
+  auto third = store_->CreateImage(Ctx(), {.name = "r4:1",
+                                           .target = D(kManifest, 4, 0),
+                                           .content = {D(kLayer, 2004, 1)}});
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kInvalidArgument) << third.status();
+  auto images = store_->ListImages(Ctx(), {});
+  ASSERT_TRUE(images.ok());
+  ASSERT_EQ(images->size(), 2u);
+  for (const auto& i : *images) EXPECT_GE(i.size, (int64_t{1} << 62) - 1);
+  auto du = store_->GetDiskUsage(Ctx());
+  ASSERT_TRUE(du.ok());
+  EXPECT_EQ(du->size, kMax);
+  EXPECT_EQ(du->reclaimable, kMax);
+  auto pruned = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->space_reclaimed, kMax);
+  ExpectClean();
 }
 
 TEST_F(StoreTest, PruneReportsChildManifestsOfAnIndexOnce) {

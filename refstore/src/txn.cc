@@ -250,6 +250,12 @@ absl::Status Txn::Finish() {
     if (delta.IsZero()) continue;
     ASSIGN_OR_RETURN(NsStats stats, GetStats(ns));
     stats += delta;
+    if (stats.overflow) {
+      // Sizes are each at most 2^63-1; what a namespace reports must fit
+      // too (image sizes, df, reclaimed bytes are all at most its size).
+      return absl::InvalidArgumentError(
+          Cat("namespace ", ns, ": its images would use more than 9223372036854775807 bytes"));
+    }
     Put(kStats, ns, EncodeStats(stats));
   }
   stats_delta_.clear();
