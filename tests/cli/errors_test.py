@@ -13,12 +13,15 @@ Usage: errors_test.py PATH/TO/refstore
   ten in memory (its peak RSS is printed);
 - `image import` of a layout directory whose name is no repository (`MyApp`)
   says the name came from the directory and that --repository sets it;
-- an image of 1,000 layers imports with 128 open files allowed.
+- an image of 1,000 layers imports with 128 open files allowed;
+- `apply` to a pipe stopped by SIGTERM: each answered operation's line was
+  on the pipe before the signal, and the operations are in the store.
 """
 import hashlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 
@@ -82,6 +85,27 @@ def main():
         rc, out, err = rs.run(store, "image", "import", layout)
         check.expect(rc == 1 and "the layout directory's name" in err and "--repository" in err,
                      f"import MyApp: {rc} {err!r}")
+
+        # apply to a pipe, stopped by SIGTERM: every operation it answered
+        # before the signal is on the pipe (one flushed line each).
+        ops = [{"op": "create_image", "name": f"t{i}:1",
+                "target": {"mediaType": MANIFEST, "digest": "sha256:" + f"{i:064x}", "size": 10},
+                "content": []} for i in range(1, 4)]
+        proc = subprocess.Popen([rs.binary, "--store", rs.path("term"), "apply"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        got = []
+        for op in ops:
+            proc.stdin.write(json.dumps(op) + "\n")
+            proc.stdin.flush()
+            got.append(json.loads(proc.stdout.readline()))
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
+        check.equal([r.get("ok") for r in got], [True, True, True],
+                    "three answers read before SIGTERM")
+        check.equal(rest, "", "nothing after them")
+        rc, out, err = rs.run(rs.path("term"), "images", "--format", "json")
+        check.equal(len(out.splitlines()), 3, f"the three answered operations are in the store ({err})")
 
         # An image of 1,000 layers imports with 128 open files allowed.
         many = os.path.join(rs.tmp, "many")
