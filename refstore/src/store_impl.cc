@@ -337,10 +337,12 @@ absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
   wo.sync = options_.sync_writes || sync;
   ASSIGN_OR_RETURN(rocksdb::WriteBatch batch, txn.SortedBatch());
   rocksdb::Status s = db_->Write(wo, &batch);
-  // A full disk: give the reserve back, let RocksDB leave its error state
-  // (it stops writing after a failed write) and try once more.
+  // A full disk: give the reserve back, so that the next open (RocksDB
+  // stops writing after a failed write until it is reopened) and the
+  // deletions that free space fit. Writing again here is not safe: Debian's
+  // RocksDB asserts on a write to its log after a failed one.
   if (s.IsNoSpace() || (s.IsIOError() && s.ToString().find("No space") != std::string::npos)) {
-    if (ReleaseReserve(db_->GetName()) && db_->Resume().ok()) s = db_->Write(wo, &batch);
+    ReleaseReserve(db_->GetName());
   }
   if (!s.ok()) return RocksError(s, "commit");
   return absl::OkStatus();
