@@ -18,6 +18,9 @@ packages=(
   libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev
   # Fuzzing (fuzz/run-fuzzers): clang and its libFuzzer runtime.
   clang libclang-rt-14-dev
+  # Real filesystems in the reliability tests (tests/reliability/*.py):
+  # mount/umount, losetup, setpriv (util-linux, mount), mkfs.ext4, chattr.
+  e2fsprogs util-linux mount
 )
 
 missing=()
