@@ -233,15 +233,15 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
                                                            const Seams& seams) {
   // A path that is no store gets a plain answer, not RocksDB's "CURRENT: No
   // such file".
-  {
-    std::error_code ec;
-    const std::filesystem::file_status st = std::filesystem::status(std::filesystem::path(path), ec);
-    if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
-      return absl::InvalidArgumentError(Cat("no store at ", path, ": not a directory"));
-    }
-    if (!std::filesystem::exists(st) && (options.read_only || !options.create_if_missing)) {
-      return absl::InvalidArgumentError(Cat("no store at ", path, ": no such directory"));
-    }
+  std::error_code ec;
+  const std::filesystem::file_status path_status =
+      std::filesystem::status(std::filesystem::path(path), ec);
+  const bool path_exists = std::filesystem::exists(path_status);
+  if (path_exists && !std::filesystem::is_directory(path_status)) {
+    return absl::InvalidArgumentError(Cat("no store at ", path, ": not a directory"));
+  }
+  if (!path_exists && (options.read_only || !options.create_if_missing)) {
+    return absl::InvalidArgumentError(Cat("no store at ", path, ": no such directory"));
   }
   rocksdb::DBOptions db_options = RocksDbOptions(options.create_if_missing);
   // Our info log: RocksDB's aborts on a write after a failed one (a full
@@ -276,7 +276,7 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     if (LockedByAnotherProcess(path)) return InUse(path);
     // A full disk: the reserve goes first, so that the open fits (reserve.h).
     // Small filesystems get no fallocate preallocation.
-    const std::string fs_dir = std::filesystem::exists(std::filesystem::path(path))
+    const std::string fs_dir = path_exists
                                    ? std::string(path)
                                    : std::filesystem::path(path).parent_path().string();
     if (AvailableBytes(fs_dir) < ReserveBytes(fs_dir)) ReleaseReserve(path);
