@@ -36,6 +36,11 @@ std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only) {
   if (!store.ok()) {
     *env.err << "refstore: cannot open store " << env.globals.store_dir << ": "
              << store.status().ToString() << "\n";
+    if (absl::IsFailedPrecondition(store.status()) &&
+        store.status().message().find("to upgrade it") != std::string_view::npos) {
+      *env.err << "refstore: 'refstore --store " << env.globals.store_dir
+               << " system upgrade' upgrades it\n";
+    }
     return nullptr;
   }
   return std::move(*store);

@@ -306,6 +306,20 @@ int RunExplain(Env& env, const std::string& ref, const std::string& format) {
   return kExitOk;
 }
 
+// Opens the store for writing, which upgrades an older on-disk format
+// (refstore/src/upgrade.h), and says the format it now has.
+int RunUpgrade(Env& env) {
+  std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/false);
+  if (!store) return kExitError;
+  absl::StatusOr<refstore::StoreStats> stats = store->Stats();
+  if (!stats.ok()) {
+    PrintDaemonError(*env.err, stats.status());
+    return kExitError;
+  }
+  *env.out << "Format version: " << stats->format_version << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterSystemCommands(CLI::App& root, Registry& registry) {
@@ -317,6 +331,9 @@ void RegisterSystemCommands(CLI::App& root, Registry& registry) {
   cmd->add_option("--format", df->format, "Output format: table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
   registry.Add(cmd, [df](Env& env) { return RunDf(env, *df); });
+  cmd = system->add_subcommand(
+      "upgrade", "Upgrade a store written by an older refstore to this build's format");
+  registry.Add(cmd, [](Env& env) { return RunUpgrade(env); });
 
   auto stats_format = std::make_shared<std::string>();
   cmd = root.add_subcommand("stats", "Key counts and sizes of the store's column families");

@@ -75,6 +75,7 @@ void CloseCachedStores();
 void RegisterStoreBenchmarks(const std::vector<int64_t>& sizes);
 void RegisterPruneBenchmarks(const std::vector<int64_t>& sizes);
 void RegisterChurnBenchmarks(const std::vector<int64_t>& sizes);
+void RegisterNameBenchmarks(const std::vector<int64_t>& sizes);
 
 }  // namespace refstore::micro
 

@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
   refstore::micro::RegisterStoreBenchmarks(sizes);
   refstore::micro::RegisterPruneBenchmarks(sizes);
   refstore::micro::RegisterChurnBenchmarks(sizes);
+  refstore::micro::RegisterNameBenchmarks(sizes);
   benchmark::RunSpecifiedBenchmarks();
   refstore::micro::CloseCachedStores();
   benchmark::Shutdown();

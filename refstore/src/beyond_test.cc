@@ -263,11 +263,12 @@ TEST_F(BeyondTest, StatsCountKeys) {
   Create(2, "a:1", 0);
   auto stats = store_->Stats();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->format_version, "1");
+  EXPECT_EQ(stats->format_version, "2");
   std::map<std::string, int64_t> keys;
   for (const auto& f : stats->families) keys[f.name] = f.keys;
   EXPECT_EQ(keys["images"], 1);
   EXPECT_EQ(keys["refs"], 2);  // the name and the digest reference
+  EXPECT_EQ(keys["names"], 1);
   EXPECT_EQ(keys["blobs"], 3);
   EXPECT_GT(stats->disk_bytes, 0);
   EXPECT_FALSE(stats->secondary);

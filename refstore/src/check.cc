@@ -46,6 +46,7 @@ class Checker {
   absl::StatusOr<std::vector<Problem>> Run() {
     RETURN_IF_ERROR(CheckImages());
     RETURN_IF_ERROR(CheckRefs());
+    RETURN_IF_ERROR(CheckNames());
     RETURN_IF_ERROR(CheckDangling());
     RETURN_IF_ERROR(CheckLeases());
     RETURN_IF_ERROR(CheckContainers());
@@ -169,6 +170,7 @@ class Checker {
   }
 
   absl::Status CheckImages() {
+    NameCursor names(txn_.Scan(kNames, ""));
     auto it = txn_.Scan(kImages, "");
     for (; it.Valid(); it.Next()) {
       std::string_view ns, id;
@@ -187,18 +189,11 @@ class Checker {
       ASSIGN_OR_RETURN(auto dref, txn_.Get(kRefs, DigestRefKey(ns, id)));
       if (!dref) Report("image_without_digest_ref", subject, "no digest reference");
       ASSIGN_OR_RETURN(auto dangling, txn_.Get(kDangling, DanglingKey(ns, id)));
-      if (img->names.empty() != dangling.has_value()) {
+      ASSIGN_OR_RETURN(const std::vector<NameEntry> image_names, names.NamesOf(it.key()));
+      if (image_names.empty() != dangling.has_value()) {
         Report("dangling_index", subject,
-               img->names.empty() ? "nameless image not indexed as dangling"
-                                  : "named image indexed as dangling");
-      }
-      for (const auto& n : img->names) {
-        ASSIGN_OR_RETURN(auto target, txn_.GetName(ns, n.full));
-        if (!target || *target != id) {
-          Report("name_mismatch", Cat(ns, "/", n.full),
-                 Cat("image ", RawToDigest(id), " has the name, the name points ",
-                              target ? "elsewhere" : "nowhere"));
-        }
+               image_names.empty() ? "nameless image not indexed as dangling"
+                                   : "named image indexed as dangling");
       }
       ASSIGN_OR_RETURN(auto holders, Holders(txn_, ns, id));
       if (holders.size() != img->holders) {
@@ -237,16 +232,44 @@ class Checker {
       } else if (kind == 'N') {
         std::string subject = Cat(ns, "/", rest);
         std::string id(it.value());
-        absl::StatusOr<std::optional<ImageRecord>> img = txn_.GetImage(ns, id);
-        if (!img.ok() || !*img) {
+        ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
+        if (!img) {
           Report("name_to_missing_image", subject, RawToDigest(id));
           continue;
         }
-        bool has = false;
-        for (const auto& n : (*img)->names) has = has || n.full == rest;
-        if (!has) Report("name_not_in_image", subject, RawToDigest(id));
+        ASSIGN_OR_RETURN(auto entry, txn_.Get(kNames, ImageNameKey(ns, id, rest)));
+        if (!entry) Report("name_not_in_image", subject, RawToDigest(id));
       } else {
         Report("bad_key", Printable(it.key()), "unknown reference kind");
+      }
+    }
+    return it.status();
+  }
+
+  // Each entry of the `names` column family: an image's name, which must
+  // point back to the image.
+  absl::Status CheckNames() {
+    auto it = txn_.Scan(kNames, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(it.key(), &ns, &rest) || rest.size() <= kRawIdSize) {
+        Report("bad_key", Printable(it.key()), "name key is not namespace/id/name");
+        continue;
+      }
+      const std::string_view id = rest.substr(0, kRawIdSize), full = rest.substr(kRawIdSize);
+      const std::string subject = Cat(ns, "/", full);
+      absl::StatusOr<int64_t> created = DecodeNameValue(it.value(), subject);
+      if (!created.ok()) Report("corrupt_record", subject, std::string(created.status().message()));
+      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
+      if (!img) {
+        Report("name_of_missing_image", subject, RawToDigest(id));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto target, txn_.GetName(ns, full));
+      if (!target || *target != id) {
+        Report("name_mismatch", subject,
+               Cat("image ", RawToDigest(id), " has the name, the name points ",
+                   target ? "elsewhere" : "nowhere"));
       }
     }
     return it.status();

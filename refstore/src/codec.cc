@@ -11,10 +11,12 @@ namespace {
 
 constexpr uint8_t kRecordVersion = 1;
 // Image records gained last_used and pinned in version 2; version 1 image
-// records (written before) are read with both unset. A record's version says
+// records (written before) are read with both unset. Version 3 (format
+// version 2) moved the names out of the record. A record's version says
 // which fields it must have, so a truncation is never read as an older
 // record.
-constexpr uint8_t kImageRecordVersion = 2;
+constexpr uint8_t kImageRecordVersion = 3;
+constexpr uint8_t kLastLegacyImageRecordVersion = 2;
 
 class Encoder {
  public:
@@ -125,11 +127,6 @@ std::string EncodeImage(const ImageRecord& r) {
     e.Str(v);
   }
   e.I64(r.created_ns);
-  e.U64(r.names.size());
-  for (const auto& n : r.names) {
-    e.Str(n.full);
-    e.I64(n.created_ns);
-  }
   e.I64(r.dangling_since_ns);
   e.U64(r.holders);
   std::string owned;  // one byte per blob, target first
@@ -142,6 +139,30 @@ std::string EncodeImage(const ImageRecord& r) {
 }
 
 absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view what) {
+  std::vector<NameEntry> ignored;
+  return DecodeImageWithLegacyNames(v, what, &ignored);
+}
+
+bool IsLegacyImageRecord(std::string_view v) {
+  return !v.empty() && static_cast<uint8_t>(v[0]) <= kLastLegacyImageRecordVersion;
+}
+
+std::string EncodeNameValue(int64_t created_ns) {
+  Encoder e;
+  e.I64(created_ns);
+  return e.Take();
+}
+
+absl::StatusOr<int64_t> DecodeNameValue(std::string_view v, std::string_view what) {
+  Decoder d(v);
+  int64_t created = d.I64();
+  if (!d.ok()) return Corrupt("name", what);
+  return created;
+}
+
+absl::StatusOr<ImageRecord> DecodeImageWithLegacyNames(std::string_view v, std::string_view what,
+                                                       std::vector<NameEntry>* names) {
+  names->clear();
   Decoder d(v, kImageRecordVersion);
   ImageRecord r;
   r.target = d.Desc();
@@ -151,11 +172,13 @@ absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view wha
     r.labels[k] = d.Str();
   }
   r.created_ns = d.I64();
-  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) {
-    NameEntry e;
-    e.full = d.Str();
-    e.created_ns = d.I64();
-    r.names.push_back(std::move(e));
+  if (d.version() <= kLastLegacyImageRecordVersion) {
+    for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) {
+      NameEntry e;
+      e.full = d.Str();
+      e.created_ns = d.I64();
+      names->push_back(std::move(e));
+    }
   }
   r.dangling_since_ns = d.I64();
   r.holders = d.U64();

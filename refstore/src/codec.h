@@ -18,7 +18,10 @@
 namespace refstore::internal {
 
 // The store's on-disk format version, kept under key "format_version".
-inline constexpr int kFormatVersion = 1;
+// Version 2 keeps each image's names in the `names` column family instead of
+// the image record; a writer that opens a version 1 store upgrades it
+// (upgrade.h).
+inline constexpr int kFormatVersion = 2;
 
 // A descriptor as stored: raw digest (32 bytes), size, media type.
 struct StoredDescriptor {
@@ -32,6 +35,7 @@ struct StoredDescriptor {
 };
 
 // A name of an image: the full normalized name and when it was created.
+// Stored as names[ns \0 id full] -> created_ns (EncodeNameValue).
 struct NameEntry {
   std::string full;
   int64_t created_ns = 0;
@@ -43,8 +47,9 @@ struct ImageRecord {
   std::vector<StoredDescriptor> content;   // distinct, never the target
   std::map<std::string, std::string> labels;
   int64_t created_ns = 0;
-  std::vector<NameEntry> names;            // sorted by `full`
-  int64_t dangling_since_ns = 0;           // meaningful when names is empty
+  // The image's names are not in the record (a tag would rewrite every name
+  // before it): they are the `names` column family's keys under ns \0 id.
+  int64_t dangling_since_ns = 0;           // meaningful when it has no name
   uint64_t holders = 0;                    // containers of the namespace holding it
   int64_t last_used_ns = 0;                // a container created or started from it, else creation
   bool pinned = false;                     // prune skips it; rmi needs force
@@ -125,10 +130,19 @@ std::string EncodeContainer(const ContainerRecord& r);
 std::string EncodeLease(const LeaseRecord& r);
 std::string EncodeStats(const NsStats& r);
 std::string EncodeGarbage(const GarbageRecord& r);
+std::string EncodeNameValue(int64_t created_ns);
 
 // Decoders return DataLoss naming `what` (the key, printable) on corrupt
 // input or an unknown record version.
 absl::StatusOr<ImageRecord> DecodeImage(std::string_view v, std::string_view what);
+// Records written by format version 1 (record versions 1 and 2) hold the
+// image's names; DecodeImage skips them, this stores them in `*names` (left
+// empty for a current record). Only the format upgrade reads them.
+absl::StatusOr<ImageRecord> DecodeImageWithLegacyNames(std::string_view v, std::string_view what,
+                                                       std::vector<NameEntry>* names);
+// Whether an image record was written by format version 1.
+bool IsLegacyImageRecord(std::string_view v);
+absl::StatusOr<int64_t> DecodeNameValue(std::string_view v, std::string_view what);
 absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what);
 absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what);
 absl::StatusOr<LeaseRecord> DecodeLease(std::string_view v, std::string_view what);

@@ -107,9 +107,10 @@ absl::StatusOr<Explanation> StoreImpl::Explain(const OpContext& ctx, std::string
     if (!img) return absl::DataLossError(Cat("resolved image vanished: ", ref));
     Explanation e{.kind = Explanation::Kind::kImage, .digest = RawToDigest(res->id)};
     for (const StoredDescriptor* d : ImageBlobs(*img)) e.size += d->size;
-    for (const auto& n : img->names) e.names.push_back(FamiliarName(n.full));
+    ASSIGN_OR_RETURN(const std::vector<NameEntry> names, txn.GetNames(ctx.ns, res->id));
+    for (const auto& n : names) e.names.push_back(FamiliarName(n.full));
     e.pinned = img->pinned;
-    e.dangling = img->names.empty();
+    e.dangling = names.empty();
     ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, res->id));
     for (const auto& [cid, running] : holders) {
       ASSIGN_OR_RETURN(auto c, txn.GetContainer(ctx.ns, cid));

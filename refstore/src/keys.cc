@@ -57,6 +57,10 @@ std::string ContainerKey(std::string_view ns, std::string_view cid) { return Joi
 std::string HolderKey(std::string_view ns, std::string_view id, std::string_view cid) {
   return Join(ns, id, cid);
 }
+std::string ImageNameKey(std::string_view ns, std::string_view id, std::string_view name) {
+  return Join(ns, id, name);
+}
+std::string ImageNamesPrefix(std::string_view ns, std::string_view id) { return Join(ns, id); }
 std::string HolderPrefix(std::string_view ns, std::string_view id) { return Join(ns, id); }
 std::string LeaseKey(std::string_view ns, std::string_view lease) { return Join(ns, lease); }
 std::string LeaseBlobKey(std::string_view ns, std::string_view lease, std::string_view raw) {

@@ -1,4 +1,4 @@
-// keys.h: refstore's column families and key layout (format version 1).
+// keys.h: refstore's column families and key layout (format version 2).
 //
 // Namespaced keys start with the namespace and a NUL byte (namespaces cannot
 // contain NUL). Digests and IDs in keys are their raw 32 bytes. See DESIGN.md
@@ -27,6 +27,8 @@ inline constexpr const char* kCfNames[] = {
     "stats",        // ns                  -> NsStats     (df figures)
     "garbage",      // digest              -> GarbageRecord (content store:
                     //                        a blob file to delete)
+    "names",        // ns \0 id full name  -> created (the image's names;
+                    //                        format version 2)
 };
 enum Cf {
   kDefault = 0,
@@ -41,6 +43,7 @@ enum Cf {
   kBlobLeases,
   kStats,
   kGarbage,
+  kNames,
   kCfCount
 };
 
@@ -60,6 +63,8 @@ std::string DigestRefKey(std::string_view ns, std::string_view raw_id);
 std::string DanglingKey(std::string_view ns, std::string_view raw_id);
 std::string ContainerKey(std::string_view ns, std::string_view raw_cid);
 std::string HolderKey(std::string_view ns, std::string_view raw_id, std::string_view raw_cid);
+std::string ImageNameKey(std::string_view ns, std::string_view raw_id, std::string_view full_name);
+std::string ImageNamesPrefix(std::string_view ns, std::string_view raw_id);
 std::string HolderPrefix(std::string_view ns, std::string_view raw_id);
 std::string LeaseKey(std::string_view ns, std::string_view lease);
 std::string LeaseBlobKey(std::string_view ns, std::string_view lease, std::string_view raw);

@@ -265,8 +265,8 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
   return absl::OkStatus();
 }
 
-absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                     std::string_view full, int64_t now_ns) {
+absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, std::string_view full,
+                     int64_t now_ns) {
   ASSIGN_OR_RETURN(auto current, txn.GetName(ns, full));
   if (current && *current == id) return absl::OkStatus();
   if (current) {
@@ -275,38 +275,45 @@ absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, ImageRe
       return absl::DataLossError(
           Cat("name ", full, " points to missing image ", RawToDigest(*current)));
     }
-    RemoveNames(txn, ns, *current, *old, {std::string(full)}, now_ns);
+    txn.Delete(kNames, ImageNameKey(ns, *current, full));
+    ASSIGN_OR_RETURN(bool left, HasNames(txn, ns, *current));
+    if (!left) MarkDangling(txn, ns, *current, *old, now_ns);
   }
+  // The dangling index says whether the image has a name (DESIGN.md).
+  ASSIGN_OR_RETURN(auto dangling, txn.Get(kDangling, DanglingKey(ns, id)));
+  if (dangling) txn.Delete(kDangling, DanglingKey(ns, id));
   txn.Put(kRefs, NameKey(ns, full), id);
-  if (img.names.empty()) txn.Delete(kDangling, DanglingKey(ns, id));
-  NameEntry entry{std::string(full), now_ns};
-  auto pos = std::lower_bound(img.names.begin(), img.names.end(), entry,
-                              [](const NameEntry& a, const NameEntry& b) { return a.full < b.full; });
-  img.names.insert(pos, std::move(entry));
-  txn.PutImage(ns, id, img);
+  txn.Put(kNames, ImageNameKey(ns, id, full), EncodeNameValue(now_ns));
   return absl::OkStatus();
 }
 
-void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                 const std::vector<std::string>& names, int64_t now_ns) {
-  for (const auto& n : names) {
-    auto it = std::find_if(img.names.begin(), img.names.end(),
-                           [&](const NameEntry& e) { return e.full == n; });
-    if (it == img.names.end()) continue;
-    img.names.erase(it);
-    txn.Delete(kRefs, NameKey(ns, n));
-  }
-  if (img.names.empty()) {
-    img.dangling_since_ns = now_ns;
-    txn.Put(kDangling, DanglingKey(ns, id), "");
-  }
+absl::StatusOr<bool> HasNames(Txn& txn, std::string_view ns, std::string_view id) {
+  auto it = txn.Scan(kNames, ImageNamesPrefix(ns, id));
+  const bool any = it.Valid();
+  RETURN_IF_ERROR(it.status());
+  return any;
+}
+
+void MarkDangling(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                  int64_t now_ns) {
+  img.dangling_since_ns = now_ns;
+  txn.Put(kDangling, DanglingKey(ns, id), "");
   txn.PutImage(ns, id, img);
 }
 
-std::vector<std::string> AllNames(const ImageRecord& img) {
+void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                 const std::vector<std::string>& names, bool none_left, int64_t now_ns) {
+  for (const auto& n : names) {
+    txn.Delete(kRefs, NameKey(ns, n));
+    txn.Delete(kNames, ImageNameKey(ns, id, n));
+  }
+  if (none_left) MarkDangling(txn, ns, id, img, now_ns);
+}
+
+std::vector<std::string> FullNames(const std::vector<NameEntry>& names) {
   std::vector<std::string> out;
-  out.reserve(img.names.size());
-  for (const auto& n : img.names) out.push_back(n.full);
+  out.reserve(names.size());
+  for (const auto& n : names) out.push_back(n.full);
   return out;
 }
 
@@ -346,10 +353,14 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, Ima
 }
 
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, int64_t now_ns, Freed* freed) {
+                         const ImageRecord& img, const std::vector<NameEntry>& names,
+                         int64_t now_ns, Freed* freed) {
   const bool held = Protected(img);
-  for (const auto& n : img.names) txn.Delete(kRefs, NameKey(ns, n.full));
-  if (img.names.empty()) txn.Delete(kDangling, DanglingKey(ns, id));
+  for (const auto& n : names) {
+    txn.Delete(kRefs, NameKey(ns, n.full));
+    txn.Delete(kNames, ImageNameKey(ns, id, n.full));
+  }
+  if (names.empty()) txn.Delete(kDangling, DanglingKey(ns, id));
   txn.Delete(kRefs, DigestRefKey(ns, id));
   txn.Delete(kImages, ImageKey(ns, id));
   for (const StoredDescriptor* d : ImageBlobs(img)) {

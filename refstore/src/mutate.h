@@ -86,16 +86,29 @@ absl::Status SetBlobsHeld(Txn& txn, std::string_view ns, const ImageRecord& img,
 absl::Status ChangeHolders(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
                            int delta);
 
-// Points name `full` at image (ns, id), whose record is `img` (updated and
-// written). An image the name pointed to before loses it (and dangles from
-// `now_ns` if it has no other name). No-op when the name already points there.
-absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                     std::string_view full, int64_t now_ns);
+// Points name `full` at image (ns, id). An image the name pointed to
+// before loses it (and dangles from `now_ns` if it has no other name). No-op
+// when the name already points there. Costs the same however many names
+// either image has. REQUIRES: a kIndexed Txn.
+absl::Status SetName(Txn& txn, std::string_view ns, std::string_view id, std::string_view full,
+                     int64_t now_ns);
 
-// Removes `names` (full names the image has) from image (ns, id); `img` is
-// updated and written. The image dangles from `now_ns` if no name is left.
+// Whether image (ns, id) has a name, as this Txn would leave it (kIndexed).
+absl::StatusOr<bool> HasNames(Txn& txn, std::string_view ns, std::string_view id);
+
+// Records that image (ns, id), whose record is `img` (updated and written),
+// has no name from `now_ns` on.
+void MarkDangling(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
+                  int64_t now_ns);
+
+// Removes `names` (full names the image has) from image (ns, id), whose
+// record is `img`. `none_left`: they are all the names it has; it then
+// dangles from `now_ns` (`img` is updated and written).
 void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                 const std::vector<std::string>& names, int64_t now_ns);
+                 const std::vector<std::string>& names, bool none_left, int64_t now_ns);
+
+// The full names of `names`, in the same order.
+std::vector<std::string> FullNames(const std::vector<NameEntry>& names);
 
 // Writes a new image (ns, id) with its digest reference and a reference on
 // each blob (and lease holds when `lease` is non-empty). It has no name yet;
@@ -103,14 +116,13 @@ void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord
 absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
                          std::string_view lease);
 
-// Deletes image (ns, id): its record, digest reference, names and dangling
-// entry, and one reference on each of its blobs. Containers holding it keep
-// their holder entries (they hold the ID, should it come back).
+// Deletes image (ns, id): its record, digest reference, names (`names`:
+// all of them, Txn::GetNames) and dangling entry, and one reference on each
+// of its blobs. Containers holding it keep their holder entries (they hold
+// the ID, should it come back).
 absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, int64_t now_ns, Freed* freed);
-
-// The image's full names, sorted.
-std::vector<std::string> AllNames(const ImageRecord& img);
+                         const ImageRecord& img, const std::vector<NameEntry>& names,
+                         int64_t now_ns, Freed* freed);
 
 // Every blob of the image: the target then the content.
 std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img);

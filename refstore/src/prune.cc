@@ -89,6 +89,10 @@ class PruneRun {
   struct Candidate {
     std::string id;
     std::string value;
+    // The image's names in the snapshot, when the scan read them (`value`
+    // non-empty, or a dangling candidate: none).
+    std::vector<NameEntry> names;
+    bool names_known = false;
   };
 
   // Calls `batch` with the candidates of the snapshot, a batch at a time:
@@ -103,12 +107,19 @@ class PruneRun {
     const std::string prefix = NsPrefix(ctx_.ns);
     std::unique_ptr<rocksdb::Iterator> it(
         store_->db_->NewIterator(ro, store_->cfs_[all_ ? kImages : kDangling]));
+    // The names, read beside the images in the same order (prune -a).
+    std::unique_ptr<rocksdb::Iterator> names_it(store_->db_->NewIterator(ro, store_->cfs_[kNames]));
+    names_it->Seek(prefix);
+    NameCursor names(PrefixIterator(std::move(names_it), prefix));
     const size_t batch_size = std::max(1, store_->options_.prune_batch);
     std::vector<Candidate> candidates;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && !stop_; it->Next()) {
-      candidates.push_back({std::string(it->key().data() + prefix.size(),
-                                        it->key().size() - prefix.size()),
-                            all_ ? it->value().ToString() : std::string()});
+      Candidate c{std::string(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
+                  all_ ? it->value().ToString() : std::string(), {}, /*names_known=*/true};
+      if (all_) {
+        ASSIGN_OR_RETURN(c.names, names.NamesOf(c.id));
+      }
+      candidates.push_back(std::move(c));
       if (candidates.size() == batch_size) {
         RETURN_IF_ERROR(batch(candidates));
         progress_.images_scanned += candidates.size();
@@ -134,19 +145,25 @@ class PruneRun {
     const std::string prefix = NsPrefix(ctx_.ns);
     std::vector<std::pair<int64_t, std::string>> order;  // (last used, id)
     std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kImages]));
+    std::unique_ptr<rocksdb::Iterator> dangling(
+        store_->db_->NewIterator(ro, store_->cfs_[kDangling]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       ASSIGN_OR_RETURN(ImageRecord img,
                        DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));
-      if (!all_ && !img.names.empty()) continue;
       std::string id(it->key().ToStringView().substr(prefix.size()));
+      if (!all_) {  // dangling images only: the dangling index says which
+        dangling->Seek(it->key());
+        if (!dangling->Valid() || dangling->key() != it->key()) continue;
+      }
       order.emplace_back(std::max(img.created_ns, img.last_used_ns), std::move(id));
     }
     if (!it->status().ok()) return RocksError(it->status(), "prune candidates");
+    if (!dangling->status().ok()) return RocksError(dangling->status(), "prune candidates");
     std::sort(order.begin(), order.end());
     const size_t batch_size = std::max(1, store_->options_.prune_batch);
     std::vector<Candidate> candidates;
     for (size_t i = 0; i < order.size() && !stop_; ++i) {
-      candidates.push_back({std::move(order[i].second), std::string()});
+      candidates.push_back({std::move(order[i].second), std::string(), {}, false});
       if (candidates.size() == batch_size || i + 1 == order.size()) {
         RETURN_IF_ERROR(batch(candidates));
         progress_.images_scanned += candidates.size();
@@ -166,12 +183,16 @@ class PruneRun {
     const std::string prefix = NsPrefix(ctx_.ns);
     std::map<std::string, std::vector<std::pair<int64_t, std::string>>> repos;
     std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kImages]));
+    std::unique_ptr<rocksdb::Iterator> names_it(store_->db_->NewIterator(ro, store_->cfs_[kNames]));
+    names_it->Seek(prefix);
+    NameCursor names(PrefixIterator(std::move(names_it), prefix));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       ASSIGN_OR_RETURN(ImageRecord img,
                        DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));
       std::string id(it->key().ToStringView().substr(prefix.size()));
+      ASSIGN_OR_RETURN(const std::vector<NameEntry> all, names.NamesOf(id));
       std::set<std::string> mine;
-      for (const auto& n : img.names) {
+      for (const auto& n : all) {
         absl::StatusOr<Reference> ref = ParseReference(n.full);
         if (ref.ok()) mine.insert(ref->Repository());
       }
@@ -207,7 +228,10 @@ class PruneRun {
       } else {
         ASSIGN_OR_RETURN(images[i], txn.GetImage(ctx_.ns, batch[i].id));
       }
-      if (images[i] && (all_ || images[i]->names.empty())) {
+      if (images[i] && !(fresh && batch[i].names_known)) {
+        ASSIGN_OR_RETURN(batch[i].names, txn.GetNames(ctx_.ns, batch[i].id));
+      }
+      if (images[i] && (all_ || batch[i].names.empty())) {
         for (const StoredDescriptor* d : ImageBlobs(*images[i])) {
           if (!d->owned) blobs.push_back(d->raw_digest);  // owned ones are not read
         }
@@ -223,7 +247,7 @@ class PruneRun {
         }
       }
       // An image deleted since the snapshot has no record any more.
-      if (images[i]) RETURN_IF_ERROR(PruneImage(txn, batch[i].id, *images[i]));
+      if (images[i]) RETURN_IF_ERROR(PruneImage(txn, batch[i].id, *images[i], batch[i].names));
     }
     return absl::OkStatus();
   }
@@ -244,9 +268,10 @@ class PruneRun {
     }
   }
 
+  // Removes some of the image's names, never all of them.
   void Untag(Txn& txn, std::string_view id, ImageRecord& img, std::vector<std::string> names) {
     for (const auto& n : names) Emit(DeleteEntry::Kind::kUntagged, FamiliarName(n));
-    RemoveNames(txn, ctx_.ns, id, img, names, now_);
+    RemoveNames(txn, ctx_.ns, id, img, names, /*none_left=*/false, now_);
   }
 
   absl::Status DropExpiredLeases(Txn& txn) {
@@ -267,9 +292,10 @@ class PruneRun {
     return absl::OkStatus();
   }
 
-  // Prunes image `id`, whose current record is `img`.
-  absl::Status PruneImage(Txn& txn, const std::string& id, ImageRecord& img) {
-    if (!all_ && !img.names.empty()) return absl::OkStatus();
+  // Prunes image `id`, whose current record is `img` and names `names`.
+  absl::Status PruneImage(Txn& txn, const std::string& id, ImageRecord& img,
+                          const std::vector<NameEntry>& names) {
+    if (!all_ && !names.empty()) return absl::OkStatus();
     if (!filter_.LabelsPass(img.labels)) return absl::OkStatus();
     // Beyond docker: pinned images, the images `keep` keeps, and images
     // used more recently than unused-for allows are never candidates.
@@ -280,10 +306,10 @@ class PruneRun {
     }
     // A name is selected by until and, when given, by a reference glob; a
     // nameless image is never selected by a reference glob.
-    if (img.names.empty() && !filter_.references.empty()) return absl::OkStatus();
+    if (names.empty() && !filter_.references.empty()) return absl::OkStatus();
 
     std::vector<std::string> selected;
-    for (const auto& n : img.names) {
+    for (const auto& n : names) {
       if (filter_.Selects(n.created_ns) && filter_.NameMatches(FamiliarName(n.full))) {
         selected.push_back(n.full);
       }
@@ -299,21 +325,21 @@ class PruneRun {
       }
       std::erase_if(selected, [&](const std::string& n) { return kept.count(n) > 0; });
       if (selected.empty()) return absl::OkStatus();
-      if (selected.size() == img.names.size()) selected.pop_back();  // names are sorted
+      if (selected.size() == names.size()) selected.pop_back();  // names are sorted
       Untag(txn, id, img, std::move(selected));
       return absl::OkStatus();
     }
-    if (img.names.empty()) {
+    if (names.empty()) {
       if (!filter_.Selects(img.dangling_since_ns)) return absl::OkStatus();
       Emit(DeleteEntry::Kind::kUntagged, RawToDigest(id));
-    } else if (selected.size() < img.names.size()) {
+    } else if (selected.size() < names.size()) {
       if (!selected.empty()) Untag(txn, id, img, std::move(selected));
       return absl::OkStatus();
     } else {
       for (const auto& n : selected) Emit(DeleteEntry::Kind::kUntagged, FamiliarName(n));
     }
     Freed freed;
-    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, now_, &freed));
+    RETURN_IF_ERROR(DeleteImage(txn, ctx_.ns, id, img, names, now_, &freed));
     // A digest appears at most once per prune. An image's ID is reported
     // when the image goes, unless it was reported already as a freed child
     // manifest of another image. A freed child manifest that was itself an

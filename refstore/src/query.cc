@@ -63,18 +63,20 @@ absl::StatusOr<std::vector<ImageSummary>> StoreImpl::ListImages(const OpContext&
                    ParseImageFilter(options.filters, ctx.now, FilterUse::kList, created_of));
   const bool name_filters = !filter.until_ns.empty() || !filter.references.empty();
   std::vector<ImageSummary> out;
+  NameCursor cursor(txn, ctx.ns);
   auto it = txn.Scan(kImages, NsPrefix(ctx.ns));
   for (; it.Valid(); it.Next()) {
     std::string id(it.rest());
     ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
+    ASSIGN_OR_RETURN(const std::vector<NameEntry> all, cursor.NamesOf(id));
     if (!filter.CreatedInside(img.created_ns)) continue;
-    const bool dangling = img.names.empty();
+    const bool dangling = all.empty();
     // The dangling filter, when given, decides and overrides `all` (§8).
     if (dangling && !options.all && !filter.dangling) continue;
     if (filter.dangling && *filter.dangling != dangling) continue;
     if (!filter.LabelsPass(img.labels)) continue;
     std::vector<std::string> names;
-    for (const auto& n : img.names) {
+    for (const auto& n : all) {
       if (filter.Selects(n.created_ns) && filter.NameMatches(FamiliarName(n.full))) {
         names.push_back(n.full);
       }
@@ -103,7 +105,8 @@ absl::StatusOr<ImageDetail> StoreImpl::Inspect(const OpContext& ctx, std::string
   ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
   if (!img) return absl::DataLossError(Cat("resolved image vanished: ", ref));
   ImageDetail d;
-  ASSIGN_OR_RETURN(d.summary, Summarize(txn, ctx.ns, res.id, *img, AllNames(*img)));
+  ASSIGN_OR_RETURN(const std::vector<NameEntry> names, txn.GetNames(ctx.ns, res.id));
+  ASSIGN_OR_RETURN(d.summary, Summarize(txn, ctx.ns, res.id, *img, FullNames(names)));
   d.target = FromStored(img->target);
   for (const auto& c : img->content) d.content.push_back(FromStored(c));
   ASSIGN_OR_RETURN(auto holders, Holders(txn, ctx.ns, res.id));

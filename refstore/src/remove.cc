@@ -20,11 +20,11 @@ std::string Id12(std::string_view raw) { return ShortId(RawToHex(raw)); }
 // without a digest), plus the repository's repo@digest names when no other
 // tag of the repository names the image; without a tag (repo@digest), every
 // name of the repository.
-std::vector<std::string> SameReferences(const ImageRecord& img, std::string_view repo,
+std::vector<std::string> SameReferences(const std::vector<NameEntry>& names, std::string_view repo,
                                         std::optional<std::string_view> tag) {
   std::vector<std::string> out, digest_only;
   bool other_tag = false;
-  for (const auto& n : img.names) {
+  for (const auto& n : names) {
     NameParts p = SplitName(n.full);
     if (p.repo != repo) continue;
     if (!tag || (p.tag && *p.tag == *tag)) {
@@ -46,11 +46,11 @@ std::vector<std::string> SameReferences(const ImageRecord& img, std::string_view
 // stored digested name it is that name (and, when the repository has no
 // other tag, its repo@digest name): a digested name is "removed as a name"
 // (§4), not as the set it would stand for.
-std::vector<std::string> NameRules(const ImageRecord& img, std::string_view full) {
+std::vector<std::string> NameRules(const std::vector<NameEntry>& names, std::string_view full) {
   const NameParts name = SplitName(full);
   std::vector<std::string> out, digest_only;
   bool other_tag = false;
-  for (const auto& n : img.names) {
+  for (const auto& n : names) {
     NameParts p = SplitName(n.full);
     if (p.repo != name.repo) continue;
     if (n.full == full) {
@@ -69,15 +69,29 @@ std::vector<std::string> NameRules(const ImageRecord& img, std::string_view full
 
 // docker's "referenced in multiple repositories": names in two repositories,
 // or two tags in one. repo@digest names beside a single tag do not count.
-bool ReferencedInMultipleRepos(const ImageRecord& img) {
+bool ReferencedInMultipleRepos(const std::vector<NameEntry>& names) {
   std::set<std::string_view> repos;
   std::set<std::pair<std::string_view, std::string_view>> tags;
-  for (const auto& n : img.names) {
+  for (const auto& n : names) {
     NameParts p = SplitName(n.full);
     repos.insert(p.repo);
     if (p.tag) tags.emplace(p.repo, *p.tag);
   }
   return repos.size() > 1 || tags.size() > 1;
+}
+
+// Whether `names` (sorted, distinct names the image has) are all the names
+// image (ns, id) has: reads at most names.size() + 1 of its names.
+absl::StatusOr<bool> OnlyNames(Txn& txn, std::string_view ns, std::string_view id,
+                               const std::vector<std::string>& names) {
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  auto it = txn.Scan(kNames, ImageNamesPrefix(ns, id));
+  for (; it.Valid(); it.Next()) {
+    if (!std::binary_search(sorted.begin(), sorted.end(), it.rest())) return false;
+  }
+  RETURN_IF_ERROR(it.status());
+  return true;
 }
 
 void AddUntagged(std::vector<std::string> names, RemoveResult* out) {
@@ -122,14 +136,18 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
     digest_set = !exact;
   }
   if (!by_id) {
+    // Both rules look at the reference's repository only: an untag reads
+    // that repository's names of the image, not all of them.
+    ASSIGN_OR_RETURN(const std::vector<NameEntry> in_repo,
+                     NamesInRepo(txn, ctx.ns, id, res.ref->Repository()));
     std::vector<std::string> names =
-        digest_set ? SameReferences(img, res.ref->Repository(), res.ref->tag)
-                   : NameRules(img, res.ref->Full());
+        digest_set ? SameReferences(in_repo, res.ref->Repository(), res.ref->tag)
+                   : NameRules(in_repo, res.ref->Full());
     if (names.empty()) return absl::NotFoundError(Cat("No such image: ", res.ref->Familiar()));
-    bool last = names.size() == img.names.size();
+    ASSIGN_OR_RETURN(bool last, OnlyNames(txn, ctx.ns, id, names));
     if (!last) {
       AddUntagged(names, &out);
-      RemoveNames(txn, ctx.ns, id, img, names, now);
+      RemoveNames(txn, ctx.ns, id, img, names, /*none_left=*/false, now);
       RETURN_IF_ERROR(Commit(txn));
       return out;
     }
@@ -143,11 +161,13 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
                 " is using its referenced image ", Id12(id)));
       }
       AddUntagged(names, &out);
-      RemoveNames(txn, ctx.ns, id, img, names, now);
+      RemoveNames(txn, ctx.ns, id, img, names, /*none_left=*/true, now);
       RETURN_IF_ERROR(Commit(txn));
       return out;
     }
   }
+  // The image goes (or a by-ID check needs every name): all of its names.
+  ASSIGN_OR_RETURN(const std::vector<NameEntry> all, txn.GetNames(ctx.ns, id));
   if (by_id) {
     const std::string id12 = Id12(id);
     for (const auto& [cid, running] : holders) {
@@ -166,7 +186,7 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
     }
     // A digested reference standing for every name already chose all of
     // them: as in docker, it is not refused for naming several tags.
-    if (!force && !digest_set && ReferencedInMultipleRepos(img)) {
+    if (!force && !digest_set && ReferencedInMultipleRepos(all)) {
       return absl::FailedPreconditionError(
           Cat("conflict: unable to delete ", id12,
                        " (must be forced) - image is referenced in multiple repositories"));
@@ -176,9 +196,9 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
     return absl::FailedPreconditionError(
         Cat("conflict: unable to remove pinned image ", ref, " (must be forced)"));
   }
-  AddUntagged(AllNames(img), &out);
+  AddUntagged(FullNames(all), &out);
   Freed freed;
-  RETURN_IF_ERROR(DeleteImage(txn, ctx.ns, id, img, now, &freed));
+  RETURN_IF_ERROR(DeleteImage(txn, ctx.ns, id, img, all, now, &freed));
   RETURN_IF_ERROR(Commit(txn));
   out.deleted.push_back({DeleteEntry::Kind::kDeleted, RawToDigest(id)});
   out.space_reclaimed = freed.bytes;

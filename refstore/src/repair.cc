@@ -4,8 +4,9 @@
 // refs column family's 'N' keys), containers, leases and their content
 // (lease_blobs), and, with a content store, the blob files. Derived, and
 // rewritten from those: blob records (counts, owner), blob_leases, digest
-// references, the dangling index, holders, each image's names list, holder
-// count and owned flags, the df figures, garbage records.
+// references, the dangling index, holders, the `names` column family (each
+// image's names; a name keeps its creation time), holder count and owned
+// flags, the df figures, garbage records.
 //
 // The run loads the primary records (memory follows the store's size: this
 // is a rare, offline-grade operation), decides, and writes the differences in
@@ -35,6 +36,7 @@ class RepairRun {
   absl::Status Run() {
     RETURN_IF_ERROR(LoadImages());
     RETURN_IF_ERROR(LoadNames());
+    RETURN_IF_ERROR(LoadImageNames());
     RETURN_IF_ERROR(LoadContainers());
     RETURN_IF_ERROR(LoadLeases());
     RETURN_IF_ERROR(LoadGarbage());
@@ -52,6 +54,7 @@ class RepairRun {
     ImageRecord rec;
     bool removed = false;
     bool changed = false;  // rec differs from the stored record
+    bool named = false;    // a name points to it (FixImages)
   };
   struct Lease {
     bool live = true;
@@ -133,6 +136,30 @@ class RepairRun {
         return MaybeFlush();
       }
       names_[Key(ns, value)].emplace_back(rest.substr(1));
+      return absl::OkStatus();
+    });
+  }
+
+  // The `names` column family as stored: entries of missing images go.
+  absl::Status LoadImageNames() {
+    return ForEach(kNames, [&](std::string_view key, std::string_view value) {
+      std::string_view ns, rest;
+      if (!SplitNs(key, &ns, &rest) || rest.size() <= kRawIdSize) {
+        Del(kNames, key);
+        Act(Cat("removed bad name key ", Printable(key)));
+        return MaybeFlush();
+      }
+      const std::string_view id = rest.substr(0, kRawIdSize);
+      if (!FindImage(ns, id)) {
+        Del(kNames, key);
+        Act(Cat("removed name entry ", ns, "/", rest.substr(kRawIdSize), " of missing image"));
+        return MaybeFlush();
+      }
+      absl::StatusOr<int64_t> created = DecodeNameValue(value, Printable(key));
+      // An undecodable entry is rewritten (with the repair's time) by
+      // FixImages, as a missing one is.
+      stored_names_[Key(ns, id)].push_back(
+          {std::string(rest.substr(kRawIdSize)), created.ok() ? *created : -1});
       return absl::OkStatus();
     });
   }
@@ -239,6 +266,9 @@ class RepairRun {
     ++out_->images_removed;
     Del(kImages, Key(img.ns, img.id));
     for (const auto& n : names_[Key(img.ns, img.id)]) Del(kRefs, NameKey(img.ns, n));
+    for (const auto& n : stored_names_[Key(img.ns, img.id)]) {
+      Del(kNames, ImageNameKey(img.ns, img.id, n.full));
+    }
     Act(Cat("removed image ", img.ns, "/", RawToDigest(img.id), ": ", why));
   }
 
@@ -295,22 +325,31 @@ class RepairRun {
       const std::string key = Key(img.ns, img.id);
       std::vector<std::string> want = names_[key];
       std::sort(want.begin(), want.end());
-      std::vector<NameEntry> names;
+      const std::vector<NameEntry>& stored = stored_names_[key];  // sorted (key order)
+      bool differs = false;
       for (const auto& n : want) {
-        auto old = std::find_if(img.rec.names.begin(), img.rec.names.end(),
-                                [&](const NameEntry& e) { return e.full == n; });
-        names.push_back({n, old != img.rec.names.end() ? old->created_ns : now_});
+        auto old = std::lower_bound(
+            stored.begin(), stored.end(), n,
+            [](const NameEntry& e, const std::string& v) { return e.full < v; });
+        if (old != stored.end() && old->full == n && old->created_ns >= 0) continue;
+        Put(kNames, ImageNameKey(img.ns, img.id, n), EncodeNameValue(now_));
+        differs = true;
       }
-      bool had_names = !img.rec.names.empty();
-      if (names.size() != img.rec.names.size() ||
-          !std::equal(names.begin(), names.end(), img.rec.names.begin(),
-                      [](const NameEntry& a, const NameEntry& b) { return a.full == b.full; })) {
-        Act(Cat("names of ", img.ns, "/", RawToDigest(img.id), " set to the ", names.size(),
+      for (const auto& e : stored) {
+        if (std::binary_search(want.begin(), want.end(), e.full)) continue;
+        Del(kNames, ImageNameKey(img.ns, img.id, e.full));
+        differs = true;
+      }
+      if (differs) {
+        Act(Cat("names of ", img.ns, "/", RawToDigest(img.id), " set to the ", want.size(),
                 " names pointing to it"));
-        img.rec.names = std::move(names);
-        if (had_names && img.rec.names.empty()) img.rec.dangling_since_ns = now_;
+      }
+      img.named = !want.empty();
+      if (!stored.empty() && want.empty()) {
+        img.rec.dangling_since_ns = now_;
         img.changed = true;
       }
+      RETURN_IF_ERROR(MaybeFlush());
       const uint64_t holders = holder_count_[key];
       img.changed |= img.rec.holders != holders;
       img.rec.holders = holders;
@@ -325,7 +364,7 @@ class RepairRun {
     for (const Image& img : images_) {
       if (img.removed) continue;
       want_refs.insert(DigestRefKey(img.ns, img.id));
-      if (img.rec.names.empty()) want_dangling.insert(DanglingKey(img.ns, img.id));
+      if (!img.named) want_dangling.insert(DanglingKey(img.ns, img.id));
     }
     for (const auto& [key, lease] : leases_) {
       std::string_view ns, name;
@@ -559,6 +598,9 @@ class RepairRun {
   std::vector<Image> images_;
   absl::flat_hash_map<std::string, size_t> index_;
   absl::flat_hash_map<std::string, std::vector<std::string>> names_;  // image key -> names
+  // image key -> its entries of the `names` column family (created -1:
+  // undecodable)
+  absl::flat_hash_map<std::string, std::vector<NameEntry>> stored_names_;
   absl::flat_hash_map<std::string, std::string> holders_;             // holder key -> state
   absl::flat_hash_map<std::string, uint64_t> holder_count_;           // image key -> n
   std::map<std::string, Lease> leases_;                               // lease key -> lease

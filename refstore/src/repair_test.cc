@@ -162,6 +162,41 @@ TEST_F(RepairTest, NameToMissingImage) {
   ExpectRepaired("name_to_missing_image", {&a_, &b_, &c_});
 }
 
+// The `names` family (format version 2) against the named references.
+TEST_F(RepairTest, NameEntryMissingIsWrittenBack) {
+  Damage([&](rocksdb::DB* db, const Handles& h) {
+    ASSERT_TRUE(db->Delete({}, h[internal::kNames],
+                           internal::ImageNameKey("default", Raw(a_.target),
+                                                  "docker.io/library/a:1")).ok());
+  });
+  EXPECT_GT(FaultCategories()["dangling_index"], 0);  // no name entry, yet not dangling
+  ExpectRepaired("name_not_in_image", {&a_, &b_, &c_});
+  auto d = store_->Inspect(Ctx(), "a:1");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->summary.names, std::vector<std::string>{"a:1"});
+}
+
+TEST_F(RepairTest, NameEntryOfMissingImage) {
+  Damage([&](rocksdb::DB* db, const Handles& h) {
+    ASSERT_TRUE(db->Put({}, h[internal::kNames],
+                        internal::ImageNameKey("default", std::string(32, '\x42'), "docker.io/library/x:1"),
+                        internal::EncodeNameValue(1)).ok());
+  });
+  ExpectRepaired("name_of_missing_image", {&a_, &b_, &c_});
+}
+
+TEST_F(RepairTest, NameEntryWithoutReferenceGoes) {
+  Damage([&](rocksdb::DB* db, const Handles& h) {
+    ASSERT_TRUE(db->Put({}, h[internal::kNames],
+                        internal::ImageNameKey("default", Raw(b_.target), "docker.io/library/zz:9"),
+                        internal::EncodeNameValue(1)).ok());
+  });
+  ExpectRepaired("name_mismatch", {&a_, &b_, &c_});
+  auto d = store_->Inspect(Ctx(), "b:1");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->summary.names, std::vector<std::string>{"b:1"});
+}
+
 TEST_F(RepairTest, BlobWithoutFileRemovesOnlyTheImagesThatNeedIt) {
   fs::remove(BlobPath(a_.content[2]));  // a's own layer
   ExpectRepaired("blob_without_file", {&b_, &c_});

@@ -31,13 +31,6 @@ absl::Status NoSuchImage(std::string_view shown) {
   return absl::NotFoundError(Cat("No such image: ", shown));
 }
 
-bool HasNameInRepo(const ImageRecord& img, std::string_view repo) {
-  for (const auto& n : img.names) {
-    if (SplitName(n.full).repo == repo) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 NameParts SplitName(std::string_view full) {
@@ -57,6 +50,27 @@ NameParts SplitName(std::string_view full) {
   return p;
 }
 
+absl::StatusOr<std::vector<NameEntry>> NamesInRepo(Txn& txn, std::string_view ns,
+                                                   std::string_view id, std::string_view repo,
+                                                   size_t limit) {
+  // "repo:" also starts names of other repositories ("localhost:5000/x" for
+  // "localhost"), hence the check of each. Every "repo:" name sorts before
+  // every "repo@" one, so the result is sorted.
+  const std::string prefix = ImageNamesPrefix(ns, id);
+  std::vector<NameEntry> out;
+  for (char sep : {':', '@'}) {
+    auto it = txn.Scan(kNames, Cat(prefix, repo, std::string_view(&sep, 1)));
+    for (; it.Valid() && out.size() < limit; it.Next()) {
+      const std::string_view full = it.key().substr(prefix.size());
+      if (SplitName(full).repo != repo) continue;
+      ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(it.value(), Printable(it.key())));
+      out.push_back({std::string(full), created});
+    }
+    RETURN_IF_ERROR(it.status());
+  }
+  return out;
+}
+
 absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_view text,
                                    ResolveMode mode) {
   if (IsBlank(text)) return absl::InvalidArgumentError("image name cannot be blank");
@@ -74,8 +88,10 @@ absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_vi
   // name@digest: the image with that ID, if it has a name in that repository.
   if (parsed.ok() && parsed->digest) {
     std::string id = HexToRaw(*parsed->digest);
-    ASSIGN_OR_RETURN(auto img, txn.GetImage(ns, id));
-    if (!img || !HasNameInRepo(*img, parsed->Repository())) return NoSuchImage(shown);
+    ASSIGN_OR_RETURN(auto img, txn.Get(kImages, ImageKey(ns, id)));
+    if (!img) return NoSuchImage(shown);
+    ASSIGN_OR_RETURN(auto in_repo, NamesInRepo(txn, ns, id, parsed->Repository(), 1));
+    if (in_repo.empty()) return NoSuchImage(shown);
     res.id = std::move(id);
     res.via = Resolution::Via::kRepoDigest;
     return res;

@@ -2,9 +2,11 @@
 #ifndef REFSTORE_SRC_RESOLVE_H_
 #define REFSTORE_SRC_RESOLVE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "refstore/reference.h"
@@ -40,6 +42,14 @@ struct NameParts {
   std::optional<std::string_view> digest;
 };
 NameParts SplitName(std::string_view full);
+
+// The names of image (ns, id) in repository `repo`, sorted, at most `limit`
+// of them. Only names starting "repo:" or "repo@" are read (in the name
+// order of the `names` family), so the cost follows the repository's names
+// of the image, not all its names.
+absl::StatusOr<std::vector<NameEntry>> NamesInRepo(Txn& txn, std::string_view ns,
+                                                   std::string_view id, std::string_view repo,
+                                                   size_t limit = SIZE_MAX);
 
 }  // namespace refstore::internal
 

@@ -8,6 +8,7 @@
 #ifndef REFSTORE_SRC_SEAMS_H_
 #define REFSTORE_SRC_SEAMS_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -29,6 +30,10 @@ struct Seams {
   gc::FileHooks* content_hooks = nullptr;
   // Called with the database options just before the database opens.
   std::function<void(rocksdb::DBOptions&)> tune;
+  // The format upgrade of a version 1 store (upgrade.h): images per atomic
+  // write, and (>= 0) the batches after which it stops as a crash would.
+  int64_t upgrade_batch_images = 10000;
+  int64_t upgrade_max_batches = -1;
 };
 
 // Store::Open with `seams`. Read-only opens ignore them.

@@ -18,6 +18,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "status_macros.h"
+#include "upgrade.h"
 
 namespace refstore {
 
@@ -208,6 +209,14 @@ absl::Status InUse(std::string_view path) {
 absl::Status BeingCreated(std::string_view path) {
   return absl::UnavailableError(Cat("store is being created by another process: ", path));
 }
+absl::Status BeingUpgraded(std::string_view path) {
+  return absl::UnavailableError(Cat("store is being upgraded by another process: ", path));
+}
+absl::Status NeedsUpgrade(std::string_view path, std::string_view version) {
+  return absl::FailedPreconditionError(
+      Cat("store ", path, " has format version ", version, "; this build reads version ",
+          kFormatVersion, ": open it once for writing to upgrade it"));
+}
 
 }  // namespace
 
@@ -260,10 +269,17 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     if (!opened.ok()) {
       // A store whose creator still holds it with its first files or its
       // column families not yet written.
-      const bool partial =
-          !std::filesystem::exists(std::filesystem::path(path) / "CURRENT") ||
+      const bool has_current = std::filesystem::exists(std::filesystem::path(path) / "CURRENT");
+      const bool missing_cf =
           opened.status().message().find("Column family not found") != std::string_view::npos;
-      if (partial && LockedByAnotherProcess(path)) return BeingCreated(path);
+      // A store of format version 1 has no `names` family until a writer
+      // upgrades it (upgrade.h).
+      if (has_current && opened.status().message().find("Column family not found: names") !=
+                             std::string_view::npos) {
+        if (LockedByAnotherProcess(path)) return BeingUpgraded(path);
+        return NeedsUpgrade(path, "1");
+      }
+      if ((!has_current || missing_cf) && LockedByAnotherProcess(path)) return BeingCreated(path);
       return opened.status();
     }
     ReadOnlyDb ro = *std::move(opened);
@@ -315,6 +331,12 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     if (!vs.ok()) return RocksError(vs, kFormatKey);
   } else if (!vs.ok()) {
     return RocksError(vs, kFormatKey);
+  } else if (version == "1" && options.read_only) {
+    if (LockedByAnotherProcess(path)) return BeingUpgraded(path);
+    return NeedsUpgrade(path, version);
+  } else if (version == "1") {
+    RETURN_IF_ERROR(UpgradeFromFormat1(store->db_.get(), store->cfs_,
+                                       seams.upgrade_batch_images, seams.upgrade_max_batches));
   } else if (version != std::to_string(kFormatVersion)) {
     return absl::FailedPreconditionError(Cat("store ", path, " has format version ",
                                                       version, "; this build reads version ",
@@ -371,7 +393,7 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
   if (existing) {
     RETURN_IF_ERROR(CheckBlobSize(txn, target));
     for (const auto& d : content) RETURN_IF_ERROR(CheckBlobSize(txn, d));
-    if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, *existing, *name, now));
+    if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, *name, now));
     // A pull that finds its image present still holds its content under its
     // lease until the lease goes (SEMANTICS.md §6, as containerd adds
     // content already present to the writer's lease).
@@ -385,11 +407,10 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
                     .content = std::move(content),
                     .labels = req.labels,
                     .created_ns = now,
-                    .names = {},
                     .dangling_since_ns = now,
                     .last_used_ns = now};
     RETURN_IF_ERROR(InsertImage(txn, ctx.ns, id, img, req.lease.value_or("")));
-    if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, img, *name, now));
+    if (name) RETURN_IF_ERROR(SetName(txn, ctx.ns, id, *name, now));
   }
   RETURN_IF_ERROR(Commit(txn));
   return RawToDigest(id);
@@ -405,9 +426,7 @@ absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, source, ResolveMode::kLookup));
   if (IsBlank(target)) return absl::InvalidArgumentError("image name cannot be blank");
   ASSIGN_OR_RETURN(std::string full, NewName(target, /*allow_digest=*/false, ""));
-  ASSIGN_OR_RETURN(auto img, txn.GetImage(ctx.ns, res.id));
-  if (!img) return absl::DataLossError(Cat("resolved image vanished: ", source));
-  RETURN_IF_ERROR(SetName(txn, ctx.ns, res.id, *img, full, ToNanos(ctx.now)));
+  RETURN_IF_ERROR(SetName(txn, ctx.ns, res.id, full, ToNanos(ctx.now)));
   return Commit(txn);
 }
 

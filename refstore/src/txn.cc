@@ -267,4 +267,34 @@ absl::StatusOr<std::optional<std::string>> Txn::GetName(std::string_view ns,
   return Get(kRefs, NameKey(ns, full));
 }
 
+NameCursor::NameCursor(Txn& txn, std::string_view ns) : it_(txn.Scan(kNames, NsPrefix(ns))) {}
+
+absl::StatusOr<std::vector<NameEntry>> NameCursor::NamesOf(std::string_view image) {
+  // An image key is never a prefix of another (ns \0 and 32 bytes), so the
+  // names of a smaller image key sort before those of a larger one.
+  std::vector<NameEntry> out;
+  for (; it_.Valid(); it_.Next()) {
+    const std::string_view rest = it_.rest();
+    const std::string_view head = rest.substr(0, image.size());
+    if (head < image) continue;
+    if (head > image) break;
+    if (rest.size() == image.size()) continue;  // no name: check reports it
+    ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(it_.value(), Printable(it_.key())));
+    out.push_back({std::string(rest.substr(image.size())), created});
+  }
+  RETURN_IF_ERROR(it_.status());
+  return out;
+}
+
+absl::StatusOr<std::vector<NameEntry>> Txn::GetNames(std::string_view ns, std::string_view id) {
+  std::vector<NameEntry> out;
+  auto it = Scan(kNames, ImageNamesPrefix(ns, id));
+  for (; it.Valid(); it.Next()) {
+    ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(it.value(), Printable(it.key())));
+    out.push_back({std::string(it.rest()), created});
+  }
+  RETURN_IF_ERROR(it.status());
+  return out;
+}
+
 }  // namespace refstore::internal

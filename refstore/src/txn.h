@@ -54,6 +54,27 @@ class PrefixIterator {
   absl::Status* error_sink_ = nullptr;
 };
 
+class Txn;
+
+// The names of images, read in image key order alongside a scan of the
+// images: one pass over the `names` column family instead of one seek per
+// image. Calls to NamesOf must come in ascending order.
+class NameCursor {
+ public:
+  // The names of namespace `ns`: NamesOf takes raw image IDs.
+  NameCursor(Txn& txn, std::string_view ns);
+  // Over `it`, a scan of the `names` column family with some prefix:
+  // NamesOf takes image keys without that prefix (whole image keys for a
+  // scan of every namespace, raw IDs for a scan of ns \0).
+  explicit NameCursor(PrefixIterator it) : it_(std::move(it)) {}
+  // The names of the image (sorted); names of images before it that were
+  // not asked for are skipped.
+  absl::StatusOr<std::vector<NameEntry>> NamesOf(std::string_view image);
+
+ private:
+  PrefixIterator it_;
+};
+
 class Txn {
  public:
   enum class Mode {
@@ -124,6 +145,9 @@ class Txn {
   absl::StatusOr<std::optional<LeaseRecord>> GetLease(std::string_view ns, std::string_view id);
   // The image a name points to (raw ID), if any.
   absl::StatusOr<std::optional<std::string>> GetName(std::string_view ns, std::string_view full);
+  // The names of image (ns, id), sorted by full name: one scan of the
+  // `names` column family, whose cost follows the image's names only.
+  absl::StatusOr<std::vector<NameEntry>> GetNames(std::string_view ns, std::string_view id);
 
  private:
   rocksdb::DB* db_;
