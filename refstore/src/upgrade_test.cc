@@ -178,6 +178,30 @@ class UpgradeTest : public ::testing::Test {
     delete raw;
   }
 
+  // Populates the store, observes it, and rewrites it into version 1's
+  // layout: what the upgraded store must show again.
+  std::string PopulateObserveDowngrade() {
+    Populate();
+    std::string before;
+    {
+      auto store = Store::Open(dir_.string(), {});
+      EXPECT_TRUE(store.ok()) << store.status();
+      if (store.ok()) before = Observe(**store);
+    }
+    Downgrade();
+    return before;
+  }
+  // Opens the store for writing (which upgrades it) and expects it to show
+  // `before` and check clean.
+  void ExpectUpgraded(const std::string& before) {
+    auto store = Store::Open(dir_.string(), {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(Observe(**store), before);
+    auto problems = (*store)->Check();
+    ASSERT_TRUE(problems.ok());
+    EXPECT_TRUE(Faults(*problems).empty());
+  }
+
   std::string FormatVersion() {
     auto store = Store::Open(dir_.string(), {.read_only = true});
     if (!store.ok()) return std::string(store.status().message());
@@ -189,15 +213,8 @@ class UpgradeTest : public ::testing::Test {
 };
 
 TEST_F(UpgradeTest, WriterUpgradesAndKeepsEveryNameAndTime) {
-  Populate();
-  std::string before;
-  {
-    auto store = Store::Open(dir_.string(), {});
-    ASSERT_TRUE(store.ok());
-    before = Observe(**store);
-  }
+  const std::string before = PopulateObserveDowngrade();
   ASSERT_NE(before.find(" prune U "), std::string::npos) << before;
-  Downgrade();
 
   // A reader never writes: it says what to do.
   auto ro = Store::Open(dir_.string(), {.read_only = true});
@@ -205,25 +222,12 @@ TEST_F(UpgradeTest, WriterUpgradesAndKeepsEveryNameAndTime) {
   EXPECT_NE(ro.status().message().find("has format version 1"), std::string::npos);
   EXPECT_NE(ro.status().message().find("to upgrade it"), std::string::npos);
 
-  auto store = Store::Open(dir_.string(), {});
-  ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(Observe(**store), before);
-  auto problems = (*store)->Check();
-  ASSERT_TRUE(problems.ok());
-  EXPECT_TRUE(Faults(*problems).empty());
-  store->reset();
+  ExpectUpgraded(before);
   EXPECT_EQ(FormatVersion(), "2");
 }
 
 TEST_F(UpgradeTest, UpgradeCutShortIsFinishedByTheNextWriter) {
-  Populate();
-  std::string before;
-  {
-    auto store = Store::Open(dir_.string(), {});
-    ASSERT_TRUE(store.ok());
-    before = Observe(**store);
-  }
-  Downgrade();
+  const std::string before = PopulateObserveDowngrade();
   // Two batches of 4 images are written, then the upgrade stops as a crash
   // before the third batch would.
   internal::Seams seams{.upgrade_batch_images = 4, .upgrade_max_batches = 2};
@@ -233,12 +237,28 @@ TEST_F(UpgradeTest, UpgradeCutShortIsFinishedByTheNextWriter) {
     auto ro = Store::Open(dir_.string(), {.read_only = true});
     EXPECT_EQ(ro.status().code(), absl::StatusCode::kFailedPrecondition) << ro.status();
   }
-  auto store = Store::Open(dir_.string(), {});
-  ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(Observe(**store), before);
-  auto problems = (*store)->Check();
-  ASSERT_TRUE(problems.ok());
-  EXPECT_TRUE(Faults(*problems).empty());
+  // The store is half upgraded: 8 records moved, the version still "1".
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly({}, dir_.string(), cfs, &h, &raw).ok());
+    int moved = 0, legacy = 0;
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, h[internal::kImages]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++(internal::IsLegacyImageRecord(it->value().ToStringView()) ? legacy : moved);
+    }
+    it.reset();
+    std::string version;
+    EXPECT_TRUE(raw->Get({}, h[internal::kDefault], "format_version", &version).ok());
+    for (auto* c : h) raw->DestroyColumnFamilyHandle(c);
+    delete raw;
+    EXPECT_EQ(moved, 8);
+    EXPECT_EQ(legacy, 20);
+    EXPECT_EQ(version, "1");
+  }
+  ExpectUpgraded(before);
 }
 
 }  // namespace
