@@ -9,6 +9,8 @@
 #include <cctype>
 #include <iostream>
 
+#include "absl/strings/match.h"
+
 namespace refstore_tool {
 namespace {
 
@@ -30,7 +32,10 @@ std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only) {
   options.recreate_missing_content = env.globals.recreate_missing_content;
   absl::StatusOr<std::unique_ptr<refstore::Store>> store =
       refstore::Store::Open(env.globals.store_dir, options);
-  if (absl::IsUnavailable(store.status())) {
+  // Store::Open's busy states (another process holds the store, or is
+  // creating or upgrading it) all start "store is "; another Unavailable (an
+  // I/O error) is a failure to open like any other.
+  if (absl::IsUnavailable(store.status()) && absl::StartsWith(store.status().message(), "store is ")) {
     throw StoreBusyError(std::string(store.status().message()));
   }
   if (!store.ok()) {

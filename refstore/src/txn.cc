@@ -10,7 +10,16 @@ namespace refstore::internal {
 
 absl::Status RocksError(const rocksdb::Status& s, std::string_view what) {
   std::string msg = Cat("rocksdb: ", s.ToString(), " at ", what);
-  if (s.IsCorruption()) return absl::DataLossError(msg);
+  // A file of the store missing is as bad as a damaged one.
+  if (s.IsCorruption() || s.IsPathNotFound()) return absl::DataLossError(msg);
+  if (s.IsNoSpace() || (s.IsIOError() && msg.find("No space") != std::string::npos)) {
+    return absl::ResourceExhaustedError(msg);
+  }
+  // Retrying may succeed: a lock or a busy resource, or an I/O error.
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIOError() ||
+      s.IsShutdownInProgress()) {
+    return absl::UnavailableError(msg);
+  }
   return absl::InternalError(msg);
 }
 

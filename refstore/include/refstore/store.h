@@ -26,9 +26,14 @@
 //   FailedPrecondition  a docker conflict (409): image in use, container running
 //   AlreadyExists       container or lease ID taken
 //   Aborted             "a prune operation is already running"
-//   DataLoss            a stored record could not be decoded
-//   Internal            RocksDB failed (the message names the key)
-// A call that returns an error has changed nothing.
+//   DataLoss            a stored record could not be decoded, or a file of
+//                       the store is damaged or missing
+//   ResourceExhausted   the disk is full ("No space left on device")
+//   Unavailable         the store is held by another process (Open), or an
+//                       I/O error: retrying may succeed
+//   Internal            RocksDB failed otherwise (the message names the key)
+// Every call may also return the last four. A call that returns an error has
+// changed nothing.
 #ifndef REFSTORE_STORE_H_
 #define REFSTORE_STORE_H_
 
@@ -354,11 +359,14 @@ class Store {
  public:
   // Opens (creating if allowed) the store in directory `path`.
   // Errors: InvalidArgument (missing and !create_if_missing), FailedPrecondition
-  // (written by a newer format version), Unavailable "store is in use by
-  // another process: <path>" (a writable open while another process, or
-  // another open in this process, holds the store) or "store is being
-  // created by another process: <path>" (a read-only open), after waiting
-  // up to `options.lock_wait`; Internal (RocksDB could not open).
+  // (written by a newer format version; or, read-only, by format version 1:
+  // a writable open upgrades it), Unavailable "store is in use by another
+  // process: <path>" (a writable open while another process, or another open
+  // in this process, holds the store), "store is being created by another
+  // process: <path>" or "store is being upgraded by another process: <path>"
+  // (a read-only open), after waiting up to `options.lock_wait` (an
+  // Unavailable I/O error is retried as long); DataLoss, ResourceExhausted,
+  // Internal (RocksDB could not open).
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       std::string_view path, const StoreOptions& options);
 
@@ -375,6 +383,8 @@ class Store {
       const OpContext& ctx, const CreateImageRequest& request) = 0;
 
   // Tag points name `target` at the image `source` resolves to.
+  // Errors: NotFound (`source` names nothing, or is ambiguous),
+  // InvalidArgument (a bad `target` name, namespace or time).
   virtual absl::Status Tag(const OpContext& ctx, std::string_view source,
                            std::string_view target) = 0;
 
@@ -388,6 +398,9 @@ class Store {
   virtual absl::StatusOr<std::string> CreateContainer(
       const OpContext& ctx, std::string_view id, std::string_view image_ref,
       bool running) = 0;
+  // Start and Stop set the container running or stopped (no-op when it
+  // already is). Errors: NotFound (no such container), InvalidArgument (a
+  // bad ID or namespace).
   virtual absl::Status StartContainer(const OpContext& ctx,
                                       std::string_view id) = 0;
   virtual absl::Status StopContainer(const OpContext& ctx,
@@ -398,8 +411,13 @@ class Store {
 
   // Leases. A lease holds content until deleted; with an expiry it protects
   // nothing once `now >= expires` and is removed by the next prune.
+  // CreateLease errors: AlreadyExists (the ID is taken), InvalidArgument (a
+  // bad ID, or an expiry outside the storable times).
   virtual absl::Status CreateLease(const OpContext& ctx, std::string_view id,
                                    std::optional<absl::Time> expires) = 0;
+  // AddLeaseContent errors: NotFound (no such lease, looked up first),
+  // InvalidArgument (a bad descriptor, or a size other than the recorded
+  // one).
   virtual absl::Status AddLeaseContent(
       const OpContext& ctx, std::string_view id,
       const std::vector<Descriptor>& content) = 0;
