@@ -22,7 +22,6 @@ seven images of 2 MiB layers:
 6. the store's fixed overhead on the small filesystem (its directory without
    the blob files) is printed, and stays under 4 MiB.
 """
-import hashlib
 import json
 import os
 import random
@@ -31,16 +30,12 @@ import subprocess
 import sys
 import tempfile
 
+from layout_test_util import Failures, make_layout
+
 REFSTORE = os.path.abspath(sys.argv[1])
-FAILURES = []
+CHECK = Failures("full_disk_test")
+expect = CHECK.expect
 MiB = 1 << 20
-
-
-def expect(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, file=sys.stderr)
-    return cond
 
 
 def run(store, *args, stdin=""):
@@ -49,37 +44,10 @@ def run(store, *args, stdin=""):
     return p.returncode, p.stdout, p.stderr
 
 
-def write_blob(layout, data):
-    hexd = hashlib.sha256(data).hexdigest()
-    path = os.path.join(layout, "blobs", "sha256", hexd)
-    with open(path, "wb") as f:
-        f.write(data)
-    return {"digest": "sha256:" + hexd, "size": len(data)}
-
-
-def make_layout(path, tags, layer_bytes, seed):
-    """An OCI image layout: one image per tag, each with its own layer."""
+def random_layers(layer_bytes, seed):
+    """layer_of for make_layout: `layer_bytes` random bytes per layer."""
     rng = random.Random(seed)
-    os.makedirs(os.path.join(path, "blobs", "sha256"), exist_ok=True)
-    with open(os.path.join(path, "oci-layout"), "w") as f:
-        json.dump({"imageLayoutVersion": "1.0.0"}, f)
-    manifests = []
-    for tag in tags:
-        layer = write_blob(path, rng.randbytes(layer_bytes))
-        layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar"
-        config = write_blob(path, json.dumps({
-            "architecture": "amd64", "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
-            "config": {"Labels": {"tag": tag}}}).encode())
-        config["mediaType"] = "application/vnd.oci.image.config.v1+json"
-        manifest = write_blob(path, json.dumps({
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config, "layers": [layer]}).encode())
-        manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
-        manifest["annotations"] = {"org.opencontainers.image.ref.name": tag}
-        manifests.append(manifest)
-    with open(os.path.join(path, "index.json"), "w") as f:
-        json.dump({"schemaVersion": 2, "manifests": manifests}, f)
+    return lambda tag: rng.randbytes(layer_bytes)
 
 
 def available(mnt):
@@ -139,7 +107,7 @@ def scenario(mnt, kind):
     store = os.path.join(mnt, "store")
     layout = os.path.join(os.path.dirname(mnt), "layout")  # not on the small filesystem
     shutil.rmtree(layout, ignore_errors=True)
-    make_layout(layout, [f"v{i}" for i in range(7)], 2 * MiB, seed=1)
+    make_layout(layout, [f"v{i}" for i in range(7)], random_layers(2 * MiB, seed=1))
     rc, out, err = run(store, "--content", "image", "import", layout, "--repository", "demo")
     expect(rc == 0, f"{kind}: import ({rc}): {err}")
     shutil.rmtree(layout)
@@ -172,7 +140,7 @@ def scenario(mnt, kind):
     expect(rc == 0 and out == "", f"{kind}: no image left: {out!r} {err!r}")
 
     # 3. a write that cannot fit.
-    make_layout(layout, ["big"], 2 * MiB, seed=2)
+    make_layout(layout, ["big"], random_layers(2 * MiB, seed=2))
     expect(fill(mnt), f"{kind}: the disk is full for the import")
     rc, out, err = run(store, "image", "import", layout, "--repository", "demo")
     expect(not signalled(rc), f"{kind}: import killed by a signal ({rc}): {err}")
@@ -206,7 +174,7 @@ def collect_failure(mnt, kind):
     store = os.path.join(mnt, "store2")
     layout = os.path.join(os.path.dirname(mnt), "layout2")
     shutil.rmtree(layout, ignore_errors=True)
-    make_layout(layout, ["v1"], 64 * 1024, seed=3)
+    make_layout(layout, ["v1"], random_layers(64 * 1024, seed=3))
     rc, out, err = run(store, "--content", "image", "import", layout, "--repository", "imm")
     expect(rc == 0, f"{kind}: import ({rc}): {err}")
     blobs = os.path.join(store, "content", "blobs", "sha256")
@@ -267,11 +235,7 @@ def main():
                 subprocess.run(["umount", mnt])
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    if FAILURES:
-        print(f"full_disk_test: {len(FAILURES)} failures")
-        return 1
-    print("full_disk_test: ok")
-    return 0
+    return CHECK.finish()
 
 
 if __name__ == "__main__":

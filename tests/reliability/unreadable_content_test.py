@@ -15,7 +15,6 @@ Usage: unreadable_content_test.py PATH/TO/refstore
    directory back everything works. `check --repair --content-gone` makes a
    new empty one and removes the images whose files are gone.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -23,15 +22,11 @@ import subprocess
 import sys
 import tempfile
 
+from layout_test_util import Failures, make_layout
+
 REFSTORE = os.path.abspath(sys.argv[1])
-FAILURES = []
-
-
-def expect(cond, what):
-    if not cond:
-        FAILURES.append(what)
-        print("FAIL:", what, file=sys.stderr)
-    return cond
+CHECK = Failures("unreadable_content_test")
+expect = CHECK.expect
 
 
 def run(store, *args, user=None):
@@ -40,36 +35,6 @@ def run(store, *args, user=None):
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
     p = subprocess.run(cmd, capture_output=True, text=True, input="")
     return p.returncode, p.stdout, p.stderr
-
-
-def write_blob(layout, data):
-    hexd = hashlib.sha256(data).hexdigest()
-    with open(os.path.join(layout, "blobs", "sha256", hexd), "wb") as f:
-        f.write(data)
-    return {"digest": "sha256:" + hexd, "size": len(data)}
-
-
-def make_layout(path, tags):
-    os.makedirs(os.path.join(path, "blobs", "sha256"))
-    with open(os.path.join(path, "oci-layout"), "w") as f:
-        json.dump({"imageLayoutVersion": "1.0.0"}, f)
-    manifests = []
-    for tag in tags:
-        layer = write_blob(path, (tag * 5000).encode())
-        layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar"
-        config = write_blob(path, json.dumps({"architecture": "amd64", "os": "linux",
-                                              "rootfs": {"type": "layers",
-                                                         "diff_ids": [layer["digest"]]}}).encode())
-        config["mediaType"] = "application/vnd.oci.image.config.v1+json"
-        manifest = write_blob(path, json.dumps({
-            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config, "layers": [layer]}).encode())
-        manifest["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
-        manifest["annotations"] = {"org.opencontainers.image.ref.name": tag}
-        manifests.append(manifest)
-    with open(os.path.join(path, "index.json"), "w") as f:
-        json.dump({"schemaVersion": 2, "manifests": manifests}, f)
-    return [m["digest"] for m in manifests]
 
 
 def names(store):
@@ -82,7 +47,7 @@ def unreadable_file(base):
         print("unreadable part skipped: needs root and setpriv to run as another user")
         return
     store = os.path.join(base, "u")
-    make_layout(os.path.join(base, "ul"), ["one", "two"])
+    make_layout(os.path.join(base, "ul"), ["one", "two"], lambda tag: (tag * 5000).encode())
     rc, out, err = run(store, "--content", "image", "import", os.path.join(base, "ul"),
                        "--repository", "app")
     expect(rc == 0, f"import ({rc}): {err}")
@@ -113,7 +78,7 @@ def unreadable_file(base):
 
 def missing_content(base):
     store = os.path.join(base, "m")
-    make_layout(os.path.join(base, "ml"), ["one", "two"])
+    make_layout(os.path.join(base, "ml"), ["one", "two"], lambda tag: (tag * 5000).encode())
     rc, out, err = run(store, "--content", "image", "import", os.path.join(base, "ml"),
                        "--repository", "app")
     expect(rc == 0, f"import ({rc}): {err}")
@@ -148,11 +113,7 @@ def main():
         missing_content(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    if FAILURES:
-        print(f"unreadable_content_test: {len(FAILURES)} failures")
-        return 1
-    print("unreadable_content_test: ok")
-    return 0
+    return CHECK.finish()
 
 
 if __name__ == "__main__":
