@@ -228,6 +228,14 @@ class PruneRun {
       } else {
         ASSIGN_OR_RETURN(images[i], txn.GetImage(ctx_.ns, batch[i].id));
       }
+      // Nothing but this prune has written since the snapshot, so a
+      // candidate of the snapshot still has its record: a read that says
+      // otherwise failed without saying so, and the answer would silently
+      // leave the image out.
+      if (fresh && !images[i]) {
+        return absl::UnavailableError(Cat("image ", ctx_.ns, "/", RawToDigest(batch[i].id),
+                                          " of the prune's snapshot could not be read"));
+      }
       if (images[i] && !(fresh && batch[i].names_known)) {
         ASSIGN_OR_RETURN(batch[i].names, txn.GetNames(ctx_.ns, batch[i].id));
       }
