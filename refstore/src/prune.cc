@@ -9,6 +9,7 @@
 // reported, and the entries unless PruneOptions::on_entry streams them).
 // A dry run does the same work inside one Txn over one snapshot that it never
 // commits: it reports exactly what a real prune of that state would.
+#include <optional>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -95,6 +96,13 @@ class PruneRun {
     bool names_known = false;
   };
 
+  // The names of the namespace (`prefix`) as `ro`'s snapshot has them.
+  NameCursor SnapshotNames(const rocksdb::ReadOptions& ro, const std::string& prefix) {
+    std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kNames]));
+    it->Seek(prefix);
+    return NameCursor(PrefixIterator(std::move(it), prefix));
+  }
+
   // Calls `batch` with the candidates of the snapshot, a batch at a time:
   // in key order, or least recently used first for max_storage.
   template <typename Fn>
@@ -107,17 +115,17 @@ class PruneRun {
     const std::string prefix = NsPrefix(ctx_.ns);
     std::unique_ptr<rocksdb::Iterator> it(
         store_->db_->NewIterator(ro, store_->cfs_[all_ ? kImages : kDangling]));
-    // The names, read beside the images in the same order (prune -a).
-    std::unique_ptr<rocksdb::Iterator> names_it(store_->db_->NewIterator(ro, store_->cfs_[kNames]));
-    names_it->Seek(prefix);
-    NameCursor names(PrefixIterator(std::move(names_it), prefix));
+    // prune -a reads the names beside the images, in the same order; a
+    // dangling candidate has none.
+    std::optional<NameCursor> names;
+    if (all_) names.emplace(SnapshotNames(ro, prefix));
     const size_t batch_size = std::max(1, store_->options_.prune_batch);
     std::vector<Candidate> candidates;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && !stop_; it->Next()) {
       Candidate c{std::string(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
                   all_ ? it->value().ToString() : std::string(), {}, /*names_known=*/true};
-      if (all_) {
-        ASSIGN_OR_RETURN(c.names, names.NamesOf(c.id));
+      if (names) {
+        ASSIGN_OR_RETURN(c.names, names->NamesOf(c.id));
       }
       candidates.push_back(std::move(c));
       if (candidates.size() == batch_size) {
@@ -183,9 +191,7 @@ class PruneRun {
     const std::string prefix = NsPrefix(ctx_.ns);
     std::map<std::string, std::vector<std::pair<int64_t, std::string>>> repos;
     std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kImages]));
-    std::unique_ptr<rocksdb::Iterator> names_it(store_->db_->NewIterator(ro, store_->cfs_[kNames]));
-    names_it->Seek(prefix);
-    NameCursor names(PrefixIterator(std::move(names_it), prefix));
+    NameCursor names = SnapshotNames(ro, prefix);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       ASSIGN_OR_RETURN(ImageRecord img,
                        DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));

@@ -61,10 +61,9 @@ absl::StatusOr<std::vector<NameEntry>> NamesInRepo(Txn& txn, std::string_view ns
   for (char sep : {':', '@'}) {
     auto it = txn.Scan(kNames, Cat(prefix, repo, std::string_view(&sep, 1)));
     for (; it.Valid() && out.size() < limit; it.Next()) {
-      const std::string_view full = it.key().substr(prefix.size());
-      if (SplitName(full).repo != repo) continue;
-      ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(it.value(), Printable(it.key())));
-      out.push_back({std::string(full), created});
+      if (SplitName(it.key().substr(prefix.size())).repo != repo) continue;
+      ASSIGN_OR_RETURN(NameEntry e, DecodeNameEntry(it.key(), prefix.size(), it.value()));
+      out.push_back(std::move(e));
     }
     RETURN_IF_ERROR(it.status());
   }

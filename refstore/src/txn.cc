@@ -276,6 +276,12 @@ absl::StatusOr<std::optional<std::string>> Txn::GetName(std::string_view ns,
   return Get(kRefs, NameKey(ns, full));
 }
 
+absl::StatusOr<NameEntry> DecodeNameEntry(std::string_view key, size_t name_at,
+                                           std::string_view value) {
+  ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(value, Printable(key)));
+  return NameEntry{std::string(key.substr(name_at)), created};
+}
+
 NameCursor::NameCursor(Txn& txn, std::string_view ns) : it_(txn.Scan(kNames, NsPrefix(ns))) {}
 
 absl::StatusOr<std::vector<NameEntry>> NameCursor::NamesOf(std::string_view image) {
@@ -288,8 +294,9 @@ absl::StatusOr<std::vector<NameEntry>> NameCursor::NamesOf(std::string_view imag
     if (head < image) continue;
     if (head > image) break;
     if (rest.size() == image.size()) continue;  // no name: check reports it
-    ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(it_.value(), Printable(it_.key())));
-    out.push_back({std::string(rest.substr(image.size())), created});
+    const size_t name_at = it_.key().size() - rest.size() + image.size();
+    ASSIGN_OR_RETURN(NameEntry e, DecodeNameEntry(it_.key(), name_at, it_.value()));
+    out.push_back(std::move(e));
   }
   RETURN_IF_ERROR(it_.status());
   return out;
@@ -299,8 +306,9 @@ absl::StatusOr<std::vector<NameEntry>> Txn::GetNames(std::string_view ns, std::s
   std::vector<NameEntry> out;
   auto it = Scan(kNames, ImageNamesPrefix(ns, id));
   for (; it.Valid(); it.Next()) {
-    ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(it.value(), Printable(it.key())));
-    out.push_back({std::string(it.rest()), created});
+    const size_t name_at = it.key().size() - it.rest().size();
+    ASSIGN_OR_RETURN(NameEntry e, DecodeNameEntry(it.key(), name_at, it.value()));
+    out.push_back(std::move(e));
   }
   RETURN_IF_ERROR(it.status());
   return out;

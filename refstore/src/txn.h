@@ -174,6 +174,10 @@ class Txn {
   absl::flat_hash_map<std::string, CachedBlob> blobs_;
 };
 
+// The entry of a `names` key whose name starts at byte `name_at`.
+absl::StatusOr<NameEntry> DecodeNameEntry(std::string_view key, size_t name_at,
+                                           std::string_view value);
+
 // Internal status for a RocksDB error, naming the key.
 absl::Status RocksError(const rocksdb::Status& s, std::string_view what);
 
