@@ -1,4 +1,4 @@
-// fuzz_oci_layout: the OCI image layout reader (gc/oci_layout.h):
+// fuzz_oci_layout: the OCI image layout reader (refstore/content/oci_layout.h):
 // ReadLayout, ReadImage and FindRoots over a layout directory written from
 // the input into a private temporary directory (under $TMPDIR).
 //
@@ -44,14 +44,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "gc/oci_layout.h"
-#include "gc/sha256.h"
+#include "refstore/content/oci_layout.h"
+#include "refstore/content/sha256.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using refstore::gc::LayoutBlob;
-using refstore::gc::LayoutImage;
+using refstore::content::LayoutBlob;
+using refstore::content::LayoutImage;
 
 enum Flags : uint8_t {
   kVerify = 1 << 0,              // ReadOptions::verify_digests
@@ -183,13 +183,13 @@ void CheckImage(const LayoutImage& image, const std::string& where) {
   if (IsSafetyNet(image.error)) Fail(where + ": an exception escaped the reader: " + image.error);
   std::set<std::string> seen;
   for (const LayoutBlob& b : image.content) {
-    if (!refstore::gc::IsSha256Digest(b.digest)) Fail(where + ": content digest " + b.digest);
+    if (!refstore::content::IsSha256Digest(b.digest)) Fail(where + ": content digest " + b.digest);
     if (b.size < 0) Fail(where + ": negative content size");
     if (b.digest == image.target.digest) Fail(where + ": content holds the target " + b.digest);
     if (!seen.insert(b.digest).second) Fail(where + ": content repeats " + b.digest);
   }
   if (image.error.empty()) {
-    if (!refstore::gc::IsSha256Digest(image.target.digest)) {
+    if (!refstore::content::IsSha256Digest(image.target.digest)) {
       Fail(where + ": image without error has target digest " + image.target.digest);
     }
     constexpr std::string_view kDocs[] = {
@@ -226,11 +226,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<size_t> sizes(n, 0);
   for (size_t i = 0; i < n; ++i) sizes[i] = Substitute(raws[i], hexes, sizes).size();
   std::vector<std::string> blobs(n);
-  for (size_t i = 0; i < n; ++i) hexes[i] = refstore::gc::Sha256Hex(raws[i]);
+  for (size_t i = 0; i < n; ++i) hexes[i] = refstore::content::Sha256Hex(raws[i]);
   if (flags & kVerify) {
     for (size_t i = n; i-- > 0;) {
       blobs[i] = Substitute(raws[i], hexes, sizes);
-      hexes[i] = refstore::gc::Sha256Hex(blobs[i]);
+      hexes[i] = refstore::content::Sha256Hex(blobs[i]);
     }
   } else {
     for (size_t i = 0; i < n; ++i) blobs[i] = Substitute(raws[i], hexes, sizes);
@@ -263,11 +263,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  refstore::gc::ReadOptions options;
+  refstore::content::ReadOptions options;
   options.verify_digests = (flags & kVerify) != 0;
   if (flags & kSmallLimit) options.max_manifest_size = 300;
 
-  absl::StatusOr<refstore::gc::Layout> layout = refstore::gc::ReadLayout(root.string(), options);
+  absl::StatusOr<refstore::content::Layout> layout = refstore::content::ReadLayout(root.string(), options);
   if (layout.ok()) {
     for (size_t i = 0; i < layout->images.size(); ++i) {
       CheckImage(layout->images[i], "ReadLayout image " + std::to_string(i));
@@ -290,7 +290,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     candidates.push_back(std::string(64, 'A'));
     if (n > 0) candidates.push_back(hexes[0]);
   }
-  std::vector<LayoutImage> roots = refstore::gc::FindRoots(root.string(), candidates, options);
+  std::vector<LayoutImage> roots = refstore::content::FindRoots(root.string(), candidates, options);
   for (size_t i = 0; i < roots.size(); ++i) {
     CheckImage(roots[i], "FindRoots root " + std::to_string(i));
     if (i > 0 && !(roots[i - 1].target.digest < roots[i].target.digest)) {
@@ -305,7 +305,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                 : "application/vnd.oci.image.manifest.v1+json";
     target.digest = "sha256:" + hexes[0];
     target.size = static_cast<int64_t>(blobs[0].size());
-    CheckImage(refstore::gc::ReadImage(root.string(), target, options), "ReadImage");
+    CheckImage(refstore::content::ReadImage(root.string(), target, options), "ReadImage");
   }
   return 0;
 }

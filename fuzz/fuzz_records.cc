@@ -1,6 +1,6 @@
 // fuzz_records: the decoders of every record kind the store reads from disk
-// (refstore/src/codec.h), and the key helpers used on keys read from disk
-// (refstore/src/keys.h).
+// (refstore/format/codec.h), and the key helpers used on keys read from disk
+// (refstore/format/keys.h).
 //
 // Input: byte 0 selects the record kind (value % 6: image, blob, container,
 // lease, stats, garbage); the rest is the stored value.
@@ -16,8 +16,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "codec.h"
-#include "keys.h"
+#include "refstore/format/codec.h"
+#include "refstore/format/keys.h"
 
 namespace {
 

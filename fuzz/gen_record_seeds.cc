@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "codec.h"
+#include "refstore/format/codec.h"
 
 namespace {
 

@@ -307,7 +307,7 @@ int RunExplain(Env& env, const std::string& ref, const std::string& format) {
 }
 
 // Opens the store for writing, which upgrades an older on-disk format
-// (refstore/src/upgrade.h), and says the format it now has.
+// (refstore/db/upgrade.h), and says the format it now has.
 int RunUpgrade(Env& env) {
   std::unique_ptr<refstore::Store> store = OpenStore(env, /*read_only=*/false);
   if (!store) return kExitError;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "strcat.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::bench {
 namespace {

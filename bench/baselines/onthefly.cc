@@ -10,11 +10,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "refstore/reference.h"
-#include "rocks_options.h"
+#include "refstore/db/rocks_options.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
-#include "status_macros.h"
-#include "strcat.h"
+#include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::bench {
 namespace {

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "driver/measure.h"
-#include "keys.h"
-#include "rocks_options.h"
+#include "refstore/format/keys.h"
+#include "refstore/db/rocks_options.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "gc/sha256.h"
+#include "refstore/content/sha256.h"
 #include "micro.h"
 
 namespace refstore::micro {
@@ -57,7 +57,7 @@ void BM_PullAndFree(benchmark::State& state) {
     const std::string lease = "pull-" + std::to_string(i);
     const std::string bytes = "blob " + std::to_string(i++);
     const Descriptor d{.media_type = "application/octet-stream",
-                       .digest = "sha256:" + gc::Sha256Hex(bytes),
+                       .digest = "sha256:" + content::Sha256Hex(bytes),
                        .size = static_cast<int64_t>(bytes.size())};
     bool given = false;
     auto reader = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {

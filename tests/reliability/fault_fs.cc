@@ -288,39 +288,39 @@ class FileSystem : public rocksdb::FileSystemWrapper {
   FaultFs* fs_;
 };
 
-class Hooks : public gc::FileHooks {
+class Hooks : public content::FileHooks {
  public:
   explicit Hooks(FaultFs* fs) : fs_(fs) {}
-  int Before(gc::FileEvent event, const std::string& raw_path, const std::string& raw_to,
+  int Before(content::FileEvent event, const std::string& raw_path, const std::string& raw_to,
              size_t bytes) override {
     const std::string path = NormalPath(raw_path);
     switch (event) {
-      case gc::FileEvent::kCreate:
+      case content::FileEvent::kCreate:
         if (int e = fs_->Admit(FaultFs::Call::kChange, path)) return e;
         fs_->Created(path);
         return 0;
-      case gc::FileEvent::kWrite:
+      case content::FileEvent::kWrite:
         return fs_->Admit(FaultFs::Call::kWrite, path, bytes);
-      case gc::FileEvent::kSync:
+      case content::FileEvent::kSync:
         if (int e = fs_->Admit(FaultFs::Call::kSync, path)) return e;
         fs_->Synced(path, std::max<int64_t>(SizeOf(path), 0));
-        return gc::FileHooks::kSkip;
-      case gc::FileEvent::kSyncDir:
+        return content::FileHooks::kSkip;
+      case content::FileEvent::kSyncDir:
         if (int e = fs_->Admit(FaultFs::Call::kSync, path)) return e;
         fs_->SyncedDir(path);
-        return gc::FileHooks::kSkip;
-      case gc::FileEvent::kRename: {
+        return content::FileHooks::kSkip;
+      case content::FileEvent::kRename: {
         if (int e = fs_->Admit(FaultFs::Call::kChange, path)) return e;
         fs_->Renaming(path, NormalPath(raw_to));
         return 0;
       }
-      case gc::FileEvent::kUnlink:
+      case content::FileEvent::kUnlink:
         if (int e = fs_->Admit(FaultFs::Call::kChange, path)) return e;
         fs_->Deleting(path);
         return 0;
-      case gc::FileEvent::kMkdir:
+      case content::FileEvent::kMkdir:
         return fs_->Admit(FaultFs::Call::kChange, path);
-      case gc::FileEvent::kRead:
+      case content::FileEvent::kRead:
         return fs_->Admit(FaultFs::Call::kRead, path, bytes);
     }
     return 0;

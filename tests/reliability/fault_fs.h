@@ -2,7 +2,7 @@
 //
 // FaultFs sits below both halves of a store: the RocksDB database (as a
 // rocksdb::FileSystemWrapper over the default file system) and the content
-// directory (as gc::FileHooks). Files are the real files of a temporary
+// directory (as content::FileHooks). Files are the real files of a temporary
 // directory; FaultFs records, beside them, what has reached the disk:
 //
 //  * the synced length of every file written since tracking began (appends
@@ -40,7 +40,7 @@
 #include <thread>
 #include <vector>
 
-#include "gc/file_hooks.h"
+#include "refstore/content/file_hooks.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -78,7 +78,7 @@ class FaultFs {
   // a failed background flush, and a fault test makes thousands of them).
   rocksdb::Env* env() { return env_.get(); }
   std::shared_ptr<rocksdb::FileSystem> file_system() { return fs_; }
-  gc::FileHooks* content_hooks() { return hooks_.get(); }
+  content::FileHooks* content_hooks() { return hooks_.get(); }
 
   // Power. After `n` more calls that change the disk (appends, syncs,
   // creates, renames, deletes) made by the calling thread, power goes off:
@@ -132,7 +132,7 @@ class FaultFs {
   std::map<std::string, int64_t> synced_;  // path -> synced length, for files tracked
   std::vector<Entry> pending_;             // oldest first
   std::shared_ptr<rocksdb::FileSystem> fs_;
-  std::unique_ptr<gc::FileHooks> hooks_;
+  std::unique_ptr<content::FileHooks> hooks_;
   std::unique_ptr<rocksdb::Env> composite_;
   std::unique_ptr<rocksdb::Env> env_;
 };

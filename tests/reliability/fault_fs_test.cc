@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "gc/content_dir.h"
-#include "gc/sha256.h"
+#include "refstore/content/content_dir.h"
+#include "refstore/content/sha256.h"
 
 namespace refstore::testing {
 namespace {
@@ -134,14 +134,14 @@ TEST_F(FaultFsTest, InjectedFaultsFailWithoutEffectAndDiskFills) {
 
 TEST_F(FaultFsTest, ContentDirectoryFollowsTheSameRules) {
   FaultFs f(1);
-  auto dir = gc::ContentDir::Open(Path("content"), f.content_hooks());
+  auto dir = content::ContentDir::Open(Path("content"), f.content_hooks());
   ASSERT_TRUE(dir.ok()) << dir.status();
   const std::string a = "published and synced", b = "published, directory not synced";
-  const std::string ha = gc::Sha256Hex(a), hb = gc::Sha256Hex(b);
-  auto fa = dir->Ingest(ha, static_cast<int64_t>(a.size()), gc::StringReader(a));
+  const std::string ha = content::Sha256Hex(a), hb = content::Sha256Hex(b);
+  auto fa = dir->Ingest(ha, static_cast<int64_t>(a.size()), content::StringReader(a));
   ASSERT_TRUE(fa.ok());
   ASSERT_TRUE(dir->Publish(*fa).ok());
-  auto fb = dir->Ingest(hb, static_cast<int64_t>(b.size()), gc::StringReader(b));
+  auto fb = dir->Ingest(hb, static_cast<int64_t>(b.size()), content::StringReader(b));
   ASSERT_TRUE(fb.ok());
   ASSERT_TRUE(dir->Publish(*fb, /*sync_dir=*/false).ok());
   f.DropUnsynced();
@@ -152,7 +152,7 @@ TEST_F(FaultFsTest, ContentDirectoryFollowsTheSameRules) {
   EXPECT_FALSE(dir->HashBlob(ha).ok());
   f.SetFaults(FaultPlan{.write_one_in = 1});
   const std::string c = "never written";
-  EXPECT_FALSE(dir->Ingest(gc::Sha256Hex(c), static_cast<int64_t>(c.size()), gc::StringReader(c)).ok());
+  EXPECT_FALSE(dir->Ingest(content::Sha256Hex(c), static_cast<int64_t>(c.size()), content::StringReader(c)).ok());
 }
 
 }  // namespace

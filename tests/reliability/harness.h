@@ -18,7 +18,7 @@
 
 #include "fault_fs.h"
 #include "refstore/store.h"
-#include "seams.h"
+#include "refstore/db/seams.h"
 #include "workload.h"
 
 namespace refstore::testing {

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "gc/sha256.h"
+#include "refstore/content/sha256.h"
 #include "refstore/store.h"
 
 namespace refstore {
@@ -42,7 +42,7 @@ std::map<std::string, std::string> Fingerprint(const fs::path& root) {
     } else if (e.is_regular_file()) {
       std::ifstream in(e.path(), std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      out[rel] = gc::Sha256Hex(bytes);
+      out[rel] = content::Sha256Hex(bytes);
     }
   }
   return out;

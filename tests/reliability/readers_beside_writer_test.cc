@@ -43,7 +43,7 @@
 #include <thread>
 #include <vector>
 
-#include "gc/test_image.h"
+#include "tests/support/test_image.h"
 #include "nlohmann/json.hpp"
 
 extern char** environ;
@@ -52,8 +52,8 @@ namespace refstore {
 namespace {
 
 namespace fs = std::filesystem;
-using gc::testing::Image;
-using gc::testing::MakeImage;
+using test_oci::Image;
+using test_oci::MakeImage;
 using nlohmann::json;
 
 constexpr int kLayouts = 6;
@@ -148,7 +148,7 @@ std::set<std::string> SecondaryDirsInTmp() {
   return out;
 }
 
-json Descriptor(const gc::testing::Blob& b) {
+json Descriptor(const test_oci::Blob& b) {
   return {{"mediaType", b.media_type}, {"digest", b.digest}, {"size", b.size()}};
 }
 
@@ -166,7 +166,7 @@ class ReadersBesideWriter : public ::testing::Test {
     // Layouts: every image shares one of two base layers; anchor:latest
     // (pinned, never removed) holds base layer 0.
     anchor_ = MakeImage("anchor", {"base-layer-0", "anchor-layer"});
-    gc::testing::WriteLayout(root_ / "layouts" / "anchor", {{anchor_, {"latest"}}});
+    test_oci::WriteLayout(root_ / "layouts" / "anchor", {{anchor_, {"latest"}}});
     for (int i = 0; i < kLayouts; ++i) {
       std::vector<std::pair<Image, std::vector<std::string>>> images;
       for (int j = 0; j < kImagesPerLayout; ++j) {
@@ -177,7 +177,7 @@ class ReadersBesideWriter : public ::testing::Test {
         images.push_back({img, {"t" + std::to_string(j)}});
         images_.push_back(img);
       }
-      gc::testing::WriteLayout(root_ / "layouts" / ("l" + std::to_string(i)), images);
+      test_oci::WriteLayout(root_ / "layouts" / ("l" + std::to_string(i)), images);
     }
   }
   void TearDown() override {

@@ -5,14 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "gc/content_dir.h"
+#include "refstore/content/content_dir.h"
 #include "refstore/filters.h"
 
 namespace refstore::testing {
 namespace {
 
-using gc::testing::Blob;
-using gc::testing::MakeImage;
+using test_oci::Blob;
+using test_oci::MakeImage;
 
 const char* kNamespaces[] = {"default", "other"};
 const char* kRepos[] = {"app", "db", "web"};
@@ -39,7 +39,7 @@ std::string Entries(const std::vector<DeleteEntry>& v) {
 
 Descriptor Desc(const Blob& b) { return {b.media_type, b.digest, b.size()}; }
 
-std::vector<Descriptor> ContentOf(const gc::testing::Image& img) {
+std::vector<Descriptor> ContentOf(const test_oci::Image& img) {
   std::vector<Descriptor> out;
   for (const auto& b : img.content) out.push_back(Desc(b));
   return out;
@@ -172,7 +172,7 @@ std::string Apply(Store& store, const Workload& w, const Op& op) {
       return Text(store.CreateLease(ctx, op.a, op.expires));
     case OpKind::kWriteBlobs: {
       const Blob b = w.images()[op.image].all()[std::stoul(op.b)];
-      return Text(store.WriteBlob(ctx, op.a, Desc(b), gc::StringReader(b.bytes)));
+      return Text(store.WriteBlob(ctx, op.a, Desc(b), content::StringReader(b.bytes)));
     }
     case OpKind::kLeaseAdd: {
       std::vector<Descriptor> all = ContentOf(w.images()[op.image]);

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "gc/test_image.h"
+#include "tests/support/test_image.h"
 #include "refstore/store.h"
 
 namespace refstore::testing {
@@ -45,7 +45,7 @@ class Workload {
  public:
   Workload(uint64_t seed, bool content_store);
   Op Next();
-  const std::vector<gc::testing::Image>& images() const { return images_; }
+  const std::vector<test_oci::Image>& images() const { return images_; }
   bool content_store() const { return content_; }
   // Every digest of the universe, for Dump.
   const std::vector<std::string>& digests() const { return digests_; }
@@ -56,7 +56,7 @@ class Workload {
   std::string Ref(const std::string& ns);
   std::mt19937_64 rng_;
   bool content_;
-  std::vector<gc::testing::Image> images_;
+  std::vector<test_oci::Image> images_;
   std::vector<std::string> digests_;
   std::deque<Op> queued_;
   absl::Time now_;

@@ -54,9 +54,9 @@
 #include <vector>
 
 #include "expected_state.h"
-#include "gc/content_dir.h"
-#include "gc/sha256.h"
-#include "gc/test_image.h"
+#include "refstore/content/content_dir.h"
+#include "refstore/content/sha256.h"
+#include "tests/support/test_image.h"
 #include "nlohmann/json.hpp"
 #include "refstore/store.h"
 
@@ -64,9 +64,9 @@ namespace refstore {
 namespace {
 
 namespace fs = std::filesystem;
-using gc::testing::Blob;
-using gc::testing::Image;
-using gc::testing::MakeImage;
+using test_oci::Blob;
+using test_oci::Image;
+using test_oci::MakeImage;
 using nlohmann::json;
 
 constexpr char kChildFlag[] = "--gc-crash-child=";
@@ -145,7 +145,7 @@ std::string Name(std::mt19937_64& rng) {
   return name;
 }
 
-std::string ContainerId(int c) { return gc::Sha256Hex("container " + std::to_string(c)); }
+std::string ContainerId(int c) { return content::Sha256Hex("container " + std::to_string(c)); }
 std::string PullLease(int k) { return "pull-" + std::to_string(k); }
 std::string KeepLease(int n) { return "keep-" + std::to_string(n); }
 
@@ -253,7 +253,7 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
                           {"digest", blob.digest},
                           {"size", blob.size()},
                           {"pull", k}});
-        s = store.WriteBlob(ctx, lease, Desc(blob), gc::StringReader(blob.bytes));
+        s = store.WriteBlob(ctx, lease, Desc(blob), content::StringReader(blob.bytes));
         report.End(n, s);
         if (!s.ok()) Die(kExitPull, "pull write", s);
       }
@@ -336,7 +336,7 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
                           {"lease", lease},
                           {"digest", blob.digest},
                           {"size", blob.size()}});
-        s = store.WriteBlob(ctx, lease, Desc(blob), gc::StringReader(blob.bytes));
+        s = store.WriteBlob(ctx, lease, Desc(blob), content::StringReader(blob.bytes));
         report.End(n, s);
         if (!s.ok()) Die(kExitLease, "lease write", s);
       }

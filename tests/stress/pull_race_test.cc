@@ -21,16 +21,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gc/content_dir.h"
-#include "gc/test_image.h"
+#include "refstore/content/content_dir.h"
+#include "tests/support/test_image.h"
 #include "refstore/store.h"
 
 namespace refstore {
 namespace {
 
 namespace fs = std::filesystem;
-using gc::testing::Blob;
-using gc::testing::Image;
+using test_oci::Blob;
+using test_oci::Image;
 
 constexpr int kPullers = 8;
 constexpr int kImages = 24;
@@ -60,7 +60,7 @@ TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
 
   std::vector<Image> pool;
   for (int i = 0; i < kImages; ++i) {
-    pool.push_back(gc::testing::MakeImage(
+    pool.push_back(test_oci::MakeImage(
         absl::StrCat("config ", i), {absl::StrCat("shared layer ", i % 5, std::string(2000, 's')),
                                      absl::StrCat("own layer ", i)}));
   }
@@ -130,7 +130,7 @@ TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
           if (!must(store.CreateLease(Ctx(), lease, std::nullopt), "lease")) continue;
           bool ok = true;
           for (const Blob& b : img.all()) {
-            ok = must(store.WriteBlob(Ctx(), lease, Desc(b), gc::StringReader(b.bytes)),
+            ok = must(store.WriteBlob(Ctx(), lease, Desc(b), content::StringReader(b.bytes)),
                       "write") && ok;
           }
           // While the lease lives, every blob written under it is on disk.
@@ -150,7 +150,7 @@ TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
           fail(store.Tag(Ctx(), img.target.digest, name), "tag");
           ++tags;
         } else {
-          const std::string cid = gc::Sha256Hex(absl::StrCat("c", t, "-", rng() % 3));
+          const std::string cid = content::Sha256Hex(absl::StrCat("c", t, "-", rng() % 3));
           switch (rng() % 4) {
             case 0: fail(store.CreateContainer(Ctx(), cid, name, false).status(), "ctr"); break;
             case 1: fail(store.StartContainer(Ctx(), cid), "start"); break;

@@ -1,0 +1,559 @@
+// Check: recomputes every count and relation from scratch over one snapshot
+// and reports each difference from what is stored.
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "refstore/util/strcat.h"
+#include "refstore/db/mutate.h"
+#include "refstore/db/read_only.h"
+#include "refstore/util/status_macros.h"
+#include "refstore/store/store_impl.h"
+
+namespace refstore::internal {
+namespace {
+
+// One holder of a blob found by the recount: an image of a namespace (held
+// or not, owning the blob or not) or a lease. A store has millions: they are
+// kept small, sorted by digest at the end, and merged with the blobs column
+// family in key order.
+struct Edge {
+  std::array<uint8_t, kRawIdSize> raw;  // unsigned: sorts as RocksDB's keys do
+  int64_t size;                         // declared size; -1 for a lease
+  uint64_t owner_hash;                  // OwnerHash(ns, id) when the image owns it
+  uint32_t ns;                          // index into the namespaces; kLeaseEdge
+  bool held;
+  bool owned;
+};
+constexpr uint32_t kLeaseEdge = UINT32_MAX;
+
+uint64_t OwnerHash(std::string_view ns, std::string_view id) {
+  return std::hash<std::string>()(Cat(ns, "/", id));
+}
+
+class Checker {
+ public:
+  // `txn` reads the snapshot checked; `latest` the latest state, to confirm
+  // a file finding on a store that changes meanwhile (files are not in the
+  // snapshot: a blob freed and collected, or published, after the snapshot
+  // was taken is not a fault).
+  Checker(Txn& txn, Txn& latest, const content::ContentDir* content, const CheckOptions& options)
+      : txn_(txn), latest_(latest), content_(content), options_(options) {}
+
+  absl::StatusOr<std::vector<Problem>> Run() {
+    RETURN_IF_ERROR(CheckImages());
+    RETURN_IF_ERROR(CheckRefs());
+    RETURN_IF_ERROR(CheckNames());
+    RETURN_IF_ERROR(CheckDangling());
+    RETURN_IF_ERROR(CheckLeases());
+    RETURN_IF_ERROR(CheckContainers());
+    RETURN_IF_ERROR(CheckBlobs());
+    RETURN_IF_ERROR(CheckStats());
+    RETURN_IF_ERROR(CheckGarbage());
+    if (content_) RETURN_IF_ERROR(CheckFiles());
+    return std::move(problems_);
+  }
+
+ private:
+  void Report(std::string category, std::string subject, std::string detail) {
+    problems_.push_back({std::move(category), std::move(subject), std::move(detail)});
+  }
+  void Inform(std::string category, std::string subject, std::string detail) {
+    problems_.push_back({std::move(category), std::move(subject), std::move(detail), true});
+  }
+
+  // Garbage records: files the collector has yet to delete. Never a blob
+  // with a record as well.
+  absl::Status CheckGarbage() {
+    auto it = txn_.Scan(kGarbage, "");
+    for (; it.Valid(); it.Next()) {
+      std::string raw(it.key());
+      std::string subject = raw.size() == kRawIdSize ? RawToDigest(raw) : Printable(raw);
+      absl::StatusOr<GarbageRecord> g = DecodeGarbage(it.value(), subject);
+      if (!g.ok()) {
+        Report("corrupt_record", subject, std::string(g.status().message()));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto blob, txn_.Get(kBlobs, raw));
+      if (blob) {
+        Report("garbage_with_blob", subject, "a garbage record for a blob that has a record");
+      } else {
+        Inform("garbage_pending", subject, Cat(g->size, " bytes not yet collected"));
+      }
+    }
+    return it.status();
+  }
+
+  // The content store: every blob record has its file, of its size (and
+  // digest); every file has a blob or garbage record.
+  absl::Status CheckFiles() {
+    return content_->ForEachBlob(
+        [&](std::string_view hex, int64_t size) -> absl::Status {
+          std::string raw = HexToRaw(hex);
+          ASSIGN_OR_RETURN(auto blob, txn_.Get(kBlobs, raw));
+          if (blob) return absl::OkStatus();  // compared in CheckBlobs
+          ASSIGN_OR_RETURN(auto garbage, txn_.Get(kGarbage, raw));
+          if (!garbage) {
+            ASSIGN_OR_RETURN(auto now_blob, latest_.Get(kBlobs, raw));
+            ASSIGN_OR_RETURN(auto now_garbage, latest_.Get(kGarbage, raw));
+            if (now_blob || now_garbage) return absl::OkStatus();  // written since
+          }
+          if (!garbage) {
+            Report("file_without_record", Cat("sha256:", hex),
+                   Cat(size, " bytes that no blob or garbage record names"));
+          }
+          return absl::OkStatus();
+        },
+        [&](std::string_view name) {
+          Report("stray_file", Cat(content_->root(), "/blobs/sha256/", name),
+                 "not a blob file (a name that is not a digest, or not a regular file)");
+        });
+  }
+
+  // Compares blob `raw`'s file with its record.
+  absl::Status CheckFile(std::string_view raw, const BlobRecord& b) {
+    const std::string hex = RawToHex(raw);
+    const std::string subject = RawToDigest(raw);
+    absl::StatusOr<std::optional<int64_t>> size = content_->BlobSize(hex);
+    if (size.ok() && !*size) {
+      ASSIGN_OR_RETURN(auto now, latest_.Get(kBlobs, raw));
+      if (!now) return absl::OkStatus();  // freed and collected since
+    }
+    if (!size.ok() && !absl::IsInvalidArgument(size.status())) {
+      // EACCES, EIO: not a missing file (repair acts on nothing unreadable).
+      Report("unreadable_file", subject, std::string(size.status().message()));
+      return absl::OkStatus();
+    }
+    if (!size.ok() || !*size) {
+      Report("blob_without_file", subject,
+             size.ok() ? "no file in the content store" : std::string(size.status().message()));
+      return absl::OkStatus();
+    }
+    if (**size != b.size) {
+      Report("file_wrong_size", subject, Cat("file has ", **size, " bytes, record says ", b.size));
+      return absl::OkStatus();
+    }
+    if (options_.verify_digests) {
+      absl::StatusOr<std::string> got = content_->HashBlob(hex);
+      if (!got.ok()) {
+        Report(absl::IsInternal(got.status()) ? "unreadable_file" : "blob_without_file", subject,
+               std::string(got.status().message()));
+      } else if (*got != hex) {
+        Report("file_wrong_digest", subject, Cat("file hashes to sha256:", *got));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Records one holder of blob `raw`: an image of `ns` (held, owning it),
+  // or a lease when `ns` is null.
+  void Count(std::string_view raw, int64_t size, const std::string_view* ns, bool held,
+             bool owned, uint64_t owner_hash) {
+    Edge e{};
+    std::memcpy(e.raw.data(), raw.data(), std::min(raw.size(), e.raw.size()));
+    e.size = size;
+    e.owner_hash = owner_hash;
+    e.ns = ns ? NsIndex(*ns) : kLeaseEdge;
+    e.held = held;
+    e.owned = owned;
+    edges_.push_back(e);
+  }
+
+  uint32_t NsIndex(std::string_view ns) {
+    auto it = ns_index_.find(absl::string_view(ns.data(), ns.size()));
+    if (it != ns_index_.end()) return it->second;
+    namespaces_.emplace_back(ns);
+    return ns_index_[std::string(ns)] = static_cast<uint32_t>(namespaces_.size() - 1);
+  }
+
+  absl::Status CheckImages() {
+    NameCursor names(txn_.Scan(kNames, ""));
+    auto it = txn_.Scan(kImages, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, id;
+      std::string subject = Printable(it.key());
+      if (!SplitNs(it.key(), &ns, &id) || id.size() != kRawIdSize) {
+        Report("bad_key", subject, "image key is not namespace/id");
+        continue;
+      }
+      subject = Cat(ns, "/", RawToDigest(id));
+      absl::StatusOr<ImageRecord> img = DecodeImage(it.value(), subject);
+      if (!img.ok()) {
+        Report("corrupt_record", subject, std::string(img.status().message()));
+        continue;
+      }
+      if (img->target.raw_digest != id) Report("id_mismatch", subject, "target digest differs");
+      ASSIGN_OR_RETURN(auto dref, txn_.Get(kRefs, DigestRefKey(ns, id)));
+      if (!dref) Report("image_without_digest_ref", subject, "no digest reference");
+      ASSIGN_OR_RETURN(auto dangling, txn_.Get(kDangling, DanglingKey(ns, id)));
+      ASSIGN_OR_RETURN(const std::vector<NameEntry> image_names, names.NamesOf(it.key()));
+      if (image_names.empty() != dangling.has_value()) {
+        Report("dangling_index", subject,
+               image_names.empty() ? "nameless image not indexed as dangling"
+                                   : "named image indexed as dangling");
+      }
+      ASSIGN_OR_RETURN(auto holders, Holders(txn_, ns, id));
+      if (holders.size() != img->holders) {
+        Report("holder_count", subject,
+               Cat("record says ", img->holders, ", holder entries ", holders.size()));
+      }
+      NsStats& stats = recounted_stats_[std::string(ns)];
+      ++stats.images;
+      if (++checked_ % 10000 == 0 && options_.on_progress) options_.on_progress(checked_);
+      if (!holders.empty()) ++stats.active;
+      const uint64_t owner = OwnerHash(ns, id);
+      for (const StoredDescriptor* d : ImageBlobs(*img)) {
+        Count(d->raw_digest, d->size, &ns, !holders.empty() || img->pinned, d->owned,
+              d->owned ? owner : 0);
+      }
+    }
+    return it.status();
+  }
+
+  absl::Status CheckRefs() {
+    auto it = txn_.Scan(kRefs, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(it.key(), &ns, &rest) || rest.empty()) {
+        Report("bad_key", Printable(it.key()), "reference key is not namespace/kind/name");
+        continue;
+      }
+      const char kind = rest[0];
+      rest.remove_prefix(1);
+      if (kind == 'D') {
+        ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, rest)));
+        if (!img) {
+          Report("digest_ref_without_image", Cat(ns, "/", RawToDigest(rest)),
+                 "digest reference of a missing image");
+        }
+      } else if (kind == 'N') {
+        std::string subject = Cat(ns, "/", rest);
+        std::string id(it.value());
+        ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
+        if (!img) {
+          Report("name_to_missing_image", subject, RawToDigest(id));
+          continue;
+        }
+        ASSIGN_OR_RETURN(auto entry, txn_.Get(kNames, ImageNameKey(ns, id, rest)));
+        if (!entry) Report("name_not_in_image", subject, RawToDigest(id));
+      } else {
+        Report("bad_key", Printable(it.key()), "unknown reference kind");
+      }
+    }
+    return it.status();
+  }
+
+  // Each entry of the `names` column family: an image's name, which must
+  // point back to the image.
+  absl::Status CheckNames() {
+    auto it = txn_.Scan(kNames, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(it.key(), &ns, &rest) || rest.size() <= kRawIdSize) {
+        Report("bad_key", Printable(it.key()), "name key is not namespace/id/name");
+        continue;
+      }
+      const std::string_view id = rest.substr(0, kRawIdSize), full = rest.substr(kRawIdSize);
+      const std::string subject = Cat(ns, "/", full);
+      absl::StatusOr<int64_t> created = DecodeNameValue(it.value(), subject);
+      if (!created.ok()) Report("corrupt_record", subject, std::string(created.status().message()));
+      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
+      if (!img) {
+        Report("name_of_missing_image", subject, RawToDigest(id));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto target, txn_.GetName(ns, full));
+      if (!target || *target != id) {
+        Report("name_mismatch", subject,
+               Cat("image ", RawToDigest(id), " has the name, the name points ",
+                   target ? "elsewhere" : "nowhere"));
+      }
+    }
+    return it.status();
+  }
+
+  absl::Status CheckDangling() {
+    auto it = txn_.Scan(kDangling, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, id;
+      if (!SplitNs(it.key(), &ns, &id)) continue;
+      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
+      if (!img) Report("dangling_index", Cat(ns, "/", RawToDigest(id)), "no such image");
+    }
+    return it.status();
+  }
+
+  absl::Status CheckLeases() {
+    auto leases = txn_.Scan(kLeases, "");
+    for (; leases.Valid(); leases.Next()) {
+      std::string subject = Printable(leases.key());
+      absl::StatusOr<LeaseRecord> l = DecodeLease(leases.value(), subject);
+      if (!l.ok()) {
+        Report("corrupt_record", subject, std::string(l.status().message()));
+      } else if (options_.now && !LeaseIsLive(*l, ToNanos(*options_.now))) {
+        Inform("expired_lease", subject, "protects nothing; removed by the next prune");
+      }
+    }
+    RETURN_IF_ERROR(leases.status());
+    auto it = txn_.Scan(kLeaseBlobs, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(it.key(), &ns, &rest) || rest.size() < kRawIdSize + 1) {
+        Report("bad_key", Printable(it.key()), "lease content key");
+        continue;
+      }
+      std::string_view lease = rest.substr(0, rest.size() - kRawIdSize - 1);
+      std::string_view raw = rest.substr(rest.size() - kRawIdSize);
+      std::string subject = Cat(ns, "/", lease, "/", RawToDigest(raw));
+      ASSIGN_OR_RETURN(auto rec, txn_.Get(kLeases, LeaseKey(ns, lease)));
+      if (!rec) Report("lease_content_without_lease", subject, "");
+
+      ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
+      if (!back) Report("lease_index", subject, "no blob_leases entry");
+      ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
+      if (blob) Count(raw, -1, nullptr, false, false, 0);
+      else Report("missing_blob", subject, "lease holds a blob with no record");
+    }
+    RETURN_IF_ERROR(it.status());
+    auto back = txn_.Scan(kBlobLeases, "");
+    for (; back.Valid(); back.Next()) {
+      std::string_view key = back.key();
+      std::string_view raw = key.substr(0, kRawIdSize), ns, lease;
+      if (key.size() <= kRawIdSize || !SplitNs(key.substr(kRawIdSize), &ns, &lease)) continue;
+      ASSIGN_OR_RETURN(auto fwd, txn_.Get(kLeaseBlobs, LeaseBlobKey(ns, lease, raw)));
+      if (!fwd) {
+        Report("lease_index", Cat(ns, "/", lease, "/", RawToDigest(raw)),
+               "blob_leases entry without lease content");
+      }
+    }
+    return back.status();
+  }
+
+  absl::Status CheckContainers() {
+    auto it = txn_.Scan(kContainers, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, cid;
+      if (!SplitNs(it.key(), &ns, &cid)) continue;
+      std::string subject = Cat(ns, "/", RawToHex(cid));
+      absl::StatusOr<ContainerRecord> c = DecodeContainer(it.value(), subject);
+      if (!c.ok()) {
+        Report("corrupt_record", subject, std::string(c.status().message()));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto h, txn_.Get(kHolders, HolderKey(ns, c->image_raw, cid)));
+      if (!h || *h != (c->running ? "1" : "0")) {
+        Report("holder_index", subject, "holder entry missing or with the wrong state");
+      }
+      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, c->image_raw)));
+      if (!img) {
+        Inform("container_without_image", subject,
+               Cat("its image ", RawToDigest(c->image_raw), " was force-removed"));
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+    auto h = txn_.Scan(kHolders, "");
+    for (; h.Valid(); h.Next()) {
+      std::string_view ns, rest;
+      if (!SplitNs(h.key(), &ns, &rest) || rest.size() != 2 * kRawIdSize) continue;
+      std::string_view id = rest.substr(0, kRawIdSize), cid = rest.substr(kRawIdSize);
+      ASSIGN_OR_RETURN(auto c, txn_.GetContainer(ns, cid));
+      if (!c || c->image_raw != id) {
+        Report("holder_index", Cat(ns, "/", RawToHex(cid)),
+               "holder entry without a matching container");
+      }
+    }
+    return h.status();
+  }
+
+  // What the edges of one digest add up to.
+  struct Recount {
+    std::vector<NsUse> uses;  // sorted by namespace
+    uint64_t lease_refs = 0;
+    uint32_t owners = 0;      // images flagging the blob owned
+    uint64_t owner_hash = 0;  // of the (last) one
+    std::vector<int64_t> sizes;  // distinct sizes the images declare
+  };
+
+  Recount Sum(size_t begin, size_t end) const {
+    Recount r;
+    for (size_t i = begin; i < end; ++i) {
+      const Edge& e = edges_[i];
+      if (e.ns == kLeaseEdge) {
+        ++r.lease_refs;
+        continue;
+      }
+      if (std::find(r.sizes.begin(), r.sizes.end(), e.size) == r.sizes.end()) {
+        r.sizes.push_back(e.size);
+      }
+      if (e.owned) {
+        ++r.owners;
+        r.owner_hash = e.owner_hash;
+      }
+      const std::string& ns = namespaces_[e.ns];
+      auto u = std::find_if(r.uses.begin(), r.uses.end(), [&](const NsUse& x) { return x.ns == ns; });
+      if (u == r.uses.end()) u = r.uses.insert(r.uses.end(), NsUse{ns, 0, 0});
+      ++u->refs;
+      if (e.held) ++u->held;
+    }
+    std::sort(r.uses.begin(), r.uses.end(),
+              [](const NsUse& a, const NsUse& b) { return a.ns < b.ns; });
+    return r;
+  }
+
+  absl::Status CheckBlobs() {
+    std::sort(edges_.begin(), edges_.end(),
+              [](const Edge& a, const Edge& b) { return a.raw < b.raw; });
+    size_t next = 0;  // the first edge not yet matched with a blob record
+    auto group_end = [&](size_t begin) {
+      size_t end = begin;
+      while (end < edges_.size() && edges_[end].raw == edges_[begin].raw) ++end;
+      return end;
+    };
+    auto raw_of = [&](size_t i) {
+      return std::string(reinterpret_cast<const char*>(edges_[i].raw.data()), kRawIdSize);
+    };
+    auto report_missing = [&](size_t begin, size_t end) {
+      Recount r = Sum(begin, end);
+      Report("missing_blob", RawToDigest(raw_of(begin)),
+             Cat("held by ", Describe(r.uses, r.lease_refs), " but has no record"));
+    };
+    auto it = txn_.Scan(kBlobs, "");
+    for (; it.Valid(); it.Next()) {
+      std::string raw(it.key());
+      std::string subject = RawToDigest(raw);
+      // Edges of digests before this record have no record.
+      while (next < edges_.size() && raw_of(next) < raw) {
+        size_t end = group_end(next);
+        report_missing(next, end);
+        next = end;
+      }
+      size_t end = next;
+      if (next < edges_.size() && raw_of(next) == raw) end = group_end(next);
+      Recount r = Sum(next, end);
+      next = end;
+      absl::StatusOr<BlobRecord> b = DecodeBlob(it.value(), subject);
+      if (!b.ok()) {
+        Report("corrupt_record", subject, std::string(b.status().message()));
+        continue;
+      }
+      if (!SameUses(r.uses, b->uses) || r.lease_refs != b->lease_refs) {
+        Report("count_drift", subject,
+               Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
+                   Describe(r.uses, r.lease_refs)));
+      }
+      CheckOwner(subject, *b, r);
+      if (content_) RETURN_IF_ERROR(CheckFile(raw, *b));
+      if (b->uses.empty() && b->lease_refs == 0) {
+        Report("unreferenced_blob", subject, "a blob record that nothing holds");
+      }
+      for (int64_t size : r.sizes) {
+        if (size != b->size) {
+          Report("size_mismatch", subject, Cat("record says ", b->size, ", an image says ", size));
+        }
+      }
+      // The df figures follow from the blob records.
+      ForEachContribution(*b, +1, [&](std::string_view ns, const NsStats& c) {
+        recounted_stats_[std::string(ns)] += c;
+      });
+    }
+    RETURN_IF_ERROR(it.status());
+    while (next < edges_.size()) {
+      size_t end = group_end(next);
+      report_missing(next, end);
+      next = end;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckStats() {
+    auto it = txn_.Scan(kStats, "");
+    for (; it.Valid(); it.Next()) {
+      std::string ns(it.key());
+      absl::StatusOr<NsStats> stored = DecodeStats(it.value(), Cat("stats/", ns));
+      if (!stored.ok()) {
+        Report("corrupt_record", Cat("stats/", ns), std::string(stored.status().message()));
+        continue;
+      }
+      NsStats expected = recounted_stats_[ns];
+      recounted_stats_.erase(ns);
+      if (!(*stored == expected)) {
+        Report("stats_drift", ns, Cat("stored ", Describe(*stored), ", recounted ",
+                                      Describe(expected)));
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+    for (const auto& [ns, expected] : recounted_stats_) {
+      if (!expected.IsZero()) {
+        Report("stats_drift", ns, Cat("no stored figures, recounted ", Describe(expected)));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // An owner named by the blob record, and only then, flags the blob owned;
+  // an owned blob has exactly that one use and no lease.
+  void CheckOwner(const std::string& subject, const BlobRecord& b, const Recount& r) {
+    const bool stored = !b.owner_id.empty();
+    if (r.owners > 1 || stored != (r.owners == 1) ||
+        (stored && r.owner_hash != OwnerHash(b.owner_ns, b.owner_id))) {
+      Report("owner_mismatch", subject,
+             Cat("record names '", stored ? Cat(b.owner_ns, "/", RawToDigest(b.owner_id)) : "",
+                 "', ", r.owners, " images flag it owned"));
+      return;
+    }
+    if (stored && (b.lease_refs != 0 || b.uses.size() != 1 || b.uses[0].refs != 1 ||
+                   b.uses[0].ns != b.owner_ns)) {
+      Report("owner_mismatch", subject, "owned blob with other users or leases");
+    }
+  }
+
+  static bool SameUses(const std::vector<NsUse>& a, const std::vector<NsUse>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].ns != b[i].ns || a[i].refs != b[i].refs || a[i].held != b[i].held) return false;
+    }
+    return true;
+  }
+
+  static std::string Describe(const std::vector<NsUse>& uses, uint64_t lease_refs) {
+    std::string out = Cat("leases=", lease_refs);
+    for (const auto& u : uses) out += Cat(" ", u.ns, ":images=", u.refs, ",held=", u.held);
+    return out;
+  }
+
+  static std::string Describe(const NsStats& s) {
+    return Cat("images=", s.images, " active=", s.active, " size=", s.size,
+               " shared=", s.shared_size, " reclaimable=", s.reclaimable);
+  }
+
+  Txn& txn_;
+  Txn& latest_;
+  const content::ContentDir* content_;
+  const CheckOptions& options_;
+  int64_t checked_ = 0;
+  std::vector<Edge> edges_;
+  std::vector<std::string> namespaces_;
+  absl::flat_hash_map<std::string, uint32_t> ns_index_;
+  std::map<std::string, NsStats, std::less<>> recounted_stats_;
+  std::vector<Problem> problems_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<Problem>> StoreImpl::Check(const CheckOptions& options) {
+  SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
+  Txn latest = NewTxn();
+  ASSIGN_OR_RETURN(std::vector<Problem> problems,
+                   Checker(st.txn(), latest, content_ ? &*content_ : nullptr, options).Run());
+  // Read-only, "latest" is the same view: file findings are re-verified on
+  // fresh views instead (a writer may have changed files since; read_only.h).
+  if (options_.read_only && content_) {
+    RETURN_IF_ERROR(ReverifyFileFindings(db_->GetName(), *content_, &problems));
+  }
+  return problems;
+}
+
+}  // namespace refstore::internal
