@@ -314,7 +314,7 @@ TEST_F(RepairTest, LeaseHoldsAreKept) {
   EXPECT_TRUE(fs::exists(BlobPath(layer)));
   auto freed = store_->DeleteLease(Ctx(), "pulling");
   ASSERT_TRUE(freed.ok());
-  EXPECT_EQ(*freed, layer.size());
+  EXPECT_EQ(freed->space_reclaimed, layer.size());
   EXPECT_FALSE(fs::exists(BlobPath(layer)));
 }
 

@@ -16,7 +16,8 @@ packages=(
   # RocksDB's CMake config (RocksDBConfig.cmake) finds these; librocksdb-dev
   # depends on them, they are listed so the requirement is explicit.
   libgflags-dev libsnappy-dev zlib1g-dev libbz2-dev liblz4-dev libzstd-dev
-  # Fuzzing (fuzz/run-fuzzers): clang and its libFuzzer runtime.
+  # Fuzzing (fuzz/run-fuzzers): clang and its libFuzzer runtime; clang also
+  # runs the thread-safety analysis (the clang-tsa preset).
   clang libclang-rt-14-dev
   # Real filesystems in the reliability tests (tests/reliability/*.py):
   # mount/umount, losetup, setpriv (util-linux, mount), mkfs.ext4, chattr.

@@ -71,6 +71,7 @@ class Executor {
     result["ImagesDeleted"] = EncodeDeleteEntries(pruned->deleted);
     result["SpaceReclaimed"] = pruned->space_reclaimed;
     if (!pruned->collected.error.empty()) result["collect_error"] = pruned->collected.error;
+    if (!pruned->error.empty()) result["stopped_error"] = pruned->error;
     return result;
   }
 
@@ -83,9 +84,11 @@ class Executor {
   }
 
   Json operator()(const LeaseDeleteOp& op) {
-    absl::StatusOr<int64_t> freed = store_.DeleteLease(ctx_, op.id);
-    if (!freed.ok()) return ErrorResult(freed.status());
-    return With(OkResult(), "space_reclaimed", *freed);
+    absl::StatusOr<refstore::DeleteLeaseResult> deleted = store_.DeleteLease(ctx_, op.id);
+    if (!deleted.ok()) return ErrorResult(deleted.status());
+    Json result = With(OkResult(), "space_reclaimed", deleted->space_reclaimed);
+    if (!deleted->collected.error.empty()) result["collect_error"] = deleted->collected.error;
+    return result;
   }
 
   Json operator()(const ListImagesOp& op) {

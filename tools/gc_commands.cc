@@ -119,6 +119,7 @@ int RunCheck(refstore::Store& store, const refstore::OpContext& ctx, const Check
       return 1;
     }
     final_problems = *after;
+    WarnCollectError(err, repaired->collected);
     doc["repair"] = Json{{"actions", repaired->actions},
                          {"images_removed", repaired->images_removed},
                          {"collected", CollectJson(repaired->collected)}};

@@ -261,6 +261,13 @@ int RunPrune(Env& env, const PruneFlags& f) {
   }
   std::ostream& out = *env.out;
   WarnCollectError(*env.err, pruned->collected);
+  // Stopped after some batches: what they removed is printed, then the
+  // error, and the exit status says it failed.
+  const int status = pruned->error.empty() ? kExitOk : kExitError;
+  if (!pruned->error.empty()) {
+    *env.err << "Error response from daemon: prune stopped after removing "
+             << pruned->images_deleted << " images: " << pruned->error << "\n";
+  }
   if (json) {
     for (const refstore::DeleteEntry& e : pruned->deleted) {
       PrintJsonLine(out, Json{{e.kind == refstore::DeleteEntry::Kind::kDeleted ? "Deleted"
@@ -272,7 +279,7 @@ int RunPrune(Env& env, const PruneFlags& f) {
                             {"SpaceReclaimed", pruned->space_reclaimed},
                             {"TotalReclaimedSpace",
                              HumanSize(static_cast<double>(pruned->space_reclaimed))}});
-    return kExitOk;
+    return status;
   }
   if (!pruned->deleted.empty()) {
     out << (f.dry_run ? "Would delete Images:\n" : "Deleted Images:\n");
@@ -291,7 +298,7 @@ int RunPrune(Env& env, const PruneFlags& f) {
   } else {
     out << "Total reclaimed space: " << total << "\n";
   }
-  return kExitOk;
+  return status;
 }
 
 void RegisterPrune(CLI::App& image, Registry& registry) {

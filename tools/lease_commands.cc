@@ -164,14 +164,15 @@ int RunRm(Env& env, const std::vector<std::string>& ids) {
   int64_t freed = 0;
   int status = kExitOk;
   for (const std::string& id : ids) {
-    absl::StatusOr<int64_t> n = store->DeleteLease(env.Ctx(), id);
-    if (!n.ok()) {
-      PrintDaemonError(*env.err, n.status());
+    absl::StatusOr<refstore::DeleteLeaseResult> deleted = store->DeleteLease(env.Ctx(), id);
+    if (!deleted.ok()) {
+      PrintDaemonError(*env.err, deleted.status());
       status = kExitError;
       continue;
     }
-    freed += *n;
+    freed += deleted->space_reclaimed;
     *env.out << id << "\n";
+    WarnCollectError(*env.err, deleted->collected);
   }
   *env.out << "Total reclaimed space: " << HumanSize(static_cast<double>(freed)) << "\n";
   return status;

@@ -68,12 +68,13 @@ void BM_PullAndFree(benchmark::State& state) {
     };
     absl::Status s = store.CreateLease(ctx, lease, std::nullopt);
     if (s.ok()) s = store.WriteBlob(ctx, lease, d, reader);
-    absl::StatusOr<int64_t> released = s.ok() ? store.DeleteLease(ctx, lease) : s;
+    absl::StatusOr<DeleteLeaseResult> released =
+        s.ok() ? store.DeleteLease(ctx, lease) : absl::StatusOr<DeleteLeaseResult>(s);
     if (!released.ok()) {
       state.SkipWithError(released.status().ToString().c_str());
       break;
     }
-    freed += *released;
+    freed += released->space_reclaimed;
   }
   state.counters["bytes_freed"] = static_cast<double>(freed);
 }

@@ -42,8 +42,11 @@ class PruneRun {
       SnapshotTxn st(store_->db_.get(), &store_->cfs_, Txn::Mode::kDiscard,
                      store_->secondary_dir_.empty());
       RETURN_IF_ERROR(DropExpiredLeases(st.txn()));
+      Flush();
       RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](std::vector<Candidate>& batch) {
-        return PruneBatch(st.txn(), batch, /*fresh=*/true);
+        RETURN_IF_ERROR(PruneBatch(st.txn(), batch, /*fresh=*/true));
+        Flush();
+        return absl::OkStatus();
       }));
       return std::move(result_);
     }
@@ -69,17 +72,25 @@ class PruneRun {
       if (!leases_dropped) RETURN_IF_ERROR(DropExpiredLeases(txn));
       RETURN_IF_ERROR(PruneBatch(txn, batch, fresh));
       RETURN_IF_ERROR(store_->Commit(txn));
+      Flush();
       leases_dropped = true;
       expected = store_->db_->GetLatestSequenceNumber();
       return absl::OkStatus();
     });
     store_->db_->ReleaseSnapshot(snap);
-    RETURN_IF_ERROR(s);
+    if (!s.ok()) {
+      // Nothing committed: the call's error. Else the batches committed
+      // stay, and are reported with the error beside them (store.h).
+      if (!leases_dropped) return s;
+      result_.error = s.ToString();
+      return std::move(result_);
+    }
     if (!leases_dropped) {
       MutexLock lock(store_->write_mu_);
       Txn txn = store_->NewTxn();
       RETURN_IF_ERROR(DropExpiredLeases(txn));
       RETURN_IF_ERROR(store_->Commit(txn));
+      Flush();
     }
     return std::move(result_);
   }
@@ -273,13 +284,23 @@ class PruneRun {
     opts_.on_progress(progress_);
   }
 
+  // Entries and figures of the batch being made wait in `pending_` until
+  // its write is committed (Flush): a batch that fails reports nothing.
   void Emit(DeleteEntry::Kind kind, std::string ref) {
-    DeleteEntry e{kind, std::move(ref)};
-    if (opts_.on_entry) {
-      opts_.on_entry(e);
-    } else {
-      result_.deleted.push_back(std::move(e));
+    pending_.deleted.push_back(DeleteEntry{kind, std::move(ref)});
+  }
+
+  void Flush() {
+    for (DeleteEntry& e : pending_.deleted) {
+      if (opts_.on_entry) {
+        opts_.on_entry(e);
+      } else {
+        result_.deleted.push_back(std::move(e));
+      }
     }
+    result_.images_deleted += pending_.images_deleted;
+    result_.space_reclaimed += pending_.space_reclaimed;
+    pending_ = PruneResult{};
   }
 
   // Removes some of the image's names, never all of them.
@@ -302,7 +323,7 @@ class PruneRun {
       SplitNs(key, &ns, &lease);
       RETURN_IF_ERROR(DropLease(txn, ns, lease, now_, &freed));
     }
-    result_.space_reclaimed += freed.bytes;
+    pending_.space_reclaimed += freed.bytes;
     return absl::OkStatus();
   }
 
@@ -368,8 +389,8 @@ class PruneRun {
         Emit(DeleteEntry::Kind::kDeleted, RawToDigest(b.raw_digest));
       }
     }
-    result_.space_reclaimed += freed.bytes;
-    ++result_.images_deleted;
+    pending_.space_reclaimed += freed.bytes;
+    ++pending_.images_deleted;
     return absl::OkStatus();
   }
 
@@ -396,6 +417,7 @@ class PruneRun {
   Progress progress_;
   absl::flat_hash_set<std::string> children_reported_;  // freed child manifests reported
   absl::flat_hash_set<std::string> kept_;  // image IDs `keep` keeps
+  PruneResult pending_;  // of the batch being made: see Emit
   bool stop_ = false;                      // max_storage reached
 };
 
@@ -426,17 +448,16 @@ absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOp
   RETURN_IF_ERROR(ValidateContext(ctx));
   // A prune already running is reported before the filters are looked at,
   // as docker's ImagesPrune does.
-  if (!prune_mu_.try_lock()) {
+  if (!prune_mu_.TryLock()) {
     return absl::AbortedError("a prune operation is already running");
   }
   absl::StatusOr<PruneResult> result = [&]() -> absl::StatusOr<PruneResult> {
     ASSIGN_OR_RETURN(ImageFilter filter, PruneFilter(ctx, options));
     return PruneRun(this, ctx, options, std::move(filter)).Run();
   }();
-  prune_mu_.unlock();
-  if (result.ok() && !options.dry_run) {
-    ASSIGN_OR_RETURN(result->collected, CollectAfterChange());
-  }
+  prune_mu_.Unlock();
+  // Committed: the collection's failure is reported beside the result.
+  if (result.ok() && !options.dry_run) result->collected = CollectedBeside(CollectAfterChange());
   return result;
 }
 

@@ -125,6 +125,13 @@ Descriptor FromStored(const StoredDescriptor& d) {
 
 int64_t ToNanos(absl::Time t) { return absl::ToUnixNanos(t); }
 
+CollectResult CollectedBeside(absl::StatusOr<CollectResult> collected) {
+  if (collected.ok()) return *std::move(collected);
+  CollectResult out;
+  out.error = collected.status().ToString();
+  return out;
+}
+
 namespace {
 
 absl::Status ConflictingSizes(std::string_view raw, int64_t a, int64_t b) {
@@ -547,10 +554,13 @@ absl::Status StoreImpl::AddLeaseContent(const OpContext& ctx, std::string_view i
   return Commit(txn);
 }
 
-absl::StatusOr<int64_t> StoreImpl::DeleteLease(const OpContext& ctx, std::string_view id) {
-  ASSIGN_OR_RETURN(int64_t freed, DeleteLeaseLocked(ctx, id));
-  RETURN_IF_ERROR(CollectAfterChange().status());
-  return freed;
+absl::StatusOr<DeleteLeaseResult> StoreImpl::DeleteLease(const OpContext& ctx,
+                                                         std::string_view id) {
+  DeleteLeaseResult out;
+  ASSIGN_OR_RETURN(out.space_reclaimed, DeleteLeaseLocked(ctx, id));
+  // Committed: the collection's failure is reported beside the result.
+  out.collected = CollectedBeside(CollectAfterChange());
+  return out;
 }
 
 absl::StatusOr<int64_t> StoreImpl::DeleteLeaseLocked(const OpContext& ctx, std::string_view id) {

@@ -4,23 +4,20 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "refstore/content/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
 #include "refstore/db/seams.h"
 #include "refstore/db/txn.h"
+#include "refstore/util/mutex.h"
 
 namespace refstore::internal {
-
-// std::mutex (pthread underneath), not absl::Mutex: ThreadSanitizer sees
-// pthread locking even though Debian's Abseil is not built with it.
-using MutexLock = std::lock_guard<std::mutex>;
 
 // Validation shared by the operations. Each returns InvalidArgument naming
 // the bad value.
@@ -33,6 +30,9 @@ absl::Status ValidateContainerId(std::string_view id);
 absl::StatusOr<StoredDescriptor> ToStored(const Descriptor& d);
 Descriptor FromStored(const StoredDescriptor& d);
 int64_t ToNanos(absl::Time t);
+// The collection after a committed change, as the change reports it: a
+// failure is CollectResult::error, never the change's error.
+CollectResult CollectedBeside(absl::StatusOr<CollectResult> collected);
 
 class StoreImpl final : public Store {
  public:
@@ -51,7 +51,7 @@ class StoreImpl final : public Store {
   absl::Status Tag(const OpContext& ctx, std::string_view source,
                    std::string_view target) override;
   absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref,
-                                           bool force) override;
+                                           bool force) ABSL_LOCKS_EXCLUDED(write_mu_) override;
   absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
                                               std::string_view image_ref, bool running) override;
   absl::Status StartContainer(const OpContext& ctx, std::string_view id) override;
@@ -61,8 +61,10 @@ class StoreImpl final : public Store {
                            std::optional<absl::Time> expires) override;
   absl::Status AddLeaseContent(const OpContext& ctx, std::string_view id,
                                const std::vector<Descriptor>& content) override;
-  absl::StatusOr<int64_t> DeleteLease(const OpContext& ctx, std::string_view id) override;
-  absl::StatusOr<PruneResult> Prune(const OpContext& ctx, const PruneOptions& options) override;
+  absl::StatusOr<DeleteLeaseResult> DeleteLease(const OpContext& ctx, std::string_view id)
+      ABSL_LOCKS_EXCLUDED(write_mu_) override;
+  absl::StatusOr<PruneResult> Prune(const OpContext& ctx, const PruneOptions& options)
+      ABSL_LOCKS_EXCLUDED(write_mu_, prune_mu_) override;
   absl::StatusOr<std::vector<ImageSummary>> ListImages(const OpContext& ctx,
                                                        const ListOptions& options) override;
   absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx, std::string_view ref) override;
@@ -72,7 +74,7 @@ class StoreImpl final : public Store {
   bool HasContentStore() const override { return content_.has_value(); }
   absl::Status WriteBlob(const OpContext& ctx, std::string_view lease, const Descriptor& d,
                          const BlobReader& reader) override;
-  absl::StatusOr<CollectResult> Collect() override;
+  absl::StatusOr<CollectResult> Collect() ABSL_LOCKS_EXCLUDED(write_mu_) override;
   absl::StatusOr<ImportResult> ImportLayout(const OpContext& ctx, std::string_view dir,
                                             const ImportOptions& options) override;
   absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) override;
@@ -95,18 +97,20 @@ class StoreImpl final : public Store {
   // FailedPrecondition when the store is open read-only.
   absl::Status Writable() const;
   // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
-  absl::Status Commit(Txn& txn, bool sync = false);
+  absl::Status Commit(Txn& txn, bool sync = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Sets up the content store when the store has (or is created with) one.
   absl::Status OpenContent(std::string_view path, content::FileHooks* hooks);
-  // Collect's body; REQUIRES: write_mu_ not held.
-  absl::StatusOr<CollectResult> CollectGarbage();
+  // Collect's body (it takes write_mu_ for each batch).
+  absl::StatusOr<CollectResult> CollectGarbage() ABSL_LOCKS_EXCLUDED(write_mu_, ingest_mu_);
   // Collects after a change that may have freed content, when configured
-  // (StoreOptions::collect_after_changes). REQUIRES: write_mu_ not held.
-  absl::StatusOr<CollectResult> CollectAfterChange();
-  // The bodies of the public calls that collect afterwards.
+  // (StoreOptions::collect_after_changes).
+  absl::StatusOr<CollectResult> CollectAfterChange() ABSL_LOCKS_EXCLUDED(write_mu_, ingest_mu_);
+  // The bodies of the public calls that collect afterwards (they take
+  // write_mu_ for their commit).
   absl::StatusOr<RemoveResult> RemoveImageLocked(const OpContext& ctx, std::string_view ref,
-                                                 bool force);
-  absl::StatusOr<int64_t> DeleteLeaseLocked(const OpContext& ctx, std::string_view id);
+                                                 bool force) ABSL_LOCKS_EXCLUDED(write_mu_);
+  absl::StatusOr<int64_t> DeleteLeaseLocked(const OpContext& ctx, std::string_view id)
+      ABSL_LOCKS_EXCLUDED(write_mu_);
   // WriteBlob of several blobs at once: one synced write of garbage
   // intents, one directory fsync and one commit for them all. `written`
   // (optional) counts the files stored.
@@ -119,31 +123,33 @@ class StoreImpl final : public Store {
     int64_t bytes = 0;
   };
   absl::Status WriteBlobs(const OpContext& ctx, std::string_view lease,
-                          const std::vector<BlobToWrite>& blobs, Written* written);
+                          const std::vector<BlobToWrite>& blobs, Written* written)
+      ABSL_LOCKS_EXCLUDED(write_mu_, ingest_mu_);
   // Loads container `id` (NotFound "No such container: <id>" when absent),
   // lets `change` add its writes under the write lock, and commits.
   using ContainerChange =
       std::function<absl::Status(Txn& txn, const std::string& raw_cid, ContainerRecord& rec)>;
   absl::Status ChangeContainer(const OpContext& ctx, std::string_view id,
-                               const ContainerChange& change);
+                               const ContainerChange& change) ABSL_LOCKS_EXCLUDED(write_mu_);
   // Start/stop share this: sets the running flag of a container.
   absl::Status SetRunning(const OpContext& ctx, std::string_view id, bool running);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   const StoreOptions options_;
-  // Serializes every Txn that commits: read-modify-write of counts is safe.
-  std::mutex write_mu_;
+  // Serializes every Txn that commits: read-modify-write of counts is safe
+  // (Commit requires it).
+  Mutex write_mu_;
   // Held for the whole of a Prune; a second one fails instead of waiting.
-  std::mutex prune_mu_;
+  Mutex prune_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
   // Opened as a RocksDB secondary: its temporary directory (else empty).
   std::string secondary_dir_;
   // The content store (StoreOptions::content_store), if any.
   std::optional<content::ContentDir> content_;
   // WriteBlob calls writing a temporary file now: the collector removes
   // leftover temporary files (of a crashed process) only when there are none.
-  std::mutex ingest_mu_;
-  int active_ingests_ = 0;  // guarded by ingest_mu_
+  Mutex ingest_mu_;
+  int active_ingests_ ABSL_GUARDED_BY(ingest_mu_) = 0;
 
   friend class PruneRun;
   friend class RepairRun;

@@ -444,7 +444,7 @@ TEST_F(StoreTest, DeletingALeaseFreesWhatOnlyItHeld) {
   Create(1, "a:1");
   auto freed = store_->DeleteLease(Ctx(), "pull");
   ASSERT_TRUE(freed.ok());
-  EXPECT_EQ(*freed, 42);  // layer 1 is still used by the image
+  EXPECT_EQ(freed->space_reclaimed, 42);  // layer 1 is still used by the image
   ExpectClean();
 }
 
@@ -600,7 +600,7 @@ TEST_F(StoreTest, OwnershipEndsWhenASecondImageOrALeaseUsesTheBlob) {
   ExpectClean();
   auto freed = store_->DeleteLease(Ctx(), "l");
   ASSERT_TRUE(freed.ok());
-  EXPECT_EQ(*freed, 10);
+  EXPECT_EQ(freed->space_reclaimed, 10);
   ExpectClean();
 }
 

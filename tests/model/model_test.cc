@@ -1286,7 +1286,9 @@ void Runner::Apply(const Op& op) {
     }
     case Kind::kLeaseDelete: {
       auto e = model_.DeleteLease(ctx, op.a);
-      auto a = store_->DeleteLease(ctx, op.a);
+      auto deleted = store_->DeleteLease(ctx, op.a);
+      absl::StatusOr<int64_t> a =
+          deleted.ok() ? absl::StatusOr<int64_t>(deleted->space_reclaimed) : deleted.status();
       check(Canon(e), Canon(a));
       Count(op, a.status());
       if (a.ok() && *a > 0) ++paths_["lease delete freed bytes"];

@@ -201,6 +201,48 @@ def collect_failure(mnt, kind):
     expect(rc == 0, f"{kind}: check after ({rc}): {out[-300:]!r}")
 
 
+def lease_collect_failure(mnt, kind):
+    """The same for `lease rm`: the lease alone holds a layer whose file is
+    immutable; deleting the lease commits (exit 0, the ID printed, the lease
+    gone), warns that the collection failed, and `gc` finishes later."""
+    if shutil.which("chattr") is None:
+        print(f"{kind}: lease collection failure part skipped: no chattr")
+        return
+    store = os.path.join(mnt, "store3")
+    layout = os.path.join(os.path.dirname(mnt), "layout3")
+    shutil.rmtree(layout, ignore_errors=True)
+    make_layout(layout, ["v1"], random_layers(64 * 1024, seed=5))
+    rc, out, err = run(store, "--content", "image", "import", layout, "--repository", "lse")
+    expect(rc == 0, f"{kind}: import ({rc}): {err}")
+    blobs = os.path.join(store, "content", "blobs", "sha256")
+    big = max(os.listdir(blobs), key=lambda h: os.path.getsize(os.path.join(blobs, h)))
+    path = os.path.join(blobs, big)
+    size = os.path.getsize(path)
+    for args in (["lease", "create", "hold"],
+                 ["lease", "add", "hold", f"sha256:{big}:{size}"],
+                 ["rmi", "lse:v1"]):
+        rc, out, err = run(store, *args)
+        expect(rc == 0, f"{kind}: {args} ({rc}): {err!r}")
+    expect(os.path.exists(path), f"{kind}: the lease keeps the layer's file")
+    if subprocess.run(["chattr", "+i", path]).returncode:
+        print(f"{kind}: lease collection failure part skipped: chattr +i refused")
+        return
+    try:
+        rc, out, err = run(store, "lease", "rm", "hold")
+        expect(rc == 0 and "hold" in out.splitlines(),
+               f"{kind}: lease rm reports its committed change ({rc}): {out!r} {err!r}")
+        expect("WARNING: the change is made; deleting freed files failed" in err,
+               f"{kind}: lease rm warns that the collection failed: {err!r}")
+        rc, out, err = run(store, "lease", "ls", "-q")
+        expect(rc == 0 and "hold" not in out, f"{kind}: the lease is gone ({rc}): {out!r}")
+    finally:
+        subprocess.run(["chattr", "-i", path])
+    rc, out, err = run(store, "gc")
+    expect(rc == 0 and not os.path.exists(path), f"{kind}: gc deletes it once it can ({rc}): {err!r}")
+    rc, out, err = run(store, "check")
+    expect(rc == 0, f"{kind}: check after ({rc}): {out[-300:]!r}")
+
+
 def main():
     if os.geteuid() != 0:
         print("full_disk_test: skipped: needs root to mount tmpfs and ext4")
@@ -231,6 +273,7 @@ def main():
             try:
                 scenario(mnt, "ext4 30 MiB")
                 collect_failure(mnt, "ext4 30 MiB")
+                lease_collect_failure(mnt, "ext4 30 MiB")
             finally:
                 subprocess.run(["umount", mnt])
     finally:

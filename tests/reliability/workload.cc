@@ -192,7 +192,7 @@ std::string Apply(Store& store, const Workload& w, const Op& op) {
     }
     case OpKind::kLeaseDelete: {
       auto r = store.DeleteLease(ctx, op.a);
-      return r.ok() ? absl::StrCat("ok ", *r) : Text(r.status());
+      return r.ok() ? absl::StrCat("ok ", r->space_reclaimed) : Text(r.status());
     }
     case OpKind::kTag:
       return Text(store.Tag(ctx, op.a, op.b));

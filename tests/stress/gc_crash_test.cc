@@ -274,7 +274,7 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
       if (!id.ok()) Die(kExitPull, "pull create", id.status());
       n = report.Begin({{"op", "delete_lease"}, {"lease", lease}, {"pull", k}});
       auto freed = store.DeleteLease(ctx, lease);
-      report.End(n, freed.status(), freed.ok() ? json{{"freed", *freed}} : json::object());
+      report.End(n, freed.status(), freed.ok() ? json{{"freed", freed->space_reclaimed}} : json::object());
       if (!freed.ok()) Die(kExitPull, "pull lease delete", freed.status());
     } else if (op < 38) {
       const std::string source =
@@ -343,7 +343,7 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
       if (rng() % 2 == 0) {
         n = report.Begin({{"op", "delete_lease"}, {"lease", lease}});
         auto freed = store.DeleteLease(ctx, lease);
-        report.End(n, freed.status(), freed.ok() ? json{{"freed", *freed}} : json::object());
+        report.End(n, freed.status(), freed.ok() ? json{{"freed", freed->space_reclaimed}} : json::object());
         if (!freed.ok()) Die(kExitLease, "lease delete", freed.status());
       }
     } else if (op < 82) {

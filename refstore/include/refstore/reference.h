@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "refstore/export.h"
 
 namespace refstore {
 
@@ -22,7 +23,7 @@ namespace refstore {
 // After ParseReference, `domain` is never empty (docker.io by default), a
 // single-component docker.io path carries `library/`, and a reference that had
 // neither tag nor digest has tag "latest".
-struct Reference {
+struct REFSTORE_EXPORT Reference {
   std::string domain;                 // "docker.io", "localhost:5000", ...
   std::string path;                   // "library/alpine"
   std::optional<std::string> tag;     // "3.18"
@@ -56,41 +57,41 @@ struct Reference {
 //   "repository name must not be more than 255 characters"
 //   "invalid repository name (<s>), cannot specify 64-byte hexadecimal strings"
 //                                           `text` is exactly 64 lowercase hex
-absl::StatusOr<Reference> ParseReference(std::string_view text);
+REFSTORE_EXPORT absl::StatusOr<Reference> ParseReference(std::string_view text);
 
 // ParseReferenceNoDefaultTag is ParseReference without the ":latest" default:
 // a name with neither tag nor digest keeps neither. Same errors.
-absl::StatusOr<Reference> ParseReferenceNoDefaultTag(std::string_view text);
+REFSTORE_EXPORT absl::StatusOr<Reference> ParseReferenceNoDefaultTag(std::string_view text);
 
 // FamiliarName turns a full normalized name (as returned by Reference::Full)
 // into its familiar form. `full` must be a valid full name.
-std::string FamiliarName(std::string_view full);
+REFSTORE_EXPORT std::string FamiliarName(std::string_view full);
 
 // IsBlank: empty or only ' ', '\t', '\r', '\n'.
-bool IsBlank(std::string_view text);
+REFSTORE_EXPORT bool IsBlank(std::string_view text);
 
 // LooksLikeIdPrefix: `text` matches ^(sha256:)?[a-f0-9]{4,64}$. When true,
 // `*hex` (if non-null) receives the hex part.
-bool LooksLikeIdPrefix(std::string_view text, std::string* hex);
+REFSTORE_EXPORT bool LooksLikeIdPrefix(std::string_view text, std::string* hex);
 
 // IsDigest: "sha256:" followed by exactly 64 lowercase hex characters.
-bool IsDigest(std::string_view text);
+REFSTORE_EXPORT bool IsDigest(std::string_view text);
 
 // ValidateDigest: OK for IsDigest strings; otherwise InvalidArgument with
 // "invalid checksum digest length", "invalid checksum digest format" or
 // "invalid digest '<text>'" (no or unknown algorithm).
-absl::Status ValidateDigest(std::string_view text);
+REFSTORE_EXPORT absl::Status ValidateDigest(std::string_view text);
 
 // IsValidNamespace: 1-76 chars matching [A-Za-z0-9]+([._-][A-Za-z0-9]+)*.
 // Lease IDs follow the same grammar.
-bool IsValidNamespace(std::string_view text);
+REFSTORE_EXPORT bool IsValidNamespace(std::string_view text);
 
 // IsContainerId: exactly 64 lowercase hex characters.
-bool IsContainerId(std::string_view text);
+REFSTORE_EXPORT bool IsContainerId(std::string_view text);
 
 // ShortId: the 12-character display form of an image or container ID:
 // drops "sha256:" if present, then cuts to 12 characters.
-std::string ShortId(std::string_view id);
+REFSTORE_EXPORT std::string ShortId(std::string_view id);
 
 }  // namespace refstore
 

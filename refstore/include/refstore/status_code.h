@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "refstore/export.h"
 
 namespace refstore {
 
@@ -15,7 +16,7 @@ namespace refstore {
 //   FailedPrecondition, Aborted -> "conflict"
 //   AlreadyExists -> "already_exists"       Unimplemented -> "failed_precondition"
 //   DataLoss -> "data_loss"                 anything else -> "internal"
-std::string_view ErrorCodeName(const absl::Status& status);
+REFSTORE_EXPORT std::string_view ErrorCodeName(const absl::Status& status);
 
 }  // namespace refstore
 

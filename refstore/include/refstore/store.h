@@ -6,6 +6,9 @@
 // atomic write (prune: one atomic write per batch of whole images), so a crash
 // at any point leaves every invariant of DESIGN.md true.
 //
+// The Store is declared here; how it is opened and what its calls take is in
+// options.h, what they return in types.h (both included).
+//
 // Example:
 //   auto store = refstore::Store::Open("/var/lib/refstore", {});
 //   if (!store.ok()) return store.status();
@@ -23,7 +26,9 @@
 // Errors: calls return absl::Status / absl::StatusOr, never throw. Codes:
 //   InvalidArgument     bad input (messages of SEMANTICS.md where defined)
 //   NotFound            no such image/container/lease, "ambiguous reference"
-//   FailedPrecondition  a docker conflict (409): image in use, container running
+//   FailedPrecondition  a docker conflict (409): image in use, container running;
+//                       "the store is open read-only" (every changing call
+//                       of a read-only store)
 //   AlreadyExists       container or lease ID taken
 //   Aborted             "a prune operation is already running"
 //   DataLoss            a stored record could not be decoded, or a file of
@@ -32,14 +37,23 @@
 //   Unavailable         the store is held by another process (Open), or an
 //                       I/O error: retrying may succeed
 //   Internal            RocksDB failed otherwise (the message names the key)
-// Every call may also return the last four. A call that returns an error has
-// changed nothing.
+// Each call below lists the codes particular to it. Every call may also
+// return the last four; every call taking an OpContext returns
+// InvalidArgument for a bad namespace or a `now` outside the storable times
+// (filters.h), and every changing call FailedPrecondition on a read-only
+// store.
+//
+// A call that returns an error has changed nothing. A change that is
+// committed returns its result: what goes wrong after the commit is
+// reported beside it, never as the call's error (the collection after a
+// change: CollectResult::error; a prune stopped after some batches:
+// PruneResult::error). Two calls are made of several commits and say so:
+// Repair and Collect (each commit leaves a consistent store, and the call
+// can be run again to finish).
 #ifndef REFSTORE_STORE_H_
 #define REFSTORE_STORE_H_
 
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,324 +63,28 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "refstore/export.h"
 #include "refstore/filters.h"
+#include "refstore/options.h"
+#include "refstore/types.h"
 
 namespace refstore {
 
-// An OCI descriptor. `digest` is "sha256:" + 64 lowercase hex; `size` >= 0.
-struct Descriptor {
-  std::string media_type;
-  std::string digest;
-  int64_t size = 0;
-};
-
-// Whether `media_type` is a manifest or an index (OCI or Docker v2 types).
-bool IsManifestOrIndex(std::string_view media_type);
-
-// The namespace and the time an operation runs in. `now` is used for every
-// time the operation records and for relative filters; the store never reads
-// the clock itself.
-struct OpContext {
-  std::string ns = "default";
-  absl::Time now = absl::UnixEpoch();
-};
-
-struct StoreOptions {
-  // Open without writing a byte of the store (offline inspection): every
-  // changing call then fails with FailedPrecondition "the store is open
-  // read-only". RocksDB's OpenForReadOnly, also when another process holds
-  // the store open and writes to it: the open is retried until it saw a
-  // consistent state (DESIGN.md "Read-only opening"); nothing is
-  // written anywhere. Reads see the state of the moment of Open.
-  bool read_only = false;
-  // Create the directory and an empty store when missing (ignored when
-  // read_only).
-  bool create_if_missing = true;
-  // Sync the write-ahead log before each change returns. Without it, a
-  // returned change survives a crash of the process but the last changes may
-  // be lost on power loss or a kernel crash (never partially: the log is
-  // replayed as a prefix of whole atomic writes). See DESIGN.md for the cost.
-  bool sync_writes = false;
-  // Images per atomic write during a real prune (the write mutex is held
-  // for one batch at a time).
-  int prune_batch = 4096;
-  // When the store is created: keep the blobs' bytes too, as files of an OCI
-  // image layout in <path>/content (blobs/sha256/<hex>). Every blob the
-  // store counts then exists there with its declared size, and freed blobs
-  // are deleted by the collector. A store keeps what it was created with:
-  // on an existing store this option is ignored, except that asking for a
-  // content store on a metadata-only store that already has blobs is
-  // FailedPrecondition.
-  bool content_store = false;
-  // How long Open waits for another process that holds the store (a
-  // writer), or that is creating it (seen by a read-only open), before it
-  // fails Unavailable. Zero: fail at once.
-  absl::Duration lock_wait = absl::ZeroDuration();
-  // An existing content store whose directory (<path>/content/blobs/sha256)
-  // is missing fails Open with FailedPrecondition "content store missing at
-  // <path>/content" (a disk not mounted must not look like lost blobs). Set
-  // this to make a new empty one instead, when the files are known to be
-  // gone for good (ignored when read_only); check then reports every blob
-  // without its file, and repair removes the images that used them.
-  bool recreate_missing_content = false;
-  // With a content store: run the collector after each remove, prune and
-  // lease deletion that freed content (results report the bytes deleted).
-  bool collect_after_changes = true;
-};
-
-// A source of bytes for WriteBlob: fills `buf` with up to `cap` bytes and
-// returns how many it wrote, 0 at the end.
-using BlobReader = std::function<absl::StatusOr<size_t>(char* buf, size_t cap)>;
-
-// What a collection did: the garbage blob files it deleted.
-struct CollectResult {
-  int64_t files_deleted = 0;
-  int64_t bytes_deleted = 0;   // sizes of the files, as found on disk
-  int64_t records_dropped = 0; // garbage records whose file was gone or revived
-  int64_t temp_files_deleted = 0;  // leftovers of interrupted writes
-  // After a change (rmi, prune, lease deletion): non-empty when the
-  // collection stopped on this error. The change itself is committed and
-  // reported; the files not deleted stay recorded as garbage for the next
-  // collection (CollectGarbage, `refstore gc`).
-  std::string error;
-};
-
-struct CreateImageRequest {
-  // Optional name ("alpine:3.18"); may carry a digest, which must then be the
-  // target's digest.
-  std::optional<std::string> name;
-  // The image's target (manifest or index). Its digest is the image ID.
-  Descriptor target;
-  // Every other blob of the image: configs, layers, platform manifests.
-  std::vector<Descriptor> content;
-  std::map<std::string, std::string> labels;
-  // Optional lease (in the same namespace) the content was written under; the
-  // image's blobs are added to it.
-  std::optional<std::string> lease;
-};
-
-// One entry of docker's delete response.
-struct DeleteEntry {
-  enum class Kind { kUntagged, kDeleted };
-  Kind kind;
-  std::string ref;  // familiar name or "sha256:<hex>"
-
-  bool operator==(const DeleteEntry& o) const {
-    return kind == o.kind && ref == o.ref;
-  }
-};
-
-struct RemoveResult {
-  std::vector<DeleteEntry> deleted;  // every Untagged first, then Deleted
-  int64_t space_reclaimed = 0;
-  // Content store with collect_after_changes: what the collection run after
-  // the change deleted (space_reclaimed bytes when nothing else was pending).
-  CollectResult collected;
-};
-
-// Progress of a long run, for a progress line.
-struct Progress {
-  int64_t images_scanned = 0;
-  int64_t images_deleted = 0;
-  int64_t space_reclaimed = 0;
-};
-
-struct PruneOptions {
-  // Without `all`, only dangling images are candidates.
-  bool all = false;
-  // until, label, label!, dangling (SEMANTICS.md §5; other keys are
-  // InvalidArgument "invalid filter '<key>'", as the oplog requires).
-  Filters filters;
-  // Beyond docker. Shell globs on familiar names (as `images --filter
-  // reference=`): only matching names are removed (an image goes when all
-  // its names do), and nameless images are not candidates. Empty: no rule.
-  std::vector<std::string> references;
-  // Only images not used (created, or a container created or started from
-  // it) for at least this long are candidates.
-  std::optional<absl::Duration> unused_for;
-  // Keep the `keep` most recently created images of each repository (an
-  // image with names in several repositories is kept if any keeps it).
-  // 0: no such rule.
-  int keep = 0;
-  // When >= 0: remove candidates least recently used first, and only until
-  // the namespace's images use at most this many bytes (df's SIZE).
-  int64_t max_storage = -1;
-  // Report exactly what a real prune would, change nothing.
-  bool dry_run = false;
-  // When set, entries are passed here as they are decided instead of being
-  // collected in PruneResult::deleted (memory then stays bounded).
-  std::function<void(const DeleteEntry&)> on_entry;
-  // When set, called after each batch.
-  std::function<void(const Progress&)> on_progress;
-};
-
-struct PruneResult {
-  std::vector<DeleteEntry> deleted;  // empty when on_entry was set
-  int64_t images_deleted = 0;
-  int64_t space_reclaimed = 0;
-  CollectResult collected;  // as in RemoveResult
-};
-
-struct ImageSummary {
-  std::string id;                  // "sha256:<hex>"
-  std::vector<std::string> names;  // familiar names, sorted
-  std::vector<std::string> repo_digests;  // "repo@sha256:<target>" per repository, sorted
-  int64_t size = 0;                // sum of the image's distinct blobs
-  int64_t shared_size = 0;         // part of size also used by another image
-  int64_t unique_size = 0;         // size - shared_size
-  int64_t containers = 0;          // containers of the namespace holding it
-  absl::Time created;
-  // When a container was last created or started from it; `created` when
-  // never.
-  absl::Time last_used;
-  bool pinned = false;             // see Store::Pin
-  std::map<std::string, std::string> labels;
-};
-
-struct ImageDetail {
-  ImageSummary summary;
-  Descriptor target;
-  std::vector<Descriptor> content;
-  std::vector<std::string> container_ids;  // sorted
-};
-
-struct ListOptions {
-  // Without `all`, dangling images are hidden, unless a dangling filter is
-  // given: it decides the candidates and overrides `all`.
-  bool all = true;
-  // dangling, label, label!, until, reference (Go path.Match glob on familiar
-  // names, ORed), before=<ref>, since=<ref> (created before / after that
-  // image).
-  Filters filters;
-};
-
-struct ContainerInfo {
-  std::string id;        // 64 hex
-  std::string image_id;  // "sha256:<hex>" the container holds
-  bool running = false;
-  absl::Time created;
-  bool image_exists = true;  // false: the image was force-removed
-};
-
-struct LeaseInfo {
-  std::string id;
-  absl::Time created;
-  std::optional<absl::Time> expires;
-  std::vector<Descriptor> content;  // sorted by digest
-};
-
-// Why an image or a blob is kept: what Explain returns.
-struct Explanation {
-  enum class Kind { kImage, kBlob };
-  Kind kind = Kind::kImage;
-  std::string digest;  // the image ID or the blob digest
-  int64_t size = 0;    // the image's size, or the blob's
-  // For an image: its names, its pin, the containers holding it, and
-  // whether it is dangling (kept only by its digest reference).
-  std::vector<std::string> names;
-  bool pinned = false;
-  bool dangling = false;
-  std::vector<ContainerInfo> containers;
-  // For a blob: the images using it ("ns/sha256:<id>"), all namespaces, and
-  // the leases holding it ("ns/lease", with "(expired)" when expired).
-  std::vector<std::string> images;
-  std::vector<std::string> leases;
-};
-
-// Key counts and sizes of the store's column families.
-struct StoreStats {
-  struct Family {
-    std::string name;
-    int64_t keys = 0;
-    int64_t key_bytes = 0;
-    int64_t value_bytes = 0;
-    int64_t sst_bytes = 0;  // table files on disk
-  };
-  std::string format_version;
-  bool content_store = false;
-  std::vector<Family> families;
-  int64_t disk_bytes = 0;          // every file of the store directory (RocksDB's)
-  int64_t content_files = 0;       // blob files (content store)
-  int64_t content_bytes = 0;
-  bool secondary = false;          // opened read-only while another process holds the store
-};
-
-struct DiskUsage {
-  int64_t total_count = 0;
-  int64_t active = 0;       // images held by a container
-  int64_t size = 0;         // distinct blobs used by the namespace's images
-  int64_t shared_size = 0;  // part of size used by two or more images
-  int64_t unique_size = 0;  // size - shared_size
-  int64_t reclaimable = 0;  // SpaceReclaimed of prune {all} now
-};
-
-// A finding of Check: `category` is a stable word ("count_drift",
-// "image_without_digest_ref", ...), `subject` names the key involved.
-// Information (a container whose image was force-removed, garbage not yet
-// collected, an expired lease not yet removed) is not a fault: a store with
-// only information findings is consistent. DESIGN.md lists every category.
-struct Problem {
-  std::string category;
-  std::string subject;
-  std::string detail;
-  bool info = false;
-};
-
-// The findings of `problems` that are faults (not information).
-inline std::vector<Problem> Faults(std::vector<Problem> problems) {
-  std::erase_if(problems, [](const Problem& p) { return p.info; });
-  return problems;
-}
-
-struct CheckOptions {
-  // Leases expired at this time are reported (as information).
-  std::optional<absl::Time> now;
-  // Content store: hash every blob file (otherwise only sizes are compared).
-  bool verify_digests = true;
-  // When set, called now and then with the images checked so far.
-  std::function<void(int64_t images)> on_progress;
-};
-
-// What Repair found and did.
-struct RepairResult {
-  std::vector<Problem> found;         // Check's faults before the repair
-  std::vector<std::string> actions;   // one line per change made
-  int64_t images_removed = 0;         // images whose content was lost
-  CollectResult collected;
-};
-
-struct ImportOptions {
-  // The repository given to bare tags of the layout (umoci's and skopeo's
-  // "org.opencontainers.image.ref.name"). Default: the directory's name.
-  std::string repository;
-  // Hash every blob while reading (size is always checked).
-  bool verify_digests = true;
-};
-
-struct ImportedImage {
-  std::string id;                  // "sha256:<hex>" of the target
-  std::vector<std::string> names;  // familiar names given to it
-  std::string error;               // non-empty: nothing of it was imported
-};
-
-struct ImportResult {
-  std::vector<ImportedImage> images;
-  int64_t blobs_written = 0;   // files written to the content store
-  int64_t bytes_written = 0;
-};
-
-class Store {
+class REFSTORE_EXPORT Store {
  public:
   // Opens (creating if allowed) the store in directory `path`.
-  // Errors: InvalidArgument (missing and !create_if_missing), FailedPrecondition
-  // (written by a newer format version; or, read-only, by format version 1:
-  // a writable open upgrades it), Unavailable "store is in use by another
-  // process: <path>" (a writable open while another process, or another open
-  // in this process, holds the store), "store is being created by another
-  // process: <path>" or "store is being upgraded by another process: <path>"
-  // (a read-only open), after waiting up to `options.lock_wait` (an
-  // Unavailable I/O error is retried as long); DataLoss, ResourceExhausted,
-  // Internal (RocksDB could not open).
+  // Errors: InvalidArgument "no store at <path>..." (missing and
+  // !create_if_missing, or read-only), FailedPrecondition (written by a
+  // newer format version; or, read-only, by format version 1: a writable
+  // open upgrades it; a content store's directory missing, or
+  // content_store asked of a metadata-only store that has blobs),
+  // Unavailable "store is in use by another process: <path>" (a writable
+  // open while another process, or another open in this process, holds the
+  // store), "store is being created by another process: <path>" or "store
+  // is being upgraded by another process: <path>" (a read-only open), after
+  // waiting up to `options.lock_wait` (an Unavailable I/O error is retried
+  // as long); DataLoss, ResourceExhausted, Internal (RocksDB could not
+  // open).
   static absl::StatusOr<std::unique_ptr<Store>> Open(
       std::string_view path, const StoreOptions& options);
 
@@ -379,33 +97,50 @@ class Store {
   // image ID. When the image exists, only the name is added or moved (the
   // request is validated but its labels and content are not applied). A name
   // that pointed to another image moves; that image may become dangling.
+  // Errors: InvalidArgument (a bad descriptor, name or lease ID; a name
+  // whose digest is not the target's; a size other than the one recorded
+  // for that blob, or sizes whose sum does not fit), NotFound (`lease`
+  // given and absent; with a content store, a blob whose file is not
+  // there: "content sha256:<hex> is not in the content store").
   virtual absl::StatusOr<std::string> CreateImage(
       const OpContext& ctx, const CreateImageRequest& request) = 0;
 
   // Tag points name `target` at the image `source` resolves to.
   // Errors: NotFound (`source` names nothing, or is ambiguous),
-  // InvalidArgument (a bad `target` name, namespace or time).
+  // InvalidArgument (a blank `source`; a bad `target` name, or one with a
+  // digest).
   virtual absl::Status Tag(const OpContext& ctx, std::string_view source,
                            std::string_view target) = 0;
 
-  // RemoveImage is `docker rmi [-f] ref` (SEMANTICS.md §4).
+  // RemoveImage is `docker rmi [-f] ref` (SEMANTICS.md §4). With a content
+  // store and collect_after_changes, the freed files are collected after
+  // the commit; a failure there is RemoveResult::collected.error.
+  // Errors: InvalidArgument (a blank reference), NotFound ("No such image:
+  // <ref>", "ambiguous reference"), FailedPrecondition "conflict: ..." (a
+  // container uses it, it is referenced in several repositories, or it is
+  // pinned, without `force`; a running container uses it, even with
+  // `force`).
   virtual absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx,
                                                    std::string_view ref,
                                                    bool force) = 0;
 
   // CreateContainer resolves `image_ref` as the user typed it and records a
   // container holding that image by ID. Returns the image ID.
+  // Errors: InvalidArgument (a bad container ID, a blank reference),
+  // AlreadyExists (the ID is taken), NotFound (`image_ref` names nothing,
+  // or is ambiguous).
   virtual absl::StatusOr<std::string> CreateContainer(
       const OpContext& ctx, std::string_view id, std::string_view image_ref,
       bool running) = 0;
   // Start and Stop set the container running or stopped (no-op when it
-  // already is). Errors: NotFound (no such container), InvalidArgument (a
-  // bad ID or namespace).
+  // already is). Errors: NotFound "No such container: <id>",
+  // InvalidArgument (a bad ID).
   virtual absl::Status StartContainer(const OpContext& ctx,
                                       std::string_view id) = 0;
   virtual absl::Status StopContainer(const OpContext& ctx,
                                      std::string_view id) = 0;
-  // Errors: FailedPrecondition when the container is running.
+  // Errors: as StartContainer, and FailedPrecondition when the container
+  // is running.
   virtual absl::Status RemoveContainer(const OpContext& ctx,
                                        std::string_view id) = 0;
 
@@ -416,48 +151,65 @@ class Store {
   virtual absl::Status CreateLease(const OpContext& ctx, std::string_view id,
                                    std::optional<absl::Time> expires) = 0;
   // AddLeaseContent errors: NotFound (no such lease, looked up first),
-  // InvalidArgument (a bad descriptor, or a size other than the recorded
-  // one).
+  // InvalidArgument (a bad ID or descriptor, or a size other than the
+  // recorded one).
   virtual absl::Status AddLeaseContent(
       const OpContext& ctx, std::string_view id,
       const std::vector<Descriptor>& content) = 0;
-  // Returns the bytes freed (content nothing else held).
-  virtual absl::StatusOr<int64_t> DeleteLease(const OpContext& ctx,
-                                              std::string_view id) = 0;
+  // Deletes the lease; returns the bytes freed (content nothing else held)
+  // and, as RemoveImage, what the collection after it did.
+  // Errors: NotFound "lease <id> not found", InvalidArgument (a bad ID).
+  virtual absl::StatusOr<DeleteLeaseResult> DeleteLease(const OpContext& ctx,
+                                                        std::string_view id) = 0;
 
   // Prune is `docker image prune [-a] [--filter ...]` (SEMANTICS.md §5).
+  // It commits one batch of images at a time: an error after the first
+  // commit is PruneResult::error, beside what was removed.
+  // Errors: Aborted "a prune operation is already running", InvalidArgument
+  // (a bad filter key or value, a negative unused_for or keep).
   virtual absl::StatusOr<PruneResult> Prune(const OpContext& ctx,
                                             const PruneOptions& options) = 0;
 
   // Images of the namespace, newest first (creation time descending, then ID).
+  // Errors: InvalidArgument (a bad filter), NotFound (the image of a
+  // before= or since= filter).
   virtual absl::StatusOr<std::vector<ImageSummary>> ListImages(
       const OpContext& ctx, const ListOptions& options) = 0;
   // Resolves `ref` (an exact name wins over an ID prefix) and describes it.
+  // Errors: InvalidArgument (a blank reference), NotFound ("No such image:
+  // <ref>", "ambiguous reference").
   virtual absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx,
                                               std::string_view ref) = 0;
+  // Errors: only the common ones.
   virtual absl::StatusOr<DiskUsage> GetDiskUsage(const OpContext& ctx) = 0;
 
   // Pin marks the image `ref` resolves to (as rmi resolves) as pinned: prune
   // never removes it, and rmi needs `force` ("conflict: unable to remove
   // pinned image <ref> (must be forced)"). Unpin with `pinned` false.
+  // Errors: as Inspect.
   virtual absl::Status Pin(const OpContext& ctx, std::string_view ref, bool pinned) = 0;
 
+  // Errors: only the common ones (DataLoss: a lease holding a blob that has
+  // no record).
   virtual absl::StatusOr<std::vector<ContainerInfo>> ListContainers(const OpContext& ctx) = 0;
   virtual absl::StatusOr<std::vector<LeaseInfo>> ListLeases(const OpContext& ctx) = 0;
 
   // Explain says why `ref` is kept: an image reference (resolved as inspect
   // does) or, when that finds nothing, a blob digest "sha256:<hex>" (whose
-  // users are found by a scan of every namespace's images). NotFound when
-  // neither exists.
+  // users are found by a scan of every namespace's images).
+  // Errors: NotFound "No such image or blob: <ref>" when neither exists,
+  // InvalidArgument (a blank reference).
   virtual absl::StatusOr<Explanation> Explain(const OpContext& ctx, std::string_view ref) = 0;
 
   // Key counts and sizes per column family (a full scan), and sizes on disk.
+  // Errors: only the common ones.
   virtual absl::StatusOr<StoreStats> Stats() = 0;
 
   // Check recomputes every count and relation of the whole store from
   // scratch by a full mark over images, names, containers and leases (and,
   // with a content store, the blob files) and returns the differences; no
-  // finding without `info` means consistent.
+  // finding without `info` means consistent. A damaged record is a
+  // finding, not an error. Errors: only the common ones.
   virtual absl::StatusOr<std::vector<Problem>> Check(const CheckOptions& options) = 0;
   absl::StatusOr<std::vector<Problem>> Check() { return Check(CheckOptions{}); }
 
@@ -469,35 +221,47 @@ class Store {
   // found among files without records, drops expired leases, and collects
   // the garbage. It never deletes a file that an image or a live lease
   // holds. It holds the write mutex throughout; a crash in the middle leaves
-  // a store that another Repair finishes.
+  // a store that another Repair finishes. An error may come after part of
+  // the repair is committed (then run it again).
+  // Errors: FailedPrecondition (read-only; a store Repair cannot make
+  // consistent, named in the message).
   virtual absl::StatusOr<RepairResult> Repair(const OpContext& ctx) = 0;
 
   // Whether the store keeps blob content (StoreOptions::content_store).
   virtual bool HasContentStore() const = 0;
 
-  // Content store only (FailedPrecondition otherwise). Writes blob `d`'s
-  // bytes from `reader` under lease `lease` (which must exist in ctx.ns):
-  // into a temporary file, verifying size and SHA-256 as the bytes arrive
-  // (a mismatch is InvalidArgument and leaves nothing), fsync, rename into
-  // blobs/sha256, fsync of the directory, and only then the metadata commit
-  // that makes the lease hold the blob. A blob already stored is only added
-  // to the lease.
+  // Content store only. Writes blob `d`'s bytes from `reader` under lease
+  // `lease` (which must exist in ctx.ns): into a temporary file, verifying
+  // size and SHA-256 as the bytes arrive, fsync, rename into blobs/sha256,
+  // fsync of the directory, and only then the metadata commit that makes
+  // the lease hold the blob. A blob already stored is only added to the
+  // lease. A file written whose commit fails is garbage (collected later).
+  // Errors: FailedPrecondition (no content store), InvalidArgument (a bad
+  // lease ID or descriptor; bytes whose size or SHA-256 is not `d`'s: the
+  // file is not kept), NotFound "lease <id> not found", and whatever
+  // `reader` returns.
   virtual absl::Status WriteBlob(const OpContext& ctx, std::string_view lease,
                                  const Descriptor& d, const BlobReader& reader) = 0;
 
   // Deletes the files of garbage blobs (blobs freed by remove, prune and
   // lease deletion), then their records, and the leftovers of interrupted
   // writes. Resumes whatever a crash interrupted; never deletes a blob that
-  // became referenced again. Without a content store: does nothing.
+  // became referenced again. Without a content store: does nothing. It
+  // commits a batch of records at a time: an error may come after some
+  // batches (their files are gone; the rest stays garbage for the next
+  // Collect). Errors: FailedPrecondition (read-only).
   virtual absl::StatusOr<CollectResult> Collect() = 0;
 
   // Imports the OCI image layout in directory `dir` into ctx.ns: each entry
   // of its index.json becomes an image (digest reference, names, counts;
-  // content shared between images is stored and counted once). Blobs are
-  // verified (size, SHA-256); an image with a missing or bad blob, bad JSON
-  // or an unknown media type gets an error naming the file and nothing of it
-  // is imported, without stopping the others. Errors of the layout as a
-  // whole (no oci-layout, bad index.json) are InvalidArgument.
+  // content shared between images is stored and counted once), one atomic
+  // write per image. Blobs are verified (size, SHA-256); an image with a
+  // missing or bad blob, bad JSON or an unknown media type gets an error
+  // naming the file (ImportedImage::error) and nothing of it is imported,
+  // without stopping the others.
+  // Errors: InvalidArgument (the layout as a whole: no oci-layout, bad
+  // index.json; a bad repository), NotFound or Internal (a file of the
+  // layout that cannot be opened or read).
   virtual absl::StatusOr<ImportResult> ImportLayout(const OpContext& ctx, std::string_view dir,
                                                     const ImportOptions& options) = 0;
 
@@ -505,7 +269,7 @@ class Store {
   // content store's blob directory: among blob files that have no record,
   // each manifest or index that no other one references, with all its
   // content present, becomes an image of ctx.ns with its digest reference
-  // (no name).
+  // (no name). Errors: FailedPrecondition (no content store; read-only).
   virtual absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) = 0;
 
  protected:

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# exported_symbols: librefstore.so exports the public API and nothing else.
+#   tests/exported_symbols.sh <path of librefstore.so>
+# Every exported (dynamic, defined) symbol that names refstore:: must be one
+# of the public headers' (include/refstore/*.h, marked REFSTORE_EXPORT); no
+# internal one (refstore::internal, refstore::content, ...) may be. Each
+# public function and the Store class must be exported. Prints the counts.
+set -euo pipefail
+lib=${1:?usage: exported_symbols.sh <librefstore.so>}
+syms=$(nm -DC --defined-only "$lib" | cut -d' ' -f3-)
+total=$(printf '%s\n' "$syms" | grep -c . || true)
+ours=$(printf '%s\n' "$syms" | grep 'refstore::' || true)
+
+# The public API (refstore/include/refstore/*.h).
+public=(
+  'refstore::Store::' 'typeinfo for refstore::Store'
+  'typeinfo name for refstore::Store'
+  'refstore::Reference::' 'refstore::ParseReference' 'refstore::ParseReferenceNoDefaultTag'
+  'refstore::FamiliarName' 'refstore::IsBlank' 'refstore::LooksLikeIdPrefix'
+  'refstore::IsDigest' 'refstore::ValidateDigest' 'refstore::IsValidNamespace'
+  'refstore::IsContainerId' 'refstore::ShortId'
+  'refstore::kEarliestTime' 'refstore::kLatestTime' 'refstore::IsStorableTime'
+  'refstore::CheckStorableTime' 'refstore::ParseUntil' 'refstore::ParseRfc3339'
+  'refstore::FormatRfc3339' 'refstore::ParseGoDuration' 'refstore::ParseDanglingValue'
+  'refstore::LabelMatches' 'refstore::PathMatch' 'refstore::GlobMatches'
+  'refstore::ErrorCodeName' 'refstore::IsManifestOrIndex'
+)
+# Must be exported: one symbol of each.
+required=(
+  'refstore::Store::Open' 'typeinfo for refstore::Store'
+  'refstore::Reference::Full' 'refstore::Reference::Familiar' 'refstore::Reference::Repository'
+  'refstore::ParseReference' 'refstore::ParseReferenceNoDefaultTag' 'refstore::FamiliarName'
+  'refstore::IsBlank' 'refstore::LooksLikeIdPrefix' 'refstore::IsDigest'
+  'refstore::ValidateDigest' 'refstore::IsValidNamespace' 'refstore::IsContainerId'
+  'refstore::ShortId' 'refstore::kEarliestTime' 'refstore::kLatestTime'
+  'refstore::IsStorableTime' 'refstore::CheckStorableTime' 'refstore::ParseUntil'
+  'refstore::ParseRfc3339' 'refstore::FormatRfc3339' 'refstore::ParseGoDuration'
+  'refstore::ParseDanglingValue' 'refstore::LabelMatches' 'refstore::PathMatch'
+  'refstore::GlobMatches' 'refstore::ErrorCodeName' 'refstore::IsManifestOrIndex'
+)
+
+status=0
+unexpected=$(printf '%s\n' "$ours" | grep -v -F "${public[@]/#/-e}" || true)
+# (grep -F with one -e per public prefix: the lines matching none of them.)
+if [ -n "$unexpected" ]; then
+  echo "exported_symbols: $(printf '%s\n' "$unexpected" | grep -c .) symbols beyond the public API:"
+  printf '%s\n' "$unexpected" | head -50
+  status=1
+fi
+for r in "${required[@]}"; do
+  if ! grep -F -e "$r" >/dev/null <<<"$ours"; then
+    echo "exported_symbols: public symbol not exported: $r"
+    status=1
+  fi
+done
+internal=$(printf '%s\n' "$ours" | grep -c 'refstore::internal::' || true)
+echo "exported_symbols: $total exported symbols, $(printf '%s\n' "$ours" | grep -c . || true) naming refstore::, $internal of refstore::internal"
+exit $status
