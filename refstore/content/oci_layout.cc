@@ -22,6 +22,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "refstore/content/sha256.h"
+#include "refstore/text/digest.h"
+#include "refstore/util/posix_file.h"
 
 namespace refstore::content {
 namespace {
@@ -117,31 +119,8 @@ std::string Field(std::string_view name, size_t i) {
   return std::string(name) + "[" + std::to_string(i) + "]";
 }
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd_ = -1;
-};
+using internal::OpenAt;
+using internal::UniqueFd;
 
 // A fault with the file it concerns: `path` is shown to the user.
 absl::Status LayoutError(const std::string& path, std::string_view what) {
@@ -149,7 +128,7 @@ absl::Status LayoutError(const std::string& path, std::string_view what) {
 }
 
 absl::Status SysError(const std::string& path, std::string_view call, int err) {
-  return absl::InternalError(path + ": " + std::string(call) + ": " + std::strerror(err));
+  return internal::PosixError(call, path, err);
 }
 
 // Describes what is at `name` in `dirfd` when opening it failed with ELOOP,
@@ -164,10 +143,10 @@ std::string WhatIsThere(int dirfd, const char* name) {
 }
 
 // Opens the directory `name` in `dirfd`; a symbolic link is an error.
-absl::StatusOr<Fd> OpenDirAt(int dirfd, const std::string& name, const std::string& path) {
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) return Fd(fd);
-  int err = errno;
+absl::StatusOr<UniqueFd> OpenDirAt(int dirfd, const std::string& name, const std::string& path) {
+  UniqueFd fd;
+  const int err = OpenAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, &fd);
+  if (err == 0) return fd;
   if (err == ENOENT) return LayoutError(path, "missing directory");
   if (err == ELOOP || err == ENOTDIR) {
     return LayoutError(path, WhatIsThere(dirfd, name.c_str()) + ", not a directory");
@@ -176,7 +155,7 @@ absl::StatusOr<Fd> OpenDirAt(int dirfd, const std::string& name, const std::stri
 }
 
 struct OpenFile {
-  Fd fd;
+  UniqueFd fd;
   int64_t size = 0;
 };
 
@@ -184,18 +163,16 @@ struct OpenFile {
 // never blocking on a FIFO). A missing file is NotFound.
 absl::StatusOr<OpenFile> OpenRegularAt(int dirfd, const std::string& name,
                                        const std::string& path) {
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
+  OpenFile f;
+  if (const int err = OpenAt(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, &f.fd)) {
     if (err == ENOENT) return absl::NotFoundError(path + ": no such file");
     if (err == ELOOP || err == ENXIO) {
       return LayoutError(path, WhatIsThere(dirfd, name.c_str()) + ", not a regular file");
     }
     return SysError(path, "open", err);
   }
-  OpenFile f{Fd(fd), 0};
   struct stat st;
-  if (::fstat(fd, &st) != 0) return SysError(path, "fstat", errno);
+  if (::fstat(f.fd.get(), &st) != 0) return SysError(path, "fstat", errno);
   if (!S_ISREG(st.st_mode)) {
     return LayoutError(path, std::string(S_ISDIR(st.st_mode) ? "is a directory"
                                                             : "is a special file") +
@@ -205,25 +182,10 @@ absl::StatusOr<OpenFile> OpenRegularAt(int dirfd, const std::string& name,
   return f;
 }
 
-// Reads up to `n` bytes; fewer only at the end of the file.
-absl::StatusOr<size_t> ReadSome(int fd, char* buf, size_t n, const std::string& path) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::read(fd, buf + got, n - got);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return SysError(path, "read", errno);
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  return got;
-}
-
 // Reads the whole file, which fstat said is `size` bytes long.
 absl::StatusOr<std::string> ReadWhole(const OpenFile& f, const std::string& path) {
   std::string data(static_cast<size_t>(f.size) + 1, '\0');
-  auto got = ReadSome(f.fd.get(), data.data(), data.size(), path);
+  auto got = internal::ReadFull(f.fd.get(), data.data(), data.size(), path);
   if (!got.ok()) return got.status();
   if (*got != static_cast<size_t>(f.size)) {
     return LayoutError(path, "changed size while being read");
@@ -266,7 +228,7 @@ std::string ParseDescriptor(const Json& j, LayoutBlob* out) {
   auto dg = j.find("digest");
   if (dg == j.end() || !dg->is_string()) return "descriptor without a \"digest\" string";
   const std::string& digest = dg->get_ref<const std::string&>();
-  if (!IsSha256Digest(digest)) {
+  if (!text::IsSha256Digest(digest)) {
     size_t colon = digest.find(':');
     if (colon != std::string::npos && colon > 0 && digest.compare(0, colon, "sha256") != 0) {
       return "unsupported digest algorithm in digest " + Quote(digest);
@@ -295,8 +257,8 @@ bool ValidLayoutVersion(std::string_view v) {
 // following symbolic links: blobs are opened relative to `sha`.
 struct LayoutDir {
   std::string display;  // `dir` as the caller wrote it, for messages
-  Fd root;
-  Fd sha;
+  UniqueFd root;
+  UniqueFd sha;
 
   std::string Path(std::string_view rel) const { return display + "/" + std::string(rel); }
   std::string BlobPath(std::string_view hex) const {
@@ -317,13 +279,10 @@ absl::StatusOr<LayoutDir> OpenLayoutRoot(std::string_view dir) {
   }
   std::string resolved(real);
   std::free(real);
-  int fd = ::open(resolved.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
+  if (const int err = internal::Open(resolved, O_RDONLY | O_DIRECTORY, &d.root)) {
     if (err == ENOTDIR) return LayoutError(d.display, "not a directory");
     return SysError(d.display, "open", err);
   }
-  d.root = Fd(fd);
   return d;
 }
 
@@ -511,7 +470,7 @@ class Walker {
     Sha256 hash;
     int64_t total = 0;
     for (;;) {
-      auto got = ReadSome(f->fd.get(), buf_.data(), buf_.size(), path);
+      auto got = internal::ReadFull(f->fd.get(), buf_.data(), buf_.size(), path);
       if (!got.ok()) {
         Fault(got.status());
         return;
@@ -801,7 +760,7 @@ std::vector<LayoutImage> FindRootsImpl(std::string_view dir, const std::vector<s
   }
   std::vector<std::string> sorted;
   for (const std::string& hex : hexes) {
-    if (IsSha256Digest("sha256:" + hex)) sorted.push_back(hex);
+    if (text::IsSha256Digest("sha256:" + hex)) sorted.push_back(hex);
   }
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());

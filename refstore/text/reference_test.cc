@@ -325,6 +325,8 @@ TEST(ShortId, Cases) {
   EXPECT_EQ(ShortId(kHex2), "0123456789ab");
   EXPECT_EQ(ShortId("abc"), "abc");
   EXPECT_EQ(ShortId("sha256:abc"), "abc");
+  EXPECT_EQ(ShortId("sha512:0123456789abcdef"), "0123456789ab");  // any algorithm
+  EXPECT_EQ(ShortId("a:b:c"), "b:c");                               // the first ':' only
 }
 
 }  // namespace
