@@ -18,6 +18,7 @@
 #include "refstore/content/sha256.h"
 #include "refstore/text/digest.h"
 #include "refstore/util/posix_file.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::content {
 namespace {
@@ -25,8 +26,7 @@ namespace {
 constexpr size_t kBufSize = 1 << 16;
 constexpr std::string_view kOciLayout = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-// This Abseil's StrCat takes absl::string_view, which is not std::string_view.
-absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using internal::Cat;
 
 using internal::Fsync;
 using internal::FsyncDir;
@@ -42,11 +42,11 @@ absl::Status SysError(std::string_view what, const std::string& path, int err) {
 // of a path, so that no path can leave the layout.
 absl::Status CheckHex(std::string_view hex) {
   if (text::IsSha256Hex(hex)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid blob digest \"", AV(hex.substr(0, 80)), "\": want 64 lowercase hex characters"));
+  return absl::InvalidArgumentError(Cat(
+      "invalid blob digest \"", hex.substr(0, 80), "\": want 64 lowercase hex characters"));
 }
 
-std::string Digest(std::string_view hex) { return absl::StrCat(AV(text::kSha256Prefix), AV(hex)); }
+std::string Digest(std::string_view hex) { return Cat(text::kSha256Prefix, hex); }
 
 std::string Dirname(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -125,10 +125,10 @@ absl::Status EnsureDir(FileHooks* hooks, const std::string& path, bool follow) {
     int r = follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
     if (r == 0) {
       if (S_ISLNK(st.st_mode)) {
-        return absl::InvalidArgumentError(absl::StrCat(path, " is a symbolic link"));
+        return absl::InvalidArgumentError(Cat(path, " is a symbolic link"));
       }
       if (!S_ISDIR(st.st_mode)) {
-        return absl::InvalidArgumentError(absl::StrCat(path, " is not a directory"));
+        return absl::InvalidArgumentError(Cat(path, " is not a directory"));
       }
       return absl::OkStatus();
     }
@@ -138,7 +138,7 @@ absl::Status EnsureDir(FileHooks* hooks, const std::string& path, bool follow) {
     // Another process may have created it meanwhile: look again.
     if (errno != EEXIST) return SysError("mkdir", path, errno);
   }
-  return absl::InternalError(absl::StrCat("cannot create directory ", path));
+  return absl::InternalError(Cat("cannot create directory ", path));
 }
 
 // Creates a new file in `dir` named "<prefix>.<pid>.<counter>.<random>",
@@ -151,8 +151,8 @@ absl::StatusOr<std::pair<UniqueFd, std::string>> CreateTemp(FileHooks* hooks, co
     return (uint64_t{rd()} << 32) ^ rd();
   }();
   for (int attempt = 0;; ++attempt) {
-    std::string path = absl::StrCat(dir, "/", AV(prefix), ".", ::getpid(), ".",
-                                    counter.fetch_add(1), ".", absl::Hex(nonce));
+    std::string path = Cat(dir, "/", prefix, ".", ::getpid(), ".", counter.fetch_add(1), ".",
+                           absl::StrCat(absl::Hex(nonce)));
     if (int err = Hook(hooks, FileEvent::kCreate, path)) return SysError("create", path, err);
     UniqueFd fd;
     const int err = OpenNoFollow(path, O_WRONLY | O_CREAT | O_EXCL, &fd, 0644);
@@ -167,15 +167,15 @@ absl::StatusOr<std::pair<UniqueFd, std::string>> CreateTemp(FileHooks* hooks, co
 absl::StatusOr<UniqueFd> OpenBlobForRead(const std::string& path, struct stat* st) {
   UniqueFd fd;
   if (const int err = OpenNoFollow(path, O_RDONLY | O_NONBLOCK, &fd)) {
-    if (err == ENOENT) return absl::NotFoundError(absl::StrCat("no blob file ", path));
+    if (err == ENOENT) return absl::NotFoundError(Cat("no blob file ", path));
     if (err == ELOOP) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " is a symbolic link"));
+      return absl::InvalidArgumentError(Cat(path, " is a symbolic link"));
     }
     return SysError("open", path, err);
   }
   if (::fstat(fd.get(), st) != 0) return SysError("fstat", path, errno);
   if (!S_ISREG(st->st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+    return absl::InvalidArgumentError(Cat(path, " is not a regular file"));
   }
   return fd;
 }
@@ -215,7 +215,7 @@ bool IsIngestPath(const std::string& root, const std::string& path) {
 
 }  // namespace
 
-Reader StringReader(std::string_view bytes) {
+BlobReader StringReader(std::string_view bytes) {
   return [bytes, pos = size_t{0}](char* buf, size_t cap) mutable -> absl::StatusOr<size_t> {
     size_t n = std::min(cap, bytes.size() - pos);
     std::memcpy(buf, bytes.data() + pos, n);
@@ -236,10 +236,10 @@ absl::StatusOr<ContentDir> ContentDir::Open(std::string root, FileHooks* hooks, 
     if (::stat(blobs.c_str(), &st) != 0) {
       const int err = errno;
       if (err != ENOENT && err != ENOTDIR) return SysError("stat", blobs, err);
-      return absl::FailedPreconditionError(absl::StrCat("content store missing at ", root));
+      return absl::FailedPreconditionError(Cat("content store missing at ", root));
     }
     if (!S_ISDIR(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat("content store missing at ", root));
+      return absl::FailedPreconditionError(Cat("content store missing at ", root));
     }
     if (mode == Mode::kReadOnly) return ContentDir(std::move(root), hooks);
   }
@@ -254,7 +254,7 @@ absl::StatusOr<ContentDir> ContentDir::Open(std::string root, FileHooks* hooks, 
   struct stat st;
   if (::lstat(layout.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) {
-      return absl::InvalidArgumentError(absl::StrCat(layout, " is not a regular file"));
+      return absl::InvalidArgumentError(Cat(layout, " is not a regular file"));
     }
     return ContentDir(std::move(root), hooks);
   }
@@ -284,7 +284,7 @@ absl::StatusOr<ContentDir> ContentDir::Open(std::string root, FileHooks* hooks, 
 }
 
 std::string ContentDir::BlobPath(std::string_view hex) const {
-  return absl::StrCat(root_, "/blobs/sha256/", AV(hex));
+  return Cat(root_, "/blobs/sha256/", hex);
 }
 
 absl::StatusOr<std::optional<int64_t>> ContentDir::BlobSize(std::string_view hex) const {
@@ -296,17 +296,17 @@ absl::StatusOr<std::optional<int64_t>> ContentDir::BlobSize(std::string_view hex
     return SysError("stat", path, errno);
   }
   if (!S_ISREG(st.st_mode)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+    return absl::InvalidArgumentError(Cat(path, " is not a regular file"));
   }
   return std::optional<int64_t>(st.st_size);
 }
 
 absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size,
-                                              const Reader& reader) {
+                                              const BlobReader& reader) {
   if (absl::Status s = CheckHex(hex); !s.ok()) return s;
   if (size < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("negative size ", size, " for ", Digest(hex)));
+        Cat("negative size ", size, " for ", Digest(hex)));
   }
   auto temp = CreateTemp(hooks_, root_ + "/ingest", hex);
   if (!temp.ok()) return temp.status();
@@ -323,12 +323,12 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
       if (!n.ok()) return n.status();
       if (*n == 0) break;
       if (*n > kBufSize) {
-        return absl::InternalError(absl::StrCat("reader of ", Digest(hex), " returned ", *n,
+        return absl::InternalError(Cat("reader of ", Digest(hex), " returned ", *n,
                                                 " bytes into a buffer of ", kBufSize));
       }
       total += static_cast<int64_t>(*n);
       if (total > size) {
-        return absl::InvalidArgumentError(absl::StrCat("size of ", Digest(hex), " is at least ",
+        return absl::InvalidArgumentError(Cat("size of ", Digest(hex), " is at least ",
                                                        total, " bytes, expected ", size));
       }
       hash.Update(std::string_view(buf.get(), *n));
@@ -337,12 +337,12 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
       }
     }
     if (total != size) {
-      return absl::InvalidArgumentError(absl::StrCat("size of ", Digest(hex), " is ", total,
+      return absl::InvalidArgumentError(Cat("size of ", Digest(hex), " is ", total,
                                                      " bytes, expected ", size));
     }
     std::string got = hash.HexDigest();
     if (got != hex) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(Cat(
           "digest of the written bytes is sha256:", got, ", expected ", Digest(hex)));
     }
     if (absl::Status s = SyncFile(hooks_, fd.get(), file.temp_path); !s.ok()) return s;
@@ -360,11 +360,11 @@ absl::Status ContentDir::Publish(const IngestFile& file, bool sync_dir) {
   if (absl::Status s = CheckHex(file.hex); !s.ok()) return s;
   if (!IsIngestPath(root_, file.temp_path)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ingest file ", file.temp_path, " is not under ", root_, "/ingest"));
+        Cat("ingest file ", file.temp_path, " is not under ", root_, "/ingest"));
   }
   const std::string path = BlobPath(file.hex);
   if (int err = Rename(hooks_, file.temp_path, path)) {
-    return SysError(absl::StrCat("rename ", file.temp_path, " to"), path, err);
+    return SysError(Cat("rename ", file.temp_path, " to"), path, err);
   }
   return sync_dir ? SyncBlobDir() : absl::OkStatus();
 }
@@ -400,7 +400,7 @@ absl::Status ContentDir::ForEachBlob(
       if (::fstatat(dirfd, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         int err = errno;
         if (err == ENOENT) return absl::OkStatus();  // removed since readdir
-        return SysError("stat", absl::StrCat(dir_path, "/", AV(name)), err);
+        return SysError("stat", Cat(dir_path, "/", name), err);
       }
       is_blob = S_ISREG(st.st_mode);
       size = st.st_size;
@@ -433,7 +433,7 @@ absl::StatusOr<std::string> ContentDir::ReadBlob(std::string_view hex, int64_t m
   absl::StatusOr<UniqueFd> fd = OpenBlobForRead(path, &st);
   if (!fd.ok()) return fd.status();
   auto too_large = [&](int64_t size) {
-    return absl::InvalidArgumentError(absl::StrCat(Digest(hex), " is ", size,
+    return absl::InvalidArgumentError(Cat(Digest(hex), " is ", size,
                                                    " bytes, more than the limit of ", max_size));
   };
   if (st.st_size > max_size) return too_large(st.st_size);
@@ -455,7 +455,7 @@ absl::StatusOr<int> ContentDir::CleanIngest(const absl::flat_hash_set<std::strin
   const std::string dir_path = root_ + "/ingest";
   int removed = 0;
   absl::Status s = ForEachEntry(dir_path, [&](int, std::string_view name) -> absl::Status {
-    std::string path = absl::StrCat(dir_path, "/", AV(name));
+    std::string path = Cat(dir_path, "/", name);
     if (keep.contains(path)) return absl::OkStatus();
     if (int err = Unlink(hooks_, path)) {
       if (err == ENOENT) return absl::OkStatus();  // removed meanwhile

@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "refstore/content/media_type.h"
 #include "refstore/content/sha256.h"
 #include "refstore/text/digest.h"
 #include "refstore/util/posix_file.h"
@@ -32,37 +33,13 @@ using Json = nlohmann::json;
 
 // --- Media types -----------------------------------------------------------
 
-enum class Kind { kUnknown, kManifest, kIndex, kConfig, kLayer, kEmpty };
+using Kind = MediaKind;
 
-constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
-constexpr std::string_view kDockerManifest =
-    "application/vnd.docker.distribution.manifest.v2+json";
-constexpr std::string_view kDockerManifestList =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-
+// A kind the layout reader reads: a schema 1 manifest is not one (an OCI
+// layout cannot hold it), so it is unknown here.
 Kind KindOf(std::string_view media_type) {
-  static constexpr std::pair<std::string_view, Kind> kTypes[] = {
-      {kOciManifest, Kind::kManifest},
-      {kDockerManifest, Kind::kManifest},
-      {kOciIndex, Kind::kIndex},
-      {kDockerManifestList, Kind::kIndex},
-      {"application/vnd.oci.image.config.v1+json", Kind::kConfig},
-      {"application/vnd.docker.container.image.v1+json", Kind::kConfig},
-      {"application/vnd.oci.image.layer.v1.tar", Kind::kLayer},
-      {"application/vnd.oci.image.layer.v1.tar+gzip", Kind::kLayer},
-      {"application/vnd.oci.image.layer.v1.tar+zstd", Kind::kLayer},
-      {"application/vnd.oci.image.layer.nondistributable.v1.tar", Kind::kLayer},
-      {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", Kind::kLayer},
-      {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", Kind::kLayer},
-      {"application/vnd.docker.image.rootfs.diff.tar.gzip", Kind::kLayer},
-      {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", Kind::kLayer},
-      {"application/vnd.oci.empty.v1+json", Kind::kEmpty},
-  };
-  for (const auto& [name, kind] : kTypes) {
-    if (name == media_type) return kind;
-  }
-  return Kind::kUnknown;
+  const Kind kind = MediaKindOf(media_type);
+  return kind == Kind::kSchema1Manifest ? Kind::kUnknown : kind;
 }
 
 bool IsDocumentKind(Kind k) { return k == Kind::kManifest || k == Kind::kIndex; }
@@ -74,6 +51,7 @@ const char* KindName(Kind k) {
     case Kind::kConfig: return "an image config";
     case Kind::kLayer: return "a layer";
     case Kind::kEmpty: return "an empty descriptor";
+    case Kind::kSchema1Manifest:
     case Kind::kUnknown: break;
   }
   return "unknown";
@@ -633,8 +611,8 @@ absl::StatusOr<Json> ReadIndexJson(const LayoutDir& d, const ReadOptions& option
     return LayoutError(path, "schemaVersion is not 2");
   }
   auto mt = doc->find("mediaType");
-  if (mt != doc->end() && !(mt->is_string() && mt->get_ref<const std::string&>() == kOciIndex)) {
-    return LayoutError(path, "mediaType is not " + std::string(kOciIndex));
+  if (mt != doc->end() && !(mt->is_string() && mt->get_ref<const std::string&>() == kOciIndexType)) {
+    return LayoutError(path, "mediaType is not " + std::string(kOciIndexType));
   }
   auto m = doc->find("manifests");
   if (m == doc->end() || !m->is_array()) return LayoutError(path, "no \"manifests\" array");
@@ -782,7 +760,7 @@ std::vector<LayoutImage> FindRootsImpl(std::string_view dir, const std::vector<s
     if (mt != doc.end()) {
       media_type = mt->get<std::string>();  // a string: DocumentKind checked
     } else {
-      media_type = std::string(kind == Kind::kIndex ? kOciIndex : kOciManifest);
+      media_type = std::string(kind == Kind::kIndex ? kOciIndexType : kOciManifestType);
     }
     const std::string self = "sha256:" + hex;
     auto reference = [&](const Json& desc) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/time/clock.h"
+#include "refstore/content/media_type.h"
 #include "refstore/util/strcat.h"
 #include "refstore/db/mutate.h"
 #include "refstore/filters.h"
@@ -23,12 +24,7 @@
 namespace refstore {
 
 bool IsManifestOrIndex(std::string_view media_type) {
-  return media_type == "application/vnd.oci.image.manifest.v1+json" ||
-         media_type == "application/vnd.oci.image.index.v1+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.v2+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.list.v2+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.v1+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.v1+prettyjws";
+  return content::IsManifestOrIndexKind(content::MediaKindOf(media_type));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view path,
