@@ -371,14 +371,7 @@ class Walker {
   }
 
   void WalkIndex(const Json& doc, const std::string& path, int depth) {
-    auto m = doc.find("manifests");
-    if (m == doc.end() || !m->is_array()) {
-      Fault(path + ": index without a \"manifests\" array");
-      return;
-    }
-    for (size_t i = 0; i < m->size(); ++i) {
-      Child((*m)[i], Where{path, Field("manifests", i)}, Role::kIndexEntry, depth);
-    }
+    WalkArray(doc, "index", "manifests", path, Role::kIndexEntry, depth);
   }
 
   void WalkManifest(const Json& doc, const std::string& path, int depth) {
@@ -388,13 +381,20 @@ class Walker {
     } else {
       Child(*c, Where{path, "config"}, Role::kConfig, depth);
     }
-    auto l = doc.find("layers");
-    if (l == doc.end() || !l->is_array()) {
-      Fault(path + ": manifest without a \"layers\" array");
+    WalkArray(doc, "manifest", "layers", path, Role::kLayer, depth);
+  }
+
+  // Visits each descriptor of the array `field` of document `doc` (`what`:
+  // "index" or "manifest"); a missing or non-array field is a fault.
+  void WalkArray(const Json& doc, std::string_view what, const std::string& field,
+                 const std::string& path, Role role, int depth) {
+    auto a = doc.find(field);
+    if (a == doc.end() || !a->is_array()) {
+      Fault(path + ": " + std::string(what) + " without a \"" + field + "\" array");
       return;
     }
-    for (size_t i = 0; i < l->size(); ++i) {
-      Child((*l)[i], Where{path, Field("layers", i)}, Role::kLayer, depth);
+    for (size_t i = 0; i < a->size(); ++i) {
+      Child((*a)[i], Where{path, Field(field, i)}, role, depth);
     }
   }
 
@@ -562,21 +562,35 @@ void AddNames(const Json& entry, LayoutImage& image) {
   }
 }
 
-absl::Status CheckOciLayoutFile(const LayoutDir& d) {
-  const std::string path = d.Path("oci-layout");
-  auto f = OpenRegularAt(d.root.get(), "oci-layout", path);
+// Reads the JSON object in file `name` at the root of the layout: a missing
+// file is the fault `missing`; one larger than `limit` bytes is a fault
+// ("too large", or with the figures when `say_limit`).
+absl::StatusOr<Json> ReadRootObject(const LayoutDir& d, const std::string& name,
+                                    std::string_view missing, int64_t limit, bool say_limit) {
+  const std::string path = d.Path(name);
+  auto f = OpenRegularAt(d.root.get(), name, path);
   if (!f.ok()) {
-    if (absl::IsNotFound(f.status())) {
-      return LayoutError(path, "missing: not an OCI image layout");
-    }
+    if (absl::IsNotFound(f.status())) return LayoutError(path, missing);
     return f.status();
   }
-  if (f->size > (int64_t{1} << 20)) return LayoutError(path, "too large");
+  if (f->size > limit) {
+    if (!say_limit) return LayoutError(path, "too large");
+    return LayoutError(path, std::to_string(f->size) + " bytes, larger than the limit of " +
+                                 std::to_string(limit));
+  }
   auto data = ReadWhole(*f, path);
   if (!data.ok()) return data.status();
   auto doc = ParseJson(*data, path);
   if (!doc.ok()) return doc.status();
   if (!doc->is_object()) return LayoutError(path, "not a JSON object");
+  return doc;
+}
+
+absl::Status CheckOciLayoutFile(const LayoutDir& d) {
+  const std::string path = d.Path("oci-layout");
+  auto doc = ReadRootObject(d, "oci-layout", "missing: not an OCI image layout",
+                            int64_t{1} << 20, /*say_limit=*/false);
+  if (!doc.ok()) return doc.status();
   auto v = doc->find("imageLayoutVersion");
   if (v == doc->end() || !v->is_string()) {
     return LayoutError(path, "no \"imageLayoutVersion\" string");
@@ -590,22 +604,10 @@ absl::Status CheckOciLayoutFile(const LayoutDir& d) {
 
 absl::StatusOr<Json> ReadIndexJson(const LayoutDir& d, const ReadOptions& options) {
   const std::string path = d.Path("index.json");
-  auto f = OpenRegularAt(d.root.get(), "index.json", path);
-  if (!f.ok()) {
-    if (absl::IsNotFound(f.status())) return LayoutError(path, "missing");
-    return f.status();
-  }
   // index.json lists every tag: allow it more room than one manifest.
   const int64_t limit = std::max<int64_t>(options.max_manifest_size, int64_t{64} << 20);
-  if (f->size > limit) {
-    return LayoutError(path, std::to_string(f->size) + " bytes, larger than the limit of " +
-                                 std::to_string(limit));
-  }
-  auto data = ReadWhole(*f, path);
-  if (!data.ok()) return data.status();
-  auto doc = ParseJson(*data, path);
+  auto doc = ReadRootObject(d, "index.json", "missing", limit, /*say_limit=*/true);
   if (!doc.ok()) return doc.status();
-  if (!doc->is_object()) return LayoutError(path, "not a JSON object");
   auto sv = doc->find("schemaVersion");
   if (sv != doc->end() && !(sv->is_number_integer() && sv->get<int64_t>() == 2)) {
     return LayoutError(path, "schemaVersion is not 2");

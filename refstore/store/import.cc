@@ -56,13 +56,12 @@ class FileReader {
   bool done_ = false;
 };
 
+// 16 random lowercase hex characters.
 std::string RandomHex() {
   std::random_device rd;
   std::mt19937_64 gen((uint64_t{rd()} << 32) | rd());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint64_t v = gen(), i = 0; i < 16; ++i, v >>= 4) out.push_back(kHex[v & 15]);
-  return out;
+  const uint64_t v = gen();
+  return RawToHex(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
 }
 
 std::string Basename(std::string_view dir) {

@@ -77,15 +77,18 @@ bool IsValidComponent(std::string_view s) {
   }
 }
 
-// Path: component ("/" component)*.
-bool IsValidPath(std::string_view path) {
+// Whether `s` is parts joined by `sep`, each of them `valid`.
+bool AllParts(std::string_view s, char sep, bool (*valid)(std::string_view)) {
   while (true) {
-    const size_t slash = path.find('/');
-    if (!IsValidComponent(path.substr(0, slash))) return false;
-    if (slash == std::string_view::npos) return true;
-    path.remove_prefix(slash + 1);
+    const size_t at = s.find(sep);
+    if (!valid(s.substr(0, at))) return false;
+    if (at == std::string_view::npos) return true;
+    s.remove_prefix(at + 1);
   }
 }
+
+// Path: component ("/" component)*.
+bool IsValidPath(std::string_view path) { return AllParts(path, '/', IsValidComponent); }
 
 // DNS-label-ish: [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?
 bool IsValidDomainLabel(std::string_view label) {
@@ -107,12 +110,7 @@ bool IsValidHost(std::string_view host) {
     }
     return true;
   }
-  while (true) {
-    const size_t dot = host.find('.');
-    if (!IsValidDomainLabel(host.substr(0, dot))) return false;
-    if (dot == std::string_view::npos) return true;
-    host.remove_prefix(dot + 1);
-  }
+  return AllParts(host, '.', IsValidDomainLabel);
 }
 
 // Domain: host [":" port]. The port separator is the last ':' outside of an
