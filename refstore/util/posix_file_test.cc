@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "gtest/gtest.h"
 
@@ -20,6 +21,15 @@ class PosixFileTest : public ::testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+  // A new file at `path` holding `data`, open for reading and writing at
+  // its start.
+  UniqueFd NewFile(const std::string& path, std::string_view data) {
+    UniqueFd fd;
+    EXPECT_EQ(Open(path, O_RDWR | O_CREAT | O_EXCL, &fd, 0644), 0);
+    EXPECT_TRUE(WriteAll(fd.get(), data, path).ok());
+    EXPECT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+    return fd;
+  }
   std::string dir_;
 };
 
@@ -42,10 +52,7 @@ TEST_F(PosixFileTest, WriteThenReadAllRoundTrips) {
 
 TEST_F(PosixFileTest, ReadAllRefusesMoreThanTheLimit) {
   const std::string path = dir_ + "/f";
-  UniqueFd fd;
-  ASSERT_EQ(Open(path, O_RDWR | O_CREAT, &fd, 0644), 0);
-  ASSERT_TRUE(WriteAll(fd.get(), "0123456789", path).ok());
-  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  UniqueFd fd = NewFile(path, "0123456789");
   absl::StatusOr<std::string> got = ReadAll(fd.get(), path, 9);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(got.status().message().find(path), std::string::npos);
@@ -53,10 +60,7 @@ TEST_F(PosixFileTest, ReadAllRefusesMoreThanTheLimit) {
 
 TEST_F(PosixFileTest, ReadFullStopsOnlyAtTheEnd) {
   const std::string path = dir_ + "/f";
-  UniqueFd fd;
-  ASSERT_EQ(Open(path, O_RDWR | O_CREAT, &fd, 0644), 0);
-  ASSERT_TRUE(WriteAll(fd.get(), "abcdef", path).ok());
-  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  UniqueFd fd = NewFile(path, "abcdef");
   char buf[4];
   absl::StatusOr<size_t> n = ReadFull(fd.get(), buf, sizeof buf, path);
   ASSERT_TRUE(n.ok());
