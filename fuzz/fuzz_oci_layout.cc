@@ -46,6 +46,7 @@
 #include "absl/status/status.h"
 #include "refstore/content/oci_layout.h"
 #include "refstore/content/sha256.h"
+#include "refstore/text/digest.h"
 
 namespace {
 
