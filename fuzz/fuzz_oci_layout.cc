@@ -46,6 +46,7 @@
 #include "absl/status/status.h"
 #include "refstore/content/oci_layout.h"
 #include "refstore/content/sha256.h"
+#include "refstore/text/digest.h"
 
 namespace {
 
@@ -183,13 +184,13 @@ void CheckImage(const LayoutImage& image, const std::string& where) {
   if (IsSafetyNet(image.error)) Fail(where + ": an exception escaped the reader: " + image.error);
   std::set<std::string> seen;
   for (const LayoutBlob& b : image.content) {
-    if (!refstore::content::IsSha256Digest(b.digest)) Fail(where + ": content digest " + b.digest);
+    if (!refstore::text::IsSha256Digest(b.digest)) Fail(where + ": content digest " + b.digest);
     if (b.size < 0) Fail(where + ": negative content size");
     if (b.digest == image.target.digest) Fail(where + ": content holds the target " + b.digest);
     if (!seen.insert(b.digest).second) Fail(where + ": content repeats " + b.digest);
   }
   if (image.error.empty()) {
-    if (!refstore::content::IsSha256Digest(image.target.digest)) {
+    if (!refstore::text::IsSha256Digest(image.target.digest)) {
       Fail(where + ": image without error has target digest " + image.target.digest);
     }
     constexpr std::string_view kDocs[] = {

@@ -29,6 +29,7 @@
 #include "format.h"
 #include "nlohmann/json.hpp"
 #include "output.h"
+#include "refstore/text/digest.h"
 #include "views.h"
 
 namespace refstore_tool {
@@ -38,14 +39,10 @@ using Json = nlohmann::json;
 
 // A new container ID: 64 random lowercase hex characters, as docker's.
 std::string NewContainerId() {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::random_device rd;
-  std::string id;
-  while (id.size() < 64) {
-    uint32_t v = rd();
-    for (int i = 0; i < 8 && id.size() < 64; ++i, v >>= 4) id.push_back(kHex[v & 0xF]);
-  }
-  return id;
+  std::string raw(refstore::text::kSha256RawLength, '\0');
+  for (char& c : raw) c = static_cast<char>(rd());
+  return refstore::text::RawToHex(raw);
 }
 
 struct CreateFlags {

@@ -1,97 +1,27 @@
-// format.h: docker's text formats, for the refstore command's output.
-//
-// Sizes and durations follow github.com/docker/go-units v0.5.0, the version
-// docker/cli vendors (HumanSize, HumanSizeWithPrecision, HumanDuration,
-// FromHumanSize), and Go's fmt/strconv/time semantics exactly; tables follow
-// docker/cli's text/tabwriter settings (minwidth 10, padding 3, spaces).
-//
-// Thread-safety: free functions and a value type; no mutable shared state.
+// format.h: docker's text formats for the refstore command's output. They
+// are the library's text layer (one implementation for the library, the
+// tools and the demo); this header names them in the command's namespace.
+//   go-units sizes and durations: refstore/text/go_units.h
+//   docker/cli's tables (text/tabwriter): refstore/text/tabwriter.h
+//   Go durations (time.ParseDuration): refstore/filters.h
+//   short IDs (moby's stringid.TruncateID): refstore/reference.h
 #ifndef REFSTORE_TOOLS_FORMAT_H_
 #define REFSTORE_TOOLS_FORMAT_H_
 
-#include <cstdint>
-#include <ostream>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "refstore/filters.h"
+#include "refstore/reference.h"
+#include "refstore/text/go_units.h"
+#include "refstore/text/tabwriter.h"
 
 namespace refstore_tool {
 
-// go-units HumanSizeWithPrecision: divide by 1000 while >= 1000 (up to YB),
-// then Go's fmt.Sprintf("%.*g%s", precision, size, unit): decimal units
-// B kB MB GB TB PB EB ZB YB, no space, `precision` significant digits with
-// trailing zeros dropped ("0B", "999B", "1kB", "999.5kB", "1.235MB").
-// The unit is chosen before rounding, so a value that rounds up to 1000
-// stays in the smaller unit: HumanSize(999999) is "1000kB", and with
-// precision 3 Go switches to exponent form, as `docker image ls` really
-// prints it: HumanSize(999999, 3) is "1e+03kB", HumanSize(999.6e6, 3) is
-// "1e+03MB" (docker/cli#3091, go-units#44). NaN, +Inf: "NaNB", "+InfYB".
-// A precision < 0 or > 1e6 gives fmt's "%!(BADPREC)" then the shortest form.
-// docker image ls SIZE is HumanSize(size, 3).
-std::string HumanSize(double bytes, int precision = 4);
-
-// go-units HumanDuration over Go's int64 nanoseconds (saturated):
-// whole seconds < 1 "Less than a second", == 1 "1 second", < 60
-// "N seconds"; whole minutes == 1 "About a minute", < 60 "N minutes";
-// hours rounded half up == 1 "About an hour", < 48 "N hours"; below
-// 2 weeks "N days", below 60 days "N weeks", below 730 days "N months",
-// else "N years", each count rounded half up (30-day months, 365-day
-// years): 13d12h is "14 days", 2 weeks "2 weeks", 60 days "2 months".
-std::string HumanDuration(absl::Duration d);
-
-// docker's CREATED cell: HumanDuration(now - t) + " ago" (a future t gives
-// "Less than a second ago").
-std::string Ago(absl::Time t, absl::Time now);
-
-// go-units v0.5.0 FromHumanSize: "10GB", "1.5 MB", "512", "2k", "32kib":
-// a number as Go's strconv.ParseFloat reads it ("1e3", "1_000" and "0x1p4"
-// too), one optional space, then an optional case-insensitive suffix: "b",
-// or k/m/g/t/p (powers of 1000) alone or followed by "b" or "ib"; the result
-// is truncated toward zero. Errors, all InvalidArgument, with Go's texts:
-//   "invalid size: '<s>'" (no digit, '.' or space in s; a negative number),
-//   "invalid suffix: '<suffix>'",
-//   "strconv.ParseFloat: parsing \"<number>\": invalid syntax" (or
-//   ": value out of range").
-// Like Go, the suffix (up to 3 bytes) is lower-cased by strings.ToLower
-// (Unicode lower case, U+FFFD for each invalid byte) before its length is
-// checked, so odd suffixes that grow pass: Go, and this, read "30T-\xff" as
-// 30 TB. One deviation: sizes of 2^63 bytes or more (and NaN, Inf) are
-// "invalid size: '<s>'", where Go on amd64 returns math.MinInt64.
-absl::StatusOr<int64_t> ParseHumanSize(std::string_view s);
-
-// ParseGoDuration (Go's time.ParseDuration) is the library's: refstore/filters.h.
 using refstore::ParseGoDuration;
-
-// moby's stringid.TruncateID: drop everything up to the first ':' (as in
-// "sha256:<hex>"), then keep the first 12 characters.
-std::string ShortId(std::string_view id);
-
-// A table as docker prints one: add the header and the rows, then Print.
-// Print writes each row as its cells joined by '\t' plus '\n' through a port
-// of Go's text/tabwriter with docker/cli's settings (minwidth 10, padding 3,
-// ' ', no flags). So a column is as wide as max(widest cell + 3, 10) and
-// every cell in it is padded with spaces to that width (empty ones too);
-// the last cell of each line is not padded; every line ends with '\n'. As in
-// tabwriter, a column runs only over consecutive lines that have a cell
-// after it (rows may be ragged), and a '\t' or '\n' inside a cell splits it
-// the way it would in docker's template output. Width counts Unicode code
-// points (text/tabwriter); docker/cli's fork counts go-runewidth display
-// columns, which differs only for wide (CJK, emoji) or zero-width runes.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) : rows_{std::move(header)} {}
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  // "REPOSITORY   TAG       IMAGE ID       CREATED        SIZE\n" and rows.
-  void Print(std::ostream& out) const;
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
+using refstore::ShortId;
+using refstore::text::Ago;
+using refstore::text::HumanDuration;
+using refstore::text::HumanSize;
+using refstore::text::ParseHumanSize;
+using refstore::text::Table;
 
 }  // namespace refstore_tool
 

@@ -18,7 +18,7 @@
 #include "absl/time/time.h"
 #include "fmt/format.h"
 #include "workload/workload.h"
-#include "human_size.h"
+#include "refstore/text/go_units.h"
 #include "refstore/store.h"
 
 namespace {
@@ -82,7 +82,7 @@ int Run(const Flags& flags, const std::string& store_dir) {
       generated->images, generated->indexes, generated->dangling, generated->names,
       generated->containers, generated->running, generated->leases);
   fmt::print("Distinct blobs: {} ({})\n", generated->blobs,
-             refstore::bench::HumanSize(generated->blob_bytes));
+             refstore::text::HumanSize(static_cast<double>(generated->blob_bytes)));
   fmt::print("Generate time: {:.2f}s\n", gen_seconds);
   std::fflush(stdout);
 
@@ -98,7 +98,7 @@ int Run(const Flags& flags, const std::string& store_dir) {
     prune.on_progress = [&](const refstore::Progress& p) {
       fmt::print(stderr, "\r  pruning: {}/{} images scanned, {} deleted, {} reclaimed\033[K", p.images_scanned,
                  generated->images, p.images_deleted,
-                 refstore::bench::HumanSize(p.space_reclaimed));
+                 refstore::text::HumanSize(static_cast<double>(p.space_reclaimed)));
     };
   }
   auto prune_start = Clock::now();
@@ -111,7 +111,7 @@ int Run(const Flags& flags, const std::string& store_dir) {
   }
 
   fmt::print("Deleted entries: {} (untagged {}, deleted {})\n", untagged + deleted, untagged, deleted);
-  fmt::print("Total reclaimed space: {}\n", refstore::bench::HumanSize(pruned->space_reclaimed));
+  fmt::print("Total reclaimed space: {}\n", refstore::text::HumanSize(static_cast<double>(pruned->space_reclaimed)));
   fmt::print("Images deleted: {} of {}\n", pruned->images_deleted, generated->images);
   fmt::print("Prune time: {:.2f}s\n", prune_seconds);
   fmt::print("Peak RSS: {:.1f} MB\n", PeakRssMb());

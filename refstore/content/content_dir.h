@@ -33,15 +33,16 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "refstore/content/file_hooks.h"
+#include "refstore/store.h"  // BlobReader
 
 namespace refstore::content {
 
-// A source of bytes: fills `buf` with up to `cap` bytes and returns how many
-// it wrote, 0 at the end.
-using Reader = std::function<absl::StatusOr<size_t>(char* buf, size_t cap)>;
+// The source of a blob's bytes is store.h's BlobReader (one reader
+// interface for Store::WriteBlob and the content store): it fills `buf` with
+// up to `cap` bytes and returns how many it wrote, 0 at the end.
 
 // A reader over `bytes` (which must outlive it).
-Reader StringReader(std::string_view bytes);
+BlobReader StringReader(std::string_view bytes);
 
 // A blob written to a temporary file and verified, not yet published.
 struct IngestFile {
@@ -81,7 +82,7 @@ class ContentDir {
   // `size` long or do not hash to `hex` (the temporary file is then
   // removed). On success the file is fsynced and not yet visible under
   // blobs/.
-  absl::StatusOr<IngestFile> Ingest(std::string_view hex, int64_t size, const Reader& reader);
+  absl::StatusOr<IngestFile> Ingest(std::string_view hex, int64_t size, const BlobReader& reader);
   // Renames the ingested file to BlobPath(hex) (replacing a file of the same
   // name, which by construction has the same bytes) and fsyncs
   // blobs/sha256 (unless `sync_dir` is false: a caller publishing several

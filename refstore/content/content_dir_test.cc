@@ -158,7 +158,7 @@ TEST_F(ContentDirTest, IngestStopsAsSoonAsTooLong) {
   ContentDir cd = OpenOrDie();
   int calls = 0;
   // An endless source: Ingest must give up rather than read forever.
-  Reader endless = [&calls](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+  BlobReader endless = [&calls](char* buf, size_t cap) -> absl::StatusOr<size_t> {
     ++calls;
     std::fill(buf, buf + cap, 'x');
     return cap;

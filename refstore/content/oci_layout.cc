@@ -21,7 +21,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "refstore/content/media_type.h"
 #include "refstore/content/sha256.h"
+#include "refstore/text/digest.h"
+#include "refstore/util/posix_file.h"
 
 namespace refstore::content {
 namespace {
@@ -30,37 +33,13 @@ using Json = nlohmann::json;
 
 // --- Media types -----------------------------------------------------------
 
-enum class Kind { kUnknown, kManifest, kIndex, kConfig, kLayer, kEmpty };
+using Kind = MediaKind;
 
-constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-constexpr std::string_view kOciIndex = "application/vnd.oci.image.index.v1+json";
-constexpr std::string_view kDockerManifest =
-    "application/vnd.docker.distribution.manifest.v2+json";
-constexpr std::string_view kDockerManifestList =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-
+// A kind the layout reader reads: a schema 1 manifest is not one (an OCI
+// layout cannot hold it), so it is unknown here.
 Kind KindOf(std::string_view media_type) {
-  static constexpr std::pair<std::string_view, Kind> kTypes[] = {
-      {kOciManifest, Kind::kManifest},
-      {kDockerManifest, Kind::kManifest},
-      {kOciIndex, Kind::kIndex},
-      {kDockerManifestList, Kind::kIndex},
-      {"application/vnd.oci.image.config.v1+json", Kind::kConfig},
-      {"application/vnd.docker.container.image.v1+json", Kind::kConfig},
-      {"application/vnd.oci.image.layer.v1.tar", Kind::kLayer},
-      {"application/vnd.oci.image.layer.v1.tar+gzip", Kind::kLayer},
-      {"application/vnd.oci.image.layer.v1.tar+zstd", Kind::kLayer},
-      {"application/vnd.oci.image.layer.nondistributable.v1.tar", Kind::kLayer},
-      {"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", Kind::kLayer},
-      {"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd", Kind::kLayer},
-      {"application/vnd.docker.image.rootfs.diff.tar.gzip", Kind::kLayer},
-      {"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", Kind::kLayer},
-      {"application/vnd.oci.empty.v1+json", Kind::kEmpty},
-  };
-  for (const auto& [name, kind] : kTypes) {
-    if (name == media_type) return kind;
-  }
-  return Kind::kUnknown;
+  const Kind kind = MediaKindOf(media_type);
+  return kind == Kind::kSchema1Manifest ? Kind::kUnknown : kind;
 }
 
 bool IsDocumentKind(Kind k) { return k == Kind::kManifest || k == Kind::kIndex; }
@@ -72,6 +51,7 @@ const char* KindName(Kind k) {
     case Kind::kConfig: return "an image config";
     case Kind::kLayer: return "a layer";
     case Kind::kEmpty: return "an empty descriptor";
+    case Kind::kSchema1Manifest:
     case Kind::kUnknown: break;
   }
   return "unknown";
@@ -117,31 +97,8 @@ std::string Field(std::string_view name, size_t i) {
   return std::string(name) + "[" + std::to_string(i) + "]";
 }
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      Reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  void Reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd_ = -1;
-};
+using internal::OpenAt;
+using internal::UniqueFd;
 
 // A fault with the file it concerns: `path` is shown to the user.
 absl::Status LayoutError(const std::string& path, std::string_view what) {
@@ -149,7 +106,7 @@ absl::Status LayoutError(const std::string& path, std::string_view what) {
 }
 
 absl::Status SysError(const std::string& path, std::string_view call, int err) {
-  return absl::InternalError(path + ": " + std::string(call) + ": " + std::strerror(err));
+  return internal::PosixError(call, path, err);
 }
 
 // Describes what is at `name` in `dirfd` when opening it failed with ELOOP,
@@ -164,10 +121,10 @@ std::string WhatIsThere(int dirfd, const char* name) {
 }
 
 // Opens the directory `name` in `dirfd`; a symbolic link is an error.
-absl::StatusOr<Fd> OpenDirAt(int dirfd, const std::string& name, const std::string& path) {
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) return Fd(fd);
-  int err = errno;
+absl::StatusOr<UniqueFd> OpenDirAt(int dirfd, const std::string& name, const std::string& path) {
+  UniqueFd fd;
+  const int err = OpenAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, &fd);
+  if (err == 0) return fd;
   if (err == ENOENT) return LayoutError(path, "missing directory");
   if (err == ELOOP || err == ENOTDIR) {
     return LayoutError(path, WhatIsThere(dirfd, name.c_str()) + ", not a directory");
@@ -176,7 +133,7 @@ absl::StatusOr<Fd> OpenDirAt(int dirfd, const std::string& name, const std::stri
 }
 
 struct OpenFile {
-  Fd fd;
+  UniqueFd fd;
   int64_t size = 0;
 };
 
@@ -184,18 +141,16 @@ struct OpenFile {
 // never blocking on a FIFO). A missing file is NotFound.
 absl::StatusOr<OpenFile> OpenRegularAt(int dirfd, const std::string& name,
                                        const std::string& path) {
-  int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
+  OpenFile f;
+  if (const int err = OpenAt(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, &f.fd)) {
     if (err == ENOENT) return absl::NotFoundError(path + ": no such file");
     if (err == ELOOP || err == ENXIO) {
       return LayoutError(path, WhatIsThere(dirfd, name.c_str()) + ", not a regular file");
     }
     return SysError(path, "open", err);
   }
-  OpenFile f{Fd(fd), 0};
   struct stat st;
-  if (::fstat(fd, &st) != 0) return SysError(path, "fstat", errno);
+  if (::fstat(f.fd.get(), &st) != 0) return SysError(path, "fstat", errno);
   if (!S_ISREG(st.st_mode)) {
     return LayoutError(path, std::string(S_ISDIR(st.st_mode) ? "is a directory"
                                                             : "is a special file") +
@@ -205,25 +160,10 @@ absl::StatusOr<OpenFile> OpenRegularAt(int dirfd, const std::string& name,
   return f;
 }
 
-// Reads up to `n` bytes; fewer only at the end of the file.
-absl::StatusOr<size_t> ReadSome(int fd, char* buf, size_t n, const std::string& path) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::read(fd, buf + got, n - got);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return SysError(path, "read", errno);
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  return got;
-}
-
 // Reads the whole file, which fstat said is `size` bytes long.
 absl::StatusOr<std::string> ReadWhole(const OpenFile& f, const std::string& path) {
   std::string data(static_cast<size_t>(f.size) + 1, '\0');
-  auto got = ReadSome(f.fd.get(), data.data(), data.size(), path);
+  auto got = internal::ReadFull(f.fd.get(), data.data(), data.size(), path);
   if (!got.ok()) return got.status();
   if (*got != static_cast<size_t>(f.size)) {
     return LayoutError(path, "changed size while being read");
@@ -266,7 +206,7 @@ std::string ParseDescriptor(const Json& j, LayoutBlob* out) {
   auto dg = j.find("digest");
   if (dg == j.end() || !dg->is_string()) return "descriptor without a \"digest\" string";
   const std::string& digest = dg->get_ref<const std::string&>();
-  if (!IsSha256Digest(digest)) {
+  if (!text::IsSha256Digest(digest)) {
     size_t colon = digest.find(':');
     if (colon != std::string::npos && colon > 0 && digest.compare(0, colon, "sha256") != 0) {
       return "unsupported digest algorithm in digest " + Quote(digest);
@@ -295,8 +235,8 @@ bool ValidLayoutVersion(std::string_view v) {
 // following symbolic links: blobs are opened relative to `sha`.
 struct LayoutDir {
   std::string display;  // `dir` as the caller wrote it, for messages
-  Fd root;
-  Fd sha;
+  UniqueFd root;
+  UniqueFd sha;
 
   std::string Path(std::string_view rel) const { return display + "/" + std::string(rel); }
   std::string BlobPath(std::string_view hex) const {
@@ -317,13 +257,10 @@ absl::StatusOr<LayoutDir> OpenLayoutRoot(std::string_view dir) {
   }
   std::string resolved(real);
   std::free(real);
-  int fd = ::open(resolved.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
+  if (const int err = internal::Open(resolved, O_RDONLY | O_DIRECTORY, &d.root)) {
     if (err == ENOTDIR) return LayoutError(d.display, "not a directory");
     return SysError(d.display, "open", err);
   }
-  d.root = Fd(fd);
   return d;
 }
 
@@ -434,14 +371,7 @@ class Walker {
   }
 
   void WalkIndex(const Json& doc, const std::string& path, int depth) {
-    auto m = doc.find("manifests");
-    if (m == doc.end() || !m->is_array()) {
-      Fault(path + ": index without a \"manifests\" array");
-      return;
-    }
-    for (size_t i = 0; i < m->size(); ++i) {
-      Child((*m)[i], Where{path, Field("manifests", i)}, Role::kIndexEntry, depth);
-    }
+    WalkArray(doc, "index", "manifests", path, Role::kIndexEntry, depth);
   }
 
   void WalkManifest(const Json& doc, const std::string& path, int depth) {
@@ -451,13 +381,20 @@ class Walker {
     } else {
       Child(*c, Where{path, "config"}, Role::kConfig, depth);
     }
-    auto l = doc.find("layers");
-    if (l == doc.end() || !l->is_array()) {
-      Fault(path + ": manifest without a \"layers\" array");
+    WalkArray(doc, "manifest", "layers", path, Role::kLayer, depth);
+  }
+
+  // Visits each descriptor of the array `field` of document `doc` (`what`:
+  // "index" or "manifest"); a missing or non-array field is a fault.
+  void WalkArray(const Json& doc, std::string_view what, const std::string& field,
+                 const std::string& path, Role role, int depth) {
+    auto a = doc.find(field);
+    if (a == doc.end() || !a->is_array()) {
+      Fault(path + ": " + std::string(what) + " without a \"" + field + "\" array");
       return;
     }
-    for (size_t i = 0; i < l->size(); ++i) {
-      Child((*l)[i], Where{path, Field("layers", i)}, Role::kLayer, depth);
+    for (size_t i = 0; i < a->size(); ++i) {
+      Child((*a)[i], Where{path, Field(field, i)}, role, depth);
     }
   }
 
@@ -511,7 +448,7 @@ class Walker {
     Sha256 hash;
     int64_t total = 0;
     for (;;) {
-      auto got = ReadSome(f->fd.get(), buf_.data(), buf_.size(), path);
+      auto got = internal::ReadFull(f->fd.get(), buf_.data(), buf_.size(), path);
       if (!got.ok()) {
         Fault(got.status());
         return;
@@ -625,21 +562,35 @@ void AddNames(const Json& entry, LayoutImage& image) {
   }
 }
 
-absl::Status CheckOciLayoutFile(const LayoutDir& d) {
-  const std::string path = d.Path("oci-layout");
-  auto f = OpenRegularAt(d.root.get(), "oci-layout", path);
+// Reads the JSON object in file `name` at the root of the layout: a missing
+// file is the fault `missing`; one larger than `limit` bytes is a fault
+// ("too large", or with the figures when `say_limit`).
+absl::StatusOr<Json> ReadRootObject(const LayoutDir& d, const std::string& name,
+                                    std::string_view missing, int64_t limit, bool say_limit) {
+  const std::string path = d.Path(name);
+  auto f = OpenRegularAt(d.root.get(), name, path);
   if (!f.ok()) {
-    if (absl::IsNotFound(f.status())) {
-      return LayoutError(path, "missing: not an OCI image layout");
-    }
+    if (absl::IsNotFound(f.status())) return LayoutError(path, missing);
     return f.status();
   }
-  if (f->size > (int64_t{1} << 20)) return LayoutError(path, "too large");
+  if (f->size > limit) {
+    if (!say_limit) return LayoutError(path, "too large");
+    return LayoutError(path, std::to_string(f->size) + " bytes, larger than the limit of " +
+                                 std::to_string(limit));
+  }
   auto data = ReadWhole(*f, path);
   if (!data.ok()) return data.status();
   auto doc = ParseJson(*data, path);
   if (!doc.ok()) return doc.status();
   if (!doc->is_object()) return LayoutError(path, "not a JSON object");
+  return doc;
+}
+
+absl::Status CheckOciLayoutFile(const LayoutDir& d) {
+  const std::string path = d.Path("oci-layout");
+  auto doc = ReadRootObject(d, "oci-layout", "missing: not an OCI image layout",
+                            int64_t{1} << 20, /*say_limit=*/false);
+  if (!doc.ok()) return doc.status();
   auto v = doc->find("imageLayoutVersion");
   if (v == doc->end() || !v->is_string()) {
     return LayoutError(path, "no \"imageLayoutVersion\" string");
@@ -653,29 +604,17 @@ absl::Status CheckOciLayoutFile(const LayoutDir& d) {
 
 absl::StatusOr<Json> ReadIndexJson(const LayoutDir& d, const ReadOptions& options) {
   const std::string path = d.Path("index.json");
-  auto f = OpenRegularAt(d.root.get(), "index.json", path);
-  if (!f.ok()) {
-    if (absl::IsNotFound(f.status())) return LayoutError(path, "missing");
-    return f.status();
-  }
   // index.json lists every tag: allow it more room than one manifest.
   const int64_t limit = std::max<int64_t>(options.max_manifest_size, int64_t{64} << 20);
-  if (f->size > limit) {
-    return LayoutError(path, std::to_string(f->size) + " bytes, larger than the limit of " +
-                                 std::to_string(limit));
-  }
-  auto data = ReadWhole(*f, path);
-  if (!data.ok()) return data.status();
-  auto doc = ParseJson(*data, path);
+  auto doc = ReadRootObject(d, "index.json", "missing", limit, /*say_limit=*/true);
   if (!doc.ok()) return doc.status();
-  if (!doc->is_object()) return LayoutError(path, "not a JSON object");
   auto sv = doc->find("schemaVersion");
   if (sv != doc->end() && !(sv->is_number_integer() && sv->get<int64_t>() == 2)) {
     return LayoutError(path, "schemaVersion is not 2");
   }
   auto mt = doc->find("mediaType");
-  if (mt != doc->end() && !(mt->is_string() && mt->get_ref<const std::string&>() == kOciIndex)) {
-    return LayoutError(path, "mediaType is not " + std::string(kOciIndex));
+  if (mt != doc->end() && !(mt->is_string() && mt->get_ref<const std::string&>() == kOciIndexType)) {
+    return LayoutError(path, "mediaType is not " + std::string(kOciIndexType));
   }
   auto m = doc->find("manifests");
   if (m == doc->end() || !m->is_array()) return LayoutError(path, "no \"manifests\" array");
@@ -801,7 +740,7 @@ std::vector<LayoutImage> FindRootsImpl(std::string_view dir, const std::vector<s
   }
   std::vector<std::string> sorted;
   for (const std::string& hex : hexes) {
-    if (IsSha256Digest("sha256:" + hex)) sorted.push_back(hex);
+    if (text::IsSha256Digest("sha256:" + hex)) sorted.push_back(hex);
   }
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
@@ -823,7 +762,7 @@ std::vector<LayoutImage> FindRootsImpl(std::string_view dir, const std::vector<s
     if (mt != doc.end()) {
       media_type = mt->get<std::string>();  // a string: DocumentKind checked
     } else {
-      media_type = std::string(kind == Kind::kIndex ? kOciIndex : kOciManifest);
+      media_type = std::string(kind == Kind::kIndex ? kOciIndexType : kOciManifestType);
     }
     const std::string self = "sha256:" + hex;
     auto reference = [&](const Json& desc) {

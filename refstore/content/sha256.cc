@@ -59,13 +59,4 @@ std::string Sha256Hex(std::string_view bytes) {
   return h.HexDigest();
 }
 
-bool IsSha256Digest(std::string_view s) {
-  constexpr std::string_view kPrefix = "sha256:";
-  if (s.size() != kPrefix.size() + 64 || !s.starts_with(kPrefix)) return false;
-  for (char c : s.substr(kPrefix.size())) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 }  // namespace refstore::content

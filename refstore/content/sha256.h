@@ -31,9 +31,6 @@ class Sha256 {
 // SHA-256 of `bytes` as 64 lowercase hex characters.
 std::string Sha256Hex(std::string_view bytes);
 
-// Whether `s` is "sha256:" followed by 64 lowercase hex characters.
-bool IsSha256Digest(std::string_view s);
-
 }  // namespace refstore::content
 
 #endif  // REFSTORE_CONTENT_SHA256_H_

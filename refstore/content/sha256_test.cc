@@ -29,23 +29,5 @@ TEST(Sha256Test, StreamingEqualsOneShot) {
   EXPECT_EQ(h.HexDigest(), Sha256Hex(data));
 }
 
-TEST(Sha256Test, IsSha256Digest) {
-  const std::string hex = Sha256Hex("abc");
-  EXPECT_TRUE(IsSha256Digest("sha256:" + hex));
-  EXPECT_FALSE(IsSha256Digest(hex));                          // no algorithm
-  EXPECT_FALSE(IsSha256Digest("sha512:" + hex));              // other algorithm
-  EXPECT_FALSE(IsSha256Digest("sha256:" + hex.substr(1)));    // 63 characters
-  EXPECT_FALSE(IsSha256Digest("sha256:" + hex + "0"));        // 65 characters
-  std::string upper = hex;
-  upper[0] = 'B';
-  EXPECT_FALSE(IsSha256Digest("sha256:" + upper));            // uppercase
-  std::string bad = hex;
-  bad[10] = 'g';
-  EXPECT_FALSE(IsSha256Digest("sha256:" + bad));              // not hex
-  EXPECT_FALSE(IsSha256Digest("SHA256:" + hex));
-  EXPECT_FALSE(IsSha256Digest(""));
-  EXPECT_FALSE(IsSha256Digest("sha256:"));
-}
-
 }  // namespace
 }  // namespace refstore::content

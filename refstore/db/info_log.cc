@@ -12,6 +12,8 @@
 #include <mutex>
 #include <string>
 
+#include "refstore/util/posix_file.h"
+
 namespace refstore::internal {
 namespace {
 
@@ -21,9 +23,6 @@ class InfoLog : public rocksdb::Logger {
       : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL),
         dir_(std::move(dir)),
         max_bytes_(max_bytes) {}
-  ~InfoLog() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
 
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
@@ -46,7 +45,7 @@ class InfoLog : public rocksdb::Logger {
     std::lock_guard<std::mutex> lock(mu_);
     if (!Open()) return;
     // A short or failed write (ENOSPC, EIO) loses the line, nothing else.
-    const ssize_t written = ::write(fd_, line, len);
+    const ssize_t written = ::write(fd_.get(), line, len);
     if (written > 0) size_ += static_cast<size_t>(written);
   }
 
@@ -55,26 +54,23 @@ class InfoLog : public rocksdb::Logger {
   // holds more than max_bytes_. False: no log (the directory does not exist
   // yet, or LOG cannot be opened).
   bool Open() {
-    if (fd_ >= 0 && size_ <= max_bytes_) return true;
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
+    if (fd_.valid() && size_ <= max_bytes_) return true;
+    fd_.reset();
     const std::string path = dir_ + "/LOG";
     struct stat st;
     if (::stat(path.c_str(), &st) == 0 && static_cast<size_t>(st.st_size) > max_bytes_) {
       ::rename(path.c_str(), (dir_ + "/LOG.old").c_str());
     }
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     size_ = 0;
-    if (fd_ >= 0 && ::fstat(fd_, &st) == 0) size_ = static_cast<size_t>(st.st_size);
-    return fd_ >= 0;
+    if (internal::Open(path, O_WRONLY | O_CREAT | O_APPEND, &fd_, 0644) != 0) return false;
+    if (::fstat(fd_.get(), &st) == 0) size_ = static_cast<size_t>(st.st_size);
+    return true;
   }
 
   const std::string dir_;
   const size_t max_bytes_;
   std::mutex mu_;
-  int fd_ = -1;
+  UniqueFd fd_;
   size_t size_ = 0;  // of LOG
 };
 

@@ -25,15 +25,7 @@ void WriteBlob(Txn& txn, std::string_view raw, const BlobRecord* before,
 
 // Whether some live lease holds blob `raw`.
 absl::StatusOr<bool> AnyLiveLease(Txn& txn, std::string_view raw, int64_t now_ns) {
-  std::vector<std::pair<std::string, std::string>> holds;  // (ns, lease)
-  {
-    auto it = txn.Scan(kBlobLeases, raw);
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, lease;
-      if (SplitNs(it.rest(), &ns, &lease)) holds.emplace_back(ns, lease);
-    }
-    RETURN_IF_ERROR(it.status());
-  }
+  ASSIGN_OR_RETURN(auto holds, LeasesHolding(txn, raw));
   for (const auto& [ns, lease] : holds) {
     ASSIGN_OR_RETURN(auto rec, txn.GetLease(ns, lease));
     if (rec && LeaseIsLive(*rec, now_ns)) return true;
@@ -153,6 +145,18 @@ absl::Status CheckBlobSize(Txn& txn, const StoredDescriptor& d) {
 
 bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns) {
   return !r.has_expiry || now_ns < r.expires_ns;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LeasesHolding(
+    Txn& txn, std::string_view raw) {
+  std::vector<std::pair<std::string, std::string>> holds;
+  auto it = txn.Scan(kBlobLeases, raw);
+  for (; it.Valid(); it.Next()) {
+    std::string_view ns, lease;
+    if (SplitNs(it.rest(), &ns, &lease)) holds.emplace_back(ns, lease);
+  }
+  RETURN_IF_ERROR(it.status());
+  return holds;
 }
 
 absl::Status AddImageRef(Txn& txn, std::string_view ns, std::string_view id, StoredDescriptor& d,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "refstore/format/codec.h"
 #include "refstore/db/txn.h"
 
@@ -69,6 +70,11 @@ absl::Status DropLease(Txn& txn, std::string_view ns, std::string_view lease, in
 
 // Whether lease `r` protects content at `now_ns`.
 bool LeaseIsLive(const LeaseRecord& r, int64_t now_ns);
+
+// The leases holding blob `raw`, as (namespace, lease ID) pairs in key order
+// (live or expired).
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LeasesHolding(
+    Txn& txn, std::string_view raw);
 
 // An image is protected while a container holds it or it is pinned: prune
 // never removes it, so the blobs it uses count it in their `held` figure

@@ -13,6 +13,7 @@
 
 #include "refstore/format/keys.h"
 #include "refstore/db/rocks_options.h"
+#include "refstore/util/posix_file.h"
 #include "refstore/util/strcat.h"
 #include "refstore/db/txn.h"
 
@@ -52,14 +53,14 @@ struct Fingerprint {
 Fingerprint TakeFingerprint(std::string_view path) {
   Fingerprint f;
   const std::string current = Cat(path, "/CURRENT");
-  int fd = ::open(current.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return f;
+  UniqueFd fd;
+  if (Open(current, O_RDONLY, &fd) != 0) return f;
   char buf[256];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
+  absl::StatusOr<size_t> n = ReadFull(fd.get(), buf, sizeof buf, current);
+  fd.reset();
   f.has_current = true;
-  if (n <= 0) return f;
-  f.current.assign(buf, static_cast<size_t>(n));
+  if (!n.ok() || *n == 0) return f;
+  f.current.assign(buf, *n);
   std::string name = f.current;
   while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
   if (name.empty() || name.find('/') != std::string::npos) return f;
@@ -127,16 +128,14 @@ constexpr char kFileWithoutRecord[] = "file_without_record";
 
 bool LockedByAnotherProcess(std::string_view path) {
   const std::string lock = Cat(path, "/LOCK");
-  int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  UniqueFd fd;
+  if (Open(lock, O_RDONLY, &fd) != 0) return false;
   struct flock fl = {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = 0;
   fl.l_len = 0;
-  const bool locked = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-  ::close(fd);
-  return locked;
+  return ::fcntl(fd.get(), F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
 absl::StatusOr<ReadOnlyDb> OpenReadOnly(

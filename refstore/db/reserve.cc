@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <string>
 
+#include "refstore/util/posix_file.h"
+
 namespace refstore::internal {
 namespace {
 
@@ -46,12 +48,12 @@ void EnsureReserve(std::string_view dir, int times) {
   const int64_t have = ::stat(path.c_str(), &st) == 0 ? st.st_blocks * 512 : 0;
   if (have >= size) return;
   if (AvailableBytes(dir) + have < times * size) return;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return;
+  UniqueFd fd;
+  if (OpenNoFollow(path, O_WRONLY | O_CREAT, &fd, 0600) != 0) return;
   // posix_fallocate really allocates (it writes zeros where the filesystem
   // has no fallocate), so the space is the store's once this returns.
-  const bool ok = ::posix_fallocate(fd, 0, size) == 0 && ::fsync(fd) == 0;
-  ::close(fd);
+  const bool ok = ::posix_fallocate(fd.get(), 0, size) == 0 && Fsync(fd.get(), path).ok();
+  fd.reset();
   if (!ok) ::unlink(path.c_str());
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "refstore/text/digest.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
@@ -36,6 +37,12 @@ class Encoder {
     out_.append(s);
   }
   void Bool(bool b) { U64(b ? 1 : 0); }
+  // A repeated field: its count, then each element through `element`.
+  template <typename T, typename Fn>
+  void List(const std::vector<T>& v, const Fn& element) {
+    U64(v.size());
+    for (const T& x : v) element(x);
+  }
   void Desc(const StoredDescriptor& d) {
     Str(d.raw_digest);
     I64(d.size);
@@ -87,12 +94,26 @@ class Decoder {
     return s;
   }
   bool Bool() { return U64() != 0; }
+  // The same fields read into a record, for the field lists below that
+  // serve both directions (an Encoder's take the values).
+  void U64(uint64_t& v) { v = U64(); }
+  void I64(int64_t& v) { v = I64(); }
+  void Str(std::string& v) { v = Str(); }
+  void Bool(bool& v) { v = Bool(); }
+  template <typename T, typename Fn>
+  void List(std::vector<T>& v, const Fn& element) {
+    for (uint64_t i = 0, n = Count(); i < n && ok_; ++i) {
+      T x{};
+      element(x);
+      v.push_back(std::move(x));
+    }
+  }
   StoredDescriptor Desc() {
     StoredDescriptor d;
     d.raw_digest = Str();
     d.size = I64();
     d.media_type = Str();
-    if (d.raw_digest.size() != 32) ok_ = false;
+    if (d.raw_digest.size() != text::kSha256RawLength) ok_ = false;
     return d;
   }
   // Count of a repeated field; guards against absurd values from corruption.
@@ -112,6 +133,57 @@ class Decoder {
 
 absl::Status Corrupt(std::string_view kind, std::string_view what) {
   return absl::DataLossError(Cat("corrupt ", kind, " record at ", what));
+}
+
+// The fields of each record in their order on disk, written once for both
+// directions: `io` is an Encoder (with a const record) or a Decoder.
+constexpr auto kBlobFields = [](auto& io, auto& r) {
+  io.I64(r.size);
+  io.Str(r.media_type);
+  io.U64(r.lease_refs);
+  io.List(r.uses, [&io](auto& u) {
+    io.Str(u.ns);
+    io.U64(u.refs);
+    io.U64(u.held);
+  });
+  io.Str(r.owner_ns);
+  io.Str(r.owner_id);
+};
+constexpr auto kStatsFields = [](auto& io, auto& r) {
+  for (auto* field : {&r.images, &r.active, &r.size, &r.shared_size, &r.reclaimable}) {
+    io.I64(*field);
+  }
+};
+constexpr auto kGarbageFields = [](auto& io, auto& r) { io.I64(r.size); };
+constexpr auto kContainerFields = [](auto& io, auto& r) {
+  io.Str(r.image_raw);
+  io.Bool(r.running);
+  io.I64(r.created_ns);
+  io.List(r.protected_names, [&io](auto& name) { io.Str(name); });
+};
+constexpr auto kLeaseFields = [](auto& io, auto& r) {
+  io.Bool(r.has_expiry);
+  io.I64(r.expires_ns);
+  io.I64(r.created_ns);
+};
+
+template <typename Fields, typename R>
+std::string EncodeWith(const Fields& fields, const R& r) {
+  Encoder e;
+  fields(e, r);
+  return e.Take();
+}
+
+// Reads an R of `fields` from `v`: DataLoss "corrupt <kind> record at
+// <what>" when `v` is not one or (given `valid`) its values are not valid.
+template <typename R, typename Fields>
+absl::StatusOr<R> DecodeWith(const Fields& fields, std::string_view v, std::string_view kind,
+                             std::string_view what, bool (*valid)(const R&) = nullptr) {
+  Decoder d(v);
+  R r;
+  fields(d, r);
+  if (!d.ok() || (valid != nullptr && !valid(r))) return Corrupt(kind, what);
+  return r;
 }
 
 }  // namespace
@@ -229,114 +301,38 @@ bool NsStats::operator==(const NsStats& o) const {
          shared_size == o.shared_size && reclaimable == o.reclaimable;
 }
 
-std::string EncodeBlob(const BlobRecord& r) {
-  Encoder e;
-  e.I64(r.size);
-  e.Str(r.media_type);
-  e.U64(r.lease_refs);
-  e.U64(r.uses.size());
-  for (const auto& u : r.uses) {
-    e.Str(u.ns);
-    e.U64(u.refs);
-    e.U64(u.held);
-  }
-  e.Str(r.owner_ns);
-  e.Str(r.owner_id);
-  return e.Take();
-}
+std::string EncodeBlob(const BlobRecord& r) { return EncodeWith(kBlobFields, r); }
 
 absl::StatusOr<BlobRecord> DecodeBlob(std::string_view v, std::string_view what) {
-  Decoder d(v);
-  BlobRecord r;
-  r.size = d.I64();
-  r.media_type = d.Str();
-  r.lease_refs = d.U64();
-  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) {
-    NsUse u;
-    u.ns = d.Str();
-    u.refs = d.U64();
-    u.held = d.U64();
-    r.uses.push_back(std::move(u));
-  }
-  r.owner_ns = d.Str();
-  r.owner_id = d.Str();
-  if (!d.ok()) return Corrupt("blob", what);
-  return r;
+  return DecodeWith<BlobRecord>(kBlobFields, v, "blob", what);
 }
 
-std::string EncodeStats(const NsStats& r) {
-  Encoder e;
-  e.I64(r.images);
-  e.I64(r.active);
-  e.I64(r.size);
-  e.I64(r.shared_size);
-  e.I64(r.reclaimable);
-  return e.Take();
-}
+std::string EncodeStats(const NsStats& r) { return EncodeWith(kStatsFields, r); }
 
 absl::StatusOr<NsStats> DecodeStats(std::string_view v, std::string_view what) {
-  Decoder d(v);
-  NsStats r;
-  r.images = d.I64();
-  r.active = d.I64();
-  r.size = d.I64();
-  r.shared_size = d.I64();
-  r.reclaimable = d.I64();
-  if (!d.ok()) return Corrupt("stats", what);
-  return r;
+  return DecodeWith<NsStats>(kStatsFields, v, "stats", what);
 }
 
-std::string EncodeGarbage(const GarbageRecord& r) {
-  Encoder e;
-  e.I64(r.size);
-  return e.Take();
-}
+std::string EncodeGarbage(const GarbageRecord& r) { return EncodeWith(kGarbageFields, r); }
 
 absl::StatusOr<GarbageRecord> DecodeGarbage(std::string_view v, std::string_view what) {
-  Decoder d(v);
-  GarbageRecord r;
-  r.size = d.I64();
-  if (!d.ok() || r.size < 0) return Corrupt("garbage", what);
-  return r;
+  return DecodeWith<GarbageRecord>(kGarbageFields, v, "garbage", what,
+                                   [](const GarbageRecord& r) { return r.size >= 0; });
 }
 
-std::string EncodeContainer(const ContainerRecord& r) {
-  Encoder e;
-  e.Str(r.image_raw);
-  e.Bool(r.running);
-  e.I64(r.created_ns);
-  e.U64(r.protected_names.size());
-  for (const auto& n : r.protected_names) e.Str(n);
-  return e.Take();
-}
+std::string EncodeContainer(const ContainerRecord& r) { return EncodeWith(kContainerFields, r); }
 
 absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what) {
-  Decoder d(v);
-  ContainerRecord r;
-  r.image_raw = d.Str();
-  r.running = d.Bool();
-  r.created_ns = d.I64();
-  for (uint64_t i = 0, n = d.Count(); i < n && d.ok(); ++i) r.protected_names.push_back(d.Str());
-  if (!d.ok() || r.image_raw.size() != 32) return Corrupt("container", what);
-  return r;
+  return DecodeWith<ContainerRecord>(kContainerFields, v, "container", what,
+                                     [](const ContainerRecord& r) {
+                                       return r.image_raw.size() == text::kSha256RawLength;
+                                     });
 }
 
-std::string EncodeLease(const LeaseRecord& r) {
-  Encoder e;
-  e.Bool(r.has_expiry);
-  e.I64(r.expires_ns);
-  e.I64(r.created_ns);
-  return e.Take();
-}
+std::string EncodeLease(const LeaseRecord& r) { return EncodeWith(kLeaseFields, r); }
 
 absl::StatusOr<LeaseRecord> DecodeLease(std::string_view v, std::string_view what) {
-  Decoder d(v);
-  LeaseRecord r;
-  r.has_expiry = d.Bool();
-  r.expires_ns = d.I64();
-  r.created_ns = d.I64();
-  if (!d.ok()) return Corrupt("lease", what);
-  return r;
+  return DecodeWith<LeaseRecord>(kLeaseFields, v, "lease", what);
 }
 
 }  // namespace refstore::internal

@@ -5,13 +5,6 @@
 namespace refstore::internal {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return 0;
-}
-
 std::string Join(std::string_view ns, std::string_view a, std::string_view b = {},
                  std::string_view c = {}) {
   std::string k;
@@ -25,28 +18,6 @@ std::string Join(std::string_view ns, std::string_view a, std::string_view b = {
 }
 
 }  // namespace
-
-std::string HexToRaw(std::string_view s) {
-  if (s.substr(0, 7) == "sha256:") s.remove_prefix(7);
-  std::string raw(s.size() / 2, '\0');
-  for (size_t i = 0; i < raw.size(); ++i) {
-    raw[i] = static_cast<char>(HexValue(s[2 * i]) << 4 | HexValue(s[2 * i + 1]));
-  }
-  return raw;
-}
-
-std::string RawToHex(std::string_view raw) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(raw.size() * 2, '0');
-  for (size_t i = 0; i < raw.size(); ++i) {
-    auto b = static_cast<uint8_t>(raw[i]);
-    out[2 * i] = kHex[b >> 4];
-    out[2 * i + 1] = kHex[b & 15];
-  }
-  return out;
-}
-
-std::string RawToDigest(std::string_view raw) { return Cat("sha256:", RawToHex(raw)); }
 
 std::string NsPrefix(std::string_view ns) { return Join(ns, {}); }
 std::string ImageKey(std::string_view ns, std::string_view id) { return Join(ns, id); }

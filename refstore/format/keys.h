@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "refstore/text/digest.h"
+
 namespace refstore::internal {
 
 // Column family names, in the order the store opens them.
@@ -47,14 +49,13 @@ enum Cf {
   kCfCount
 };
 
-inline constexpr size_t kRawIdSize = 32;
+inline constexpr size_t kRawIdSize = text::kSha256RawLength;
 
-// "sha256:<64 hex>" or "<64 hex>" -> 32 raw bytes. REQUIRES: valid input.
-std::string HexToRaw(std::string_view hex_or_digest);
-// 32 raw bytes -> 64 lowercase hex.
-std::string RawToHex(std::string_view raw);
-// 32 raw bytes -> "sha256:<64 hex>".
-std::string RawToDigest(std::string_view raw);
+// Keys hold a digest's 32 raw bytes; the conversions to and from its text
+// are the digest module's (refstore/text/digest.h).
+using text::HexToRaw;
+using text::RawToDigest;
+using text::RawToHex;
 
 std::string NsPrefix(std::string_view ns);
 std::string ImageKey(std::string_view ns, std::string_view raw_id);

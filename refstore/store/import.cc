@@ -19,6 +19,7 @@
 #include "refstore/reference.h"
 #include "refstore/util/status_macros.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/posix_file.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
@@ -33,46 +34,34 @@ Descriptor ToDescriptor(const content::LayoutBlob& b) { return {b.media_type, b.
 class FileReader {
  public:
   explicit FileReader(std::string path) : path_(std::move(path)) {}
-  ~FileReader() { Close(); }
   absl::StatusOr<size_t> Read(char* buf, size_t cap) {
     if (done_) return 0;
-    if (fd_ < 0) {
-      fd_ = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd_ < 0) {
-        const int err = errno;
+    if (!fd_.valid()) {
+      if (const int err = OpenNoFollow(path_, O_RDONLY, &fd_)) {
         if (err == ENOENT) return absl::NotFoundError(Cat(path_, ": ", std::strerror(err)));
         return absl::InternalError(Cat(path_, ": ", std::strerror(err)));
       }
     }
-    for (;;) {
-      ssize_t n = ::read(fd_, buf, cap);
-      if (n > 0) return static_cast<size_t>(n);
-      if (n == 0) {
-        Close();
-        done_ = true;
-        return 0;
-      }
-      if (errno != EINTR) return absl::InternalError(Cat(path_, ": read: ", std::strerror(errno)));
+    absl::StatusOr<size_t> n = ReadFull(fd_.get(), buf, cap, path_);
+    if (n.ok() && *n == 0) {
+      fd_.reset();  // closed at its end: one open blob file at a time
+      done_ = true;
     }
+    return n;
   }
 
  private:
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
   bool done_ = false;
 };
 
+// 16 random lowercase hex characters.
 std::string RandomHex() {
   std::random_device rd;
   std::mt19937_64 gen((uint64_t{rd()} << 32) | rd());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint64_t v = gen(), i = 0; i < 16; ++i, v >>= 4) out.push_back(kHex[v & 15]);
-  return out;
+  const uint64_t v = gen();
+  return RawToHex(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
 }
 
 std::string Basename(std::string_view dir) {

@@ -138,13 +138,7 @@ absl::StatusOr<Explanation> StoreImpl::Explain(const OpContext& ctx, std::string
     }
   }
   RETURN_IF_ERROR(it.status());
-  std::vector<std::pair<std::string, std::string>> holds;
-  auto l = txn.Scan(kBlobLeases, raw);
-  for (; l.Valid(); l.Next()) {
-    std::string_view ns, lease;
-    if (SplitNs(l.rest(), &ns, &lease)) holds.emplace_back(ns, lease);
-  }
-  RETURN_IF_ERROR(l.status());
+  ASSIGN_OR_RETURN(auto holds, LeasesHolding(txn, raw));
   for (const auto& [ns, lease] : holds) {
     ASSIGN_OR_RETURN(auto rec, txn.GetLease(ns, lease));
     const bool live = rec && LeaseIsLive(*rec, ToNanos(ctx.now));

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/time/clock.h"
+#include "refstore/content/media_type.h"
 #include "refstore/util/strcat.h"
 #include "refstore/db/mutate.h"
 #include "refstore/filters.h"
@@ -23,12 +24,7 @@
 namespace refstore {
 
 bool IsManifestOrIndex(std::string_view media_type) {
-  return media_type == "application/vnd.oci.image.manifest.v1+json" ||
-         media_type == "application/vnd.oci.image.index.v1+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.v2+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.list.v2+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.v1+json" ||
-         media_type == "application/vnd.docker.distribution.manifest.v1+prettyjws";
+  return content::IsManifestOrIndexKind(content::MediaKindOf(media_type));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view path,
@@ -133,6 +129,13 @@ CollectResult CollectedBeside(absl::StatusOr<CollectResult> collected) {
 }
 
 namespace {
+
+// NotFound unless lease `id` exists in namespace `ns` as `txn` reads it.
+absl::Status CheckLeaseExists(Txn& txn, std::string_view ns, std::string_view id) {
+  ASSIGN_OR_RETURN(auto lease, txn.GetLease(ns, id));
+  if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
+  return absl::OkStatus();
+}
 
 absl::Status ConflictingSizes(std::string_view raw, int64_t a, int64_t b) {
   return absl::InvalidArgumentError(
@@ -392,10 +395,7 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
 
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
-  if (req.lease) {
-    ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, *req.lease));
-    if (!lease) return absl::NotFoundError(Cat("lease ", *req.lease, " not found"));
-  }
+  if (req.lease) RETURN_IF_ERROR(CheckLeaseExists(txn, ctx.ns, *req.lease));
   ASSIGN_OR_RETURN(auto existing, txn.GetImage(ctx.ns, id));
   if (existing) {
     RETURN_IF_ERROR(CheckBlobSize(txn, target));
@@ -547,8 +547,7 @@ absl::Status StoreImpl::AddLeaseContent(const OpContext& ctx, std::string_view i
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   // The lease is looked up first, then each descriptor is checked (§6).
-  ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
-  if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
+  RETURN_IF_ERROR(CheckLeaseExists(txn, ctx.ns, id));
   ASSIGN_OR_RETURN(std::vector<StoredDescriptor> blobs, DistinctContent(content, nullptr));
   for (const auto& d : blobs) RETURN_IF_ERROR(AddLeaseRef(txn, ctx.ns, id, d));
   return Commit(txn);
@@ -568,8 +567,7 @@ absl::StatusOr<int64_t> StoreImpl::DeleteLeaseLocked(const OpContext& ctx, std::
   RETURN_IF_ERROR(ValidateLeaseId(id));
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
-  ASSIGN_OR_RETURN(auto lease, txn.GetLease(ctx.ns, id));
-  if (!lease) return absl::NotFoundError(Cat("lease ", id, " not found"));
+  RETURN_IF_ERROR(CheckLeaseExists(txn, ctx.ns, id));
   Freed freed;
   RETURN_IF_ERROR(DropLease(txn, ctx.ns, id, ToNanos(ctx.now), &freed));
   RETURN_IF_ERROR(Commit(txn));

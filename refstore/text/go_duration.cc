@@ -6,34 +6,16 @@
 
 #include "absl/status/status.h"
 #include "refstore/filters.h"
+#include "refstore/text/go_text.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore {
 namespace {
 
 using internal::Cat;
+using text::GoTimeQuote;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// Go's time package quotes with its own quote (not strconv's): every byte
-// below ' ' or above 0x7F as \xNN, '"' and '\\' escaped.
-std::string GoTimeQuote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c >= 0x80 || c < ' ') {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    } else {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 }  // namespace
 

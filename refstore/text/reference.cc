@@ -19,18 +19,22 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "refstore/text/digest.h"
 
 namespace refstore {
 namespace {
+
+using text::IsLowerHexString;
+using text::IsSha256Hex;
+using text::kSha256HexLength;
+using text::kSha256Prefix;
 
 constexpr std::string_view kDefaultDomain = "docker.io";
 constexpr std::string_view kDefaultDomainPrefix = "docker.io/";
 constexpr std::string_view kLegacyDefaultDomain = "index.docker.io";
 constexpr std::string_view kOfficialRepoPrefix = "library/";
-constexpr std::string_view kSha256Prefix = "sha256:";
 constexpr size_t kMaxPathLength = 255;
 constexpr size_t kMaxTagLength = 128;
-constexpr size_t kSha256HexLength = 64;
 
 absl::Status InvalidFormat() {
   return absl::InvalidArgumentError("invalid reference format");
@@ -40,18 +44,12 @@ bool IsLowerAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-bool IsLowerHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 bool IsWordChar(char c) { return absl::ascii_isalnum(c) || c == '_'; }
 
 template <typename Pred>
 bool AllOf(std::string_view s, Pred pred) {
   return std::all_of(s.begin(), s.end(), pred);
 }
-
-bool IsLowerHexString(std::string_view s) { return AllOf(s, IsLowerHex); }
 
 bool HasUpper(std::string_view s) {
   return std::any_of(s.begin(), s.end(), absl::ascii_isupper);
@@ -79,15 +77,18 @@ bool IsValidComponent(std::string_view s) {
   }
 }
 
-// Path: component ("/" component)*.
-bool IsValidPath(std::string_view path) {
+// Whether `s` is parts joined by `sep`, each of them `valid`.
+bool AllParts(std::string_view s, char sep, bool (*valid)(std::string_view)) {
   while (true) {
-    const size_t slash = path.find('/');
-    if (!IsValidComponent(path.substr(0, slash))) return false;
-    if (slash == std::string_view::npos) return true;
-    path.remove_prefix(slash + 1);
+    const size_t at = s.find(sep);
+    if (!valid(s.substr(0, at))) return false;
+    if (at == std::string_view::npos) return true;
+    s.remove_prefix(at + 1);
   }
 }
+
+// Path: component ("/" component)*.
+bool IsValidPath(std::string_view path) { return AllParts(path, '/', IsValidComponent); }
 
 // DNS-label-ish: [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?
 bool IsValidDomainLabel(std::string_view label) {
@@ -109,12 +110,7 @@ bool IsValidHost(std::string_view host) {
     }
     return true;
   }
-  while (true) {
-    const size_t dot = host.find('.');
-    if (!IsValidDomainLabel(host.substr(0, dot))) return false;
-    if (dot == std::string_view::npos) return true;
-    host.remove_prefix(dot + 1);
-  }
+  return AllParts(host, '.', IsValidDomainLabel);
 }
 
 // Domain: host [":" port]. The port separator is the last ':' outside of an
@@ -198,7 +194,7 @@ absl::StatusOr<Reference> Parse(std::string_view text, bool default_tag) {
   if (IsBlank(text)) {
     return absl::InvalidArgumentError("image name cannot be blank");
   }
-  if (text.size() == kSha256HexLength && IsLowerHexString(text)) {
+  if (IsSha256Hex(text)) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid repository name (", std::string(text),
                      "), cannot specify 64-byte hexadecimal strings"));
@@ -338,14 +334,12 @@ bool IsValidNamespace(std::string_view text) {
   return !after_separator;
 }
 
-bool IsContainerId(std::string_view text) {
-  return text.size() == kSha256HexLength && IsLowerHexString(text);
-}
+bool IsContainerId(std::string_view text) { return IsSha256Hex(text); }
 
 std::string ShortId(std::string_view id) {
-  if (id.substr(0, kSha256Prefix.size()) == kSha256Prefix) {
-    id.remove_prefix(kSha256Prefix.size());
-  }
+  // moby's stringid.TruncateID: everything up to the first ':' goes.
+  const size_t colon = id.find(':');
+  if (colon != std::string_view::npos) id.remove_prefix(colon + 1);
   return std::string(id.substr(0, 12));
 }
 

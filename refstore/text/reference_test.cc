@@ -325,6 +325,19 @@ TEST(ShortId, Cases) {
   EXPECT_EQ(ShortId(kHex2), "0123456789ab");
   EXPECT_EQ(ShortId("abc"), "abc");
   EXPECT_EQ(ShortId("sha256:abc"), "abc");
+  EXPECT_EQ(ShortId("sha512:0123456789abcdef"), "0123456789ab");  // any algorithm
+  EXPECT_EQ(ShortId("a:b:c"), "b:c");                               // the first ':' only
+}
+
+// moby's stringid.TruncateID (the tools had their own copy and this test).
+TEST(ShortId, TruncateId) {
+  EXPECT_EQ(ShortId("sha256:05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df01e40e3e70e0d007bd"),
+            "05455a08881e");
+  EXPECT_EQ(ShortId("05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df01e40e3e70e0d007bd"),
+            "05455a08881e");
+  EXPECT_EQ(ShortId(""), "");
+  EXPECT_EQ(ShortId("sha256:"), "");
+  EXPECT_EQ(ShortId("a:b:0123456789abcdef"), "b:0123456789");
 }
 
 }  // namespace

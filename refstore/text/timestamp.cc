@@ -14,12 +14,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "refstore/filters.h"
+#include "refstore/text/go_text.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore {
 namespace {
 
 using internal::Cat;
+using text::GoQuote;
 
 bool IsDigit(std::string_view s, size_t i) { return i < s.size() && s[i] >= '0' && s[i] <= '9'; }
 
@@ -78,6 +80,16 @@ int64_t Nanos(std::string_view v, size_t n) {
 
 bool IsSeparator(char c) { return c == '.' || c == ','; }
 
+// A fraction of a second (a '.' or ',' then digits) at the start of v, as
+// Go takes one after the seconds: consumed into *nanos when there.
+void TakeFraction(std::string_view& v, int64_t* nanos) {
+  if (v.size() < 2 || !IsSeparator(v[0]) || !IsDigit(v, 1)) return;
+  size_t n = 2;
+  while (IsDigit(v, n)) ++n;
+  *nanos = Nanos(v, n);
+  v.remove_prefix(n);
+}
+
 // time.Parse(layout, value) in UTC; false where Go returns an error.
 bool ParseLayout(const Layout& layout, std::string_view v, Fields* f) {
   for (size_t i = 0; i < layout.size(); ++i) {
@@ -104,22 +116,12 @@ bool ParseLayout(const Layout& layout, std::string_view v, Fields* f) {
       case E::kSecond: {
         if (!GetNum(v, true, &f->second) || f->second > 59) return false;
         const bool frac_next = i + 1 < layout.size() && layout[i + 1] == E::kFrac;
-        if (!frac_next && v.size() >= 2 && IsSeparator(v[0]) && IsDigit(v, 1)) {
-          size_t n = 2;
-          while (IsDigit(v, n)) ++n;
-          f->nanos = Nanos(v, n);
-          v.remove_prefix(n);
-        }
+        if (!frac_next) TakeFraction(v, &f->nanos);
         break;
       }
-      case E::kFrac: {
-        if (v.size() < 2 || !IsSeparator(v[0]) || !IsDigit(v, 1)) break;  // omitted
-        size_t n = 2;
-        while (IsDigit(v, n)) ++n;
-        f->nanos = Nanos(v, n);
-        v.remove_prefix(n);
+      case E::kFrac:
+        TakeFraction(v, &f->nanos);  // may be omitted
         break;
-      }
       case E::kZone: {
         if (!v.empty() && v[0] == 'Z') {
           v.remove_prefix(1);
@@ -192,32 +194,6 @@ bool ParseUnixTimestamp(std::string_view value, absl::Time* t) {
 
 size_t Count(std::string_view s, char c) { return static_cast<size_t>(std::count(s.begin(), s.end(), c)); }
 bool Contains(std::string_view s, std::string_view any) { return s.find_first_of(any) != s.npos; }
-
-// GoQuote renders `s` as Go's %q does for ASCII text.
-std::string GoQuote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : s) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\x";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 // GetTimestamp's choice of layout and its fallback to Unix seconds.
 bool ParseDockerTimestamp(std::string_view value, absl::Time* t) {

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "refstore/reference.h"
 #include "refstore/store.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::model {
 
@@ -146,22 +147,9 @@ class Model {
 
 // Helpers shared with the driver.
 
-// String concatenation of strings, string views and integers (Debian's
-// Abseil does not take std::string_view).
-inline void AppendTo(std::string& s, std::string_view v) { s.append(v); }
-inline void AppendTo(std::string& s, const char* v) { s.append(v); }
-inline void AppendTo(std::string& s, const std::string& v) { s.append(v); }
-template <typename I>
-  requires std::is_integral_v<I>
-void AppendTo(std::string& s, I v) {
-  s += std::to_string(v);
-}
-template <typename... A>
-std::string Cat(const A&... a) {
-  std::string s;
-  (AppendTo(s, a), ...);
-  return s;
-}
+// String concatenation: the library's one Cat (a header-only utility; the
+// model still uses no library logic).
+using internal::Cat;
 
 std::string FamiliarOf(std::string_view full);
 bool IsManifestOrIndexType(std::string_view media_type);

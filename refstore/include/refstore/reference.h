@@ -89,8 +89,9 @@ REFSTORE_EXPORT bool IsValidNamespace(std::string_view text);
 // IsContainerId: exactly 64 lowercase hex characters.
 REFSTORE_EXPORT bool IsContainerId(std::string_view text);
 
-// ShortId: the 12-character display form of an image or container ID:
-// drops "sha256:" if present, then cuts to 12 characters.
+// ShortId: the 12-character display form of an image or container ID, as
+// moby's stringid.TruncateID makes it: drops everything up to the first ':'
+// (the "sha256:" of a digest), then cuts to 12 characters.
 REFSTORE_EXPORT std::string ShortId(std::string_view id);
 
 }  // namespace refstore

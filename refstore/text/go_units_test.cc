@@ -1,21 +1,17 @@
-// format_test.cc: every expected string here is what docker's Go code
-// prints for the same input: go-units v0.5.0 (HumanSizeWithPrecision,
-// HumanDuration, FromHumanSize as vendored in docker/cli), Go's
-// time.ParseDuration and text/tabwriter with docker/cli's settings.
-#include "format.h"
+// go_units_test.cc: the outputs github.com/docker/go-units v0.5.0 gives.
+#include "refstore/text/go_units.h"
 
 #include <cstdint>
 #include <limits>
-#include <sstream>
 #include <string>
-#include <vector>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
-namespace refstore_tool {
+namespace refstore::text {
 namespace {
 
 // --- HumanSize ------------------------------------------------------------
@@ -33,6 +29,14 @@ TEST(HumanSizeTest, DecimalUnitsFourSignificantDigits) {
   EXPECT_EQ(HumanSize(3.42e9), "3.42GB");
   EXPECT_EQ(HumanSize(5145000000000), "5.145TB");
   EXPECT_EQ(HumanSize(2.22e15), "2.22PB");
+  // The demo's cases (bench/demo had its own HumanSize and test).
+  for (const auto& [bytes, text] : {std::pair<double, const char*>{1500, "1.5kB"},
+                                    {3503000, "3.503MB"},
+                                    {10005300, "10.01MB"},
+                                    {1234567890, "1.235GB"},
+                                    {5e12, "5TB"}}) {
+    EXPECT_EQ(HumanSize(bytes), text);
+  }
 }
 
 TEST(HumanSizeTest, DockerImageLsPrecisionThree) {
@@ -229,89 +233,5 @@ TEST(ParseHumanSizeTest, TooLargeIsRefusedWhereGoWouldWrap) {
   EXPECT_EQ(SizeError("nan b"), "invalid size: 'nan b'");
 }
 
-// --- ShortId ----------------------------------------------------------------
-
-TEST(ShortIdTest, TruncateId) {
-  EXPECT_EQ(ShortId("sha256:05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df0"
-                    "1e40e3e70e0d007bd"),
-            "05455a08881e");
-  EXPECT_EQ(ShortId("05455a08881ea9cf0e752bc48e61bbd71a34c029bb13df01e40e3e7"
-                    "0e0d007bd"),
-            "05455a08881e");
-  EXPECT_EQ(ShortId("sha256:abc"), "abc");
-  EXPECT_EQ(ShortId("abc"), "abc");
-  EXPECT_EQ(ShortId(""), "");
-  EXPECT_EQ(ShortId("sha256:"), "");
-  EXPECT_EQ(ShortId("a:b:0123456789abcdef"), "b:0123456789");  // first ':'
-}
-
-// --- Table ------------------------------------------------------------------
-
-std::string Render(const Table& table) {
-  std::ostringstream out;
-  table.Print(out);
-  return out.str();
-}
-
-TEST(TableTest, DockerImageLs) {
-  Table table({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
-  table.Add({"alpine", "latest", "05455a08881e", "2 weeks ago", "7.8MB"});
-  table.Add({"registry.example.com/team/app", "v1.2.3", "a1b2c3d4e5f6",
-             "About an hour ago", "1e+03MB"});
-  // Columns: 29+3=32, max(6+3,10)=10, 12+3=15, 17+3=20, last unpadded.
-  EXPECT_EQ(Render(table),
-            "REPOSITORY                      TAG       IMAGE ID       "
-            "CREATED             SIZE\n"
-            "alpine                          latest    05455a08881e   "
-            "2 weeks ago         7.8MB\n"
-            "registry.example.com/team/app   v1.2.3    a1b2c3d4e5f6   "
-            "About an hour ago   1e+03MB\n");
-}
-
-// The header docker users know: "CREATED" padded to 15 by "3 months ago".
-TEST(TableTest, FamiliarHeader) {
-  Table table({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
-  table.Add({"nginx", "latest", "a6bd71f48f68", "3 months ago", "187MB"});
-  EXPECT_EQ(Render(table),
-            "REPOSITORY   TAG       IMAGE ID       CREATED        SIZE\n"
-            "nginx        latest    a6bd71f48f68   3 months ago   187MB\n");
-}
-
-TEST(TableTest, HeaderOnlyAndEmptyCells) {
-  EXPECT_EQ(Render(Table({"NAME", "SIZE"})), "NAME      SIZE\n");
-  Table table({"A", "B", "C"});
-  table.Add({"", "", ""});
-  // Empty cells in a column are padded too; the last cell never is.
-  EXPECT_EQ(Render(table), "A         B         C\n                    \n");
-  EXPECT_EQ(Render(Table({})), "\n");
-}
-
-// Ragged rows follow tabwriter's column blocks: a column only spans
-// consecutive lines that have a cell after it.
-TEST(TableTest, RaggedRowsAndTabsInCells) {
-  Table table({"aaaaaaaaaaaa", "b", "c"});
-  table.Add({"x"});
-  table.Add({"yy", "zzzzzzzzzzzzzzzz", "w"});
-  EXPECT_EQ(Render(table),
-            "aaaaaaaaaaaa   b         c\n"
-            "x\n"
-            "yy        zzzzzzzzzzzzzzzz   w\n");
-  Table tabs({"K", "V"});
-  tabs.Add({"a\tb", "c"});
-  EXPECT_EQ(Render(tabs), "K         V\na         b         c\n");
-}
-
-TEST(TableTest, WidthCountsCodePoints) {
-  Table table({"N\xC3\x89", "X"});  // "NÉ": 2 code points, 3 bytes
-  table.Add(
-      {"\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC"
-       "\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC",
-       "y"});  // eight euro signs
-  EXPECT_EQ(Render(table),
-            "N\xC3\x89         X\n"
-            "\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC"
-            "\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC   y\n");
-}
-
 }  // namespace
-}  // namespace refstore_tool
+}  // namespace refstore::text

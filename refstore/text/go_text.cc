@@ -1,8 +1,7 @@
-// format.cc: docker's text formats (go-units sizes and durations, Go's
-// time.ParseDuration, docker/cli's tabwriter tables), reproduced byte for
-// byte. Each function names the Go code it follows; format_test.cc holds
-// the outputs that code gives.
-#include "format.h"
+// go_text.cc: Go's text primitives, reproduced byte for byte. Each function
+// names the Go code it follows; go_text_test.cc holds the outputs that code
+// gives.
+#include "refstore/text/go_text.h"
 
 #include <locale.h>
 #include <stdio.h>
@@ -13,28 +12,18 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <initializer_list>
 #include <limits>
-#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include "refstore/util/strcat.h"
 
-namespace refstore_tool {
+namespace refstore::text {
+
+using internal::Cat;
+
 namespace {
-
-// Concatenation over std::string_view (absl::StrCat takes absl::string_view,
-// which is not std::string_view in this Abseil build).
-std::string Cat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view p : parts) out.append(p);
-  return out;
-}
 
 // ---------------------------------------------------------------------------
 // Go's fmt "%.*g" (fmt.fmtFloat over strconv.AppendFloat(x, 'g', prec, 64)).
@@ -141,6 +130,8 @@ void AppendGoF(std::string& out, const Digits& digs, int prec) {
   }
 }
 
+}  // namespace
+
 // fmt.Sprintf("%.*g", prec, x) for a precision fmt accepted
 // (precision_present) or the shortest form (fmt's "%g" without one).
 std::string GoFormatG(double x, int prec, bool precision_present) {
@@ -172,6 +163,8 @@ std::string GoFormatG(double x, int prec, bool precision_present) {
   AppendGoF(out, digs, std::max(prec - digs.dp, 0));
   return out;
 }
+
+namespace {
 
 // ---------------------------------------------------------------------------
 // Go's strconv.ParseFloat(s, 64) and strconv.Quote, for go-units' parseSize.
@@ -299,6 +292,8 @@ bool ParseSpecial(std::string_view s, double* value, size_t* length) {
   return false;
 }
 
+}  // namespace
+
 // A UTF-8 sequence decoded as Go's utf8.DecodeRuneInString does: invalid
 // input (overlong, surrogate, out of range, truncated) is rune -1, width 1.
 std::pair<int32_t, int> DecodeRune(std::string_view s) {
@@ -328,6 +323,8 @@ std::pair<int32_t, int> DecodeRune(std::string_view s) {
   }
   return {-1, 1};
 }
+
+namespace {
 
 void AppendUtf8(std::string& out, int32_t r) {
   if (r < 0x80) {
@@ -377,6 +374,8 @@ int32_t UnicodeToLower(int32_t r) {
   }
 }
 
+}  // namespace
+
 // strings.ToLower: ASCII lowered in place; otherwise strings.Map over runes,
 // which also turns each invalid byte into U+FFFD (three bytes). go-units
 // checks the suffix length after lowering, so that growth matters: Go takes
@@ -397,6 +396,8 @@ std::string GoToLower(std::string_view s) {
   return out;
 }
 
+namespace {
+
 // Runes that strconv.IsPrint rejects, as far as this file knows them: the
 // C1 controls and the common non-ASCII spaces and format characters.
 bool IsNonPrintableNonAscii(int32_t r) {
@@ -406,6 +407,8 @@ bool IsNonPrintableNonAscii(int32_t r) {
          (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF) ||
          r == 0xFFFE || r == 0xFFFF;
 }
+
+}  // namespace
 
 // strconv.Quote: exact for ASCII and invalid UTF-8; for other runes only
 // the ones IsNonPrintableNonAscii names are escaped.
@@ -467,6 +470,8 @@ std::string GoQuote(std::string_view s) {
   return out;
 }
 
+namespace {
+
 // The value of a string ReadFloatLength accepted whole, as strconv gives it
 // (correctly rounded; glibc's strtod is too). Underscores are dropped first;
 // the "C" locale keeps '.' the decimal point whatever setlocale says.
@@ -481,11 +486,13 @@ double ConvertFloat(std::string_view s) {
   return strtod_l(text.c_str(), nullptr, c_locale);
 }
 
+}  // namespace
+
 // strconv.ParseFloat(s, 64): the value, or the error text Go gives.
 absl::StatusOr<double> GoParseFloat(std::string_view s) {
   auto fail = [&](std::string_view why) {
     return absl::InvalidArgumentError(
-        Cat({"strconv.ParseFloat: parsing ", GoQuote(s), ": ", why}));
+        Cat("strconv.ParseFloat: parsing ", GoQuote(s), ": ", why));
   };
   double special = 0;
   size_t length = 0;
@@ -498,6 +505,39 @@ absl::StatusOr<double> GoParseFloat(std::string_view s) {
   double value = ConvertFloat(s);
   if (std::isinf(value)) return fail("value out of range");
   return value;
+}
+
+// Go's time package quotes with its own quote (not strconv's): every byte
+// below ' ' or above 0x7F as \xNN, '"' and '\\' escaped.
+std::string GoTimeQuote(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c >= 0x80 || c < ' ') {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    } else {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Go's UTF-8 and time.Duration arithmetic.
+
+// Go's utf8.RuneCount: each invalid byte counts as one rune.
+int RuneCount(std::string_view s) {
+  int n = 0;
+  while (!s.empty()) {
+    s.remove_prefix(DecodeRune(s).second);
+    ++n;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------
@@ -513,314 +553,4 @@ int64_t GoNanoseconds(absl::Duration d) {
   return absl::ToInt64Nanoseconds(d);
 }
 
-
-// ---------------------------------------------------------------------------
-// text/tabwriter as docker/cli configures it.
-
-// Go's utf8.RuneCount: each invalid byte counts as one rune.
-int RuneCount(std::string_view s) {
-  int n = 0;
-  while (!s.empty()) {
-    s.remove_prefix(DecodeRune(s).second);
-    ++n;
-  }
-  return n;
-}
-
-// A port of text/tabwriter.Writer with docker/cli's settings:
-// NewWriter(out, minwidth 10, tabwidth 1, padding 3, ' ', flags 0).
-class TabWriter {
- public:
-  explicit TabWriter(std::ostream& out) : out_(out) { Reset(); }
-
-  void Write(std::string_view buf) {
-    size_t n = 0;
-    for (size_t i = 0; i < buf.size(); ++i) {
-      unsigned char ch = static_cast<unsigned char>(buf[i]);
-      if (end_char_ == 0) {
-        if (ch == '\t' || ch == '\v' || ch == '\n' || ch == '\f') {
-          Append(buf.substr(n, i - n));
-          UpdateWidth();
-          n = i + 1;
-          size_t ncells = TerminateCell(ch == '\t');
-          if (ch == '\n' || ch == '\f') {
-            AddLine();
-            if (ch == '\f' || ncells == 1) Flush();
-          }
-        } else if (ch == kEscape) {
-          Append(buf.substr(n, i - n));
-          UpdateWidth();
-          n = i;  // the Escape stays in the text (no StripEscape)
-          end_char_ = kEscape;
-        }
-      } else if (ch == end_char_) {
-        size_t j = i + 1;
-        Append(buf.substr(n, j - n));
-        n = i + 1;
-        EndEscape();
-      }
-    }
-    Append(buf.substr(n));
-  }
-
-  void Flush() {
-    if (cell_.size > 0) {
-      if (end_char_ != 0) EndEscape();
-      TerminateCell(false);
-    }
-    Format(0, 0, lines_.size());
-    Reset();
-  }
-
- private:
-  static constexpr unsigned char kEscape = 0xFF;
-  static constexpr int kMinWidth = 10;
-  static constexpr int kPadding = 3;
-
-  struct Cell {
-    size_t size = 0;  // bytes
-    int width = 0;    // runes
-    bool htab = false;
-  };
-
-  void Reset() {
-    buf_.clear();
-    pos_ = 0;
-    cell_ = Cell{};
-    end_char_ = 0;
-    lines_.clear();
-    widths_.clear();
-    AddLine();
-  }
-
-  void AddLine() { lines_.emplace_back(); }
-
-  void Append(std::string_view text) {
-    buf_.append(text);
-    cell_.size += text.size();
-  }
-
-  void UpdateWidth() {
-    cell_.width += RuneCount(std::string_view(buf_).substr(pos_));
-    pos_ = buf_.size();
-  }
-
-  void EndEscape() {
-    UpdateWidth();
-    cell_.width -= 2;  // the Escape characters take no room
-    pos_ = buf_.size();
-    end_char_ = 0;
-  }
-
-  size_t TerminateCell(bool htab) {
-    cell_.htab = htab;
-    std::vector<Cell>& line = lines_.back();
-    line.push_back(cell_);
-    cell_ = Cell{};
-    return line.size();
-  }
-
-  void WritePadding(int textw, int cellw) {
-    if (cellw > textw) out_ << std::string(cellw - textw, ' ');
-  }
-
-  size_t WriteLines(size_t pos, size_t line0, size_t line1) {
-    for (size_t i = line0; i < line1; ++i) {
-      const std::vector<Cell>& line = lines_[i];
-      for (size_t j = 0; j < line.size(); ++j) {
-        const Cell& c = line[j];
-        if (c.size > 0) {
-          out_.write(buf_.data() + pos, static_cast<std::streamsize>(c.size));
-          pos += c.size;
-        }
-        if (j < widths_.size()) WritePadding(c.width, widths_[j]);
-      }
-      if (i + 1 == lines_.size()) {
-        // The last buffered line has no newline: write what it holds.
-        out_.write(buf_.data() + pos, static_cast<std::streamsize>(cell_.size));
-        pos += cell_.size;
-      } else {
-        out_ << '\n';
-      }
-    }
-    return pos;
-  }
-
-  // Elastic tabstops: a column is a run of lines that have a cell there
-  // (the last cell of a line belongs to no column).
-  size_t Format(size_t pos, size_t line0, size_t line1) {
-    size_t column = widths_.size();
-    for (size_t this_line = line0; this_line < line1; ++this_line) {
-      if (column + 1 >= lines_[this_line].size()) continue;
-      pos = WriteLines(pos, line0, this_line);
-      line0 = this_line;
-      int width = kMinWidth;
-      for (; this_line < line1; ++this_line) {
-        const std::vector<Cell>& line = lines_[this_line];
-        if (column + 1 >= line.size()) break;
-        width = std::max(width, line[column].width + kPadding);
-      }
-      widths_.push_back(width);
-      pos = Format(pos, line0, this_line);
-      widths_.pop_back();
-      line0 = this_line;
-    }
-    return WriteLines(pos, line0, line1);
-  }
-
-  std::ostream& out_;
-  std::string buf_;
-  size_t pos_ = 0;
-  Cell cell_;
-  unsigned char end_char_ = 0;
-  std::vector<std::vector<Cell>> lines_;
-  std::vector<int> widths_;
-};
-
-}  // namespace
-
-std::string HumanSize(double bytes, int precision) {
-  // go-units getSizeAndUnit with base 1000 and decimapAbbrs.
-  static constexpr const char* kUnits[] = {"B",  "kB", "MB", "GB", "TB",
-                                           "PB", "EB", "ZB", "YB"};
-  constexpr int kLimit = 8;
-  int i = 0;
-  while (bytes >= 1000.0 && i < kLimit) {
-    bytes /= 1000.0;
-    ++i;
-  }
-  // fmt's '*' precision: a negative one, or one past 1e6, is dropped with
-  // a "%!(BADPREC)" note and the value printed in its shortest form.
-  if (precision < 0 || precision > 1000000) {
-    return Cat({"%!(BADPREC)", GoFormatG(bytes, 0, false), kUnits[i]});
-  }
-  return Cat({GoFormatG(bytes, precision, true), kUnits[i]});
-}
-
-std::string HumanDuration(absl::Duration duration) {
-  // go-units v0.5.0 duration.go, over Go's int64 nanoseconds.
-  const int64_t d = GoNanoseconds(duration);
-  constexpr int64_t kSecond = 1000000000;
-  constexpr int64_t kMinute = 60 * kSecond;
-  constexpr int64_t kHour = 60 * kMinute;
-  constexpr int64_t kDay = 24 * kHour;
-  constexpr int64_t kWeek = 7 * kDay;
-  constexpr int64_t kMonth = 30 * kDay;
-  constexpr int64_t kYear = 365 * kDay;
-  auto round_duration = [d](int64_t unit) {
-    return static_cast<int64_t>(
-        static_cast<double>(d) / static_cast<double>(unit) + 0.5);
-  };
-  // time.Duration.Seconds() and .Minutes(), then int().
-  const int64_t seconds =
-      static_cast<int64_t>(static_cast<double>(d / kSecond) +
-                           static_cast<double>(d % kSecond) / 1e9);
-  auto count = [](int64_t n, const char* what) {
-    return std::to_string(n) + what;
-  };
-  if (seconds < 1) return "Less than a second";
-  if (seconds == 1) return "1 second";
-  if (seconds < 60) return count(seconds, " seconds");
-  const int64_t minutes =
-      static_cast<int64_t>(static_cast<double>(d / kMinute) +
-                           static_cast<double>(d % kMinute) / (60 * 1e9));
-  if (minutes == 1) return "About a minute";
-  if (minutes < 60) return count(minutes, " minutes");
-  const int64_t hours = round_duration(kHour);
-  if (hours == 1) return "About an hour";
-  if (hours < 48) return count(hours, " hours");
-  if (d < 2 * kWeek) return count(round_duration(kDay), " days");
-  if (d < 2 * kMonth) return count(round_duration(kWeek), " weeks");
-  if (d < 2 * kYear) return count(round_duration(kMonth), " months");
-  return count(round_duration(kYear), " years");
-}
-
-std::string Ago(absl::Time t, absl::Time now) {
-  return Cat({HumanDuration(now - t), " ago"});
-}
-
-absl::StatusOr<int64_t> ParseHumanSize(std::string_view s) {
-  // go-units v0.5.0 parseSize with decimalMap.
-  auto invalid_size = [&] {
-    return absl::InvalidArgumentError(Cat({"invalid size: '", s, "'"}));
-  };
-  size_t sep = s.find_last_of("0123456789. ");
-  if (sep == std::string_view::npos) return invalid_size();
-  std::string_view num;
-  std::string_view sfx = s.substr(sep + 1);
-  if (s[sep] != ' ') {
-    num = s.substr(0, sep + 1);
-  } else {
-    num = s.substr(0, sep);  // one space may separate number and unit
-  }
-  absl::StatusOr<double> parsed = GoParseFloat(num);
-  if (!parsed.ok()) return parsed.status();
-  double size = *parsed;
-  if (size < 0) return invalid_size();
-  auto to_int64 = [&](double v) -> absl::StatusOr<int64_t> {
-    // Go's int64(v) is math.MinInt64 on amd64 for NaN and for v >= 2^63;
-    // refusing the size is more useful than a negative one.
-    if (!(v < 9223372036854775808.0)) return invalid_size();
-    return static_cast<int64_t>(v);
-  };
-  if (sfx.empty()) return to_int64(size);
-  std::string lower = GoToLower(sfx);
-  auto bad_suffix = [&] {
-    return absl::InvalidArgumentError(Cat({"invalid suffix: '", lower, "'"}));
-  };
-  if (sfx.size() > 3) {
-    lower = std::string(sfx);  // Go reports it before lower-casing it
-    return bad_suffix();
-  }
-  if (lower[0] == 'b') {
-    if (lower.size() > 1) return bad_suffix();
-    return to_int64(size);
-  }
-  switch (lower[0]) {
-    case 'k':
-      size *= 1e3;
-      break;
-    case 'm':
-      size *= 1e6;
-      break;
-    case 'g':
-      size *= 1e9;
-      break;
-    case 't':
-      size *= 1e12;
-      break;
-    case 'p':
-      size *= 1e15;
-      break;
-    default:
-      return bad_suffix();
-  }
-  if (lower.size() == 2 && lower[1] != 'b') return bad_suffix();
-  if (lower.size() == 3 && lower.substr(1) != "ib") return bad_suffix();
-  return to_int64(size);
-}
-
-std::string ShortId(std::string_view id) {
-  // moby's stringid.TruncateID.
-  size_t colon = id.find(':');
-  if (colon != std::string_view::npos) id.remove_prefix(colon + 1);
-  return std::string(id.substr(0, 12));
-}
-
-void Table::Print(std::ostream& out) const {
-  // docker/cli's Context.postFormat: the header line, then each row's line,
-  // cells joined by tabs, through the tabwriter.
-  std::string text;
-  for (const std::vector<std::string>& row : rows_) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i > 0) text.push_back('\t');
-      text += row[i];
-    }
-    text.push_back('\n');
-  }
-  TabWriter writer(out);
-  writer.Write(text);
-  writer.Flush();
-}
-
-}  // namespace refstore_tool
+}  // namespace refstore::text
