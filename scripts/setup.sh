@@ -19,6 +19,8 @@ packages=(
   # Fuzzing (fuzz/run-fuzzers): clang and its libFuzzer runtime; clang also
   # runs the thread-safety analysis (the clang-tsa preset).
   clang libclang-rt-14-dev
+  # The C++ style check (scripts/check-format, .clang-format).
+  clang-format
   # Real filesystems in the reliability tests (tests/reliability/*.py):
   # mount/umount, losetup, setpriv (util-linux, mount), mkfs.ext4, chattr.
   e2fsprogs util-linux mount
