@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "gc/store_access.h"
 #include "refstore/content/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
@@ -92,6 +93,9 @@ class StoreImpl final : public Store {
     txn.set_content(content_ ? &*content_ : nullptr);
     return txn;
   }
+  // What gc/ (collection, check, repair) works on: this store's database,
+  // content store, write mutex and commit (verify.cc).
+  StoreAccess Access();
   // FailedPrecondition when the store is open read-only.
   absl::Status Writable() const;
   // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
@@ -146,7 +150,6 @@ class StoreImpl final : public Store {
   int active_ingests_ = 0;  // guarded by ingest_mu_
 
   friend class PruneRun;
-  friend class RepairRun;
 };
 
 // A read-only Txn over a snapshot that it releases when destroyed.
