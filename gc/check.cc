@@ -134,6 +134,10 @@ class Checker {
 
   absl::Status CheckImages() {
     NameCursor names(txn_.Scan(kNames, ""));
+    // Merge-joins with the images' digest references, dangling entries and
+    // holder entries.
+    OrderedProbe drefs(txn_.Scan(kRefs, "")), dangling_index(txn_.Scan(kDangling, "")),
+        holder_index(txn_.Scan(kHolders, ""));
     auto it = txn_.Scan(kImages, "");
     for (; it.Valid(); it.Next()) {
       std::string_view ns, id;
@@ -149,25 +153,25 @@ class Checker {
         continue;
       }
       if (img->target.raw_digest != id) Report("id_mismatch", subject, "target digest differs");
-      ASSIGN_OR_RETURN(auto dref, txn_.Get(kRefs, DigestRefKey(ns, id)));
+      ASSIGN_OR_RETURN(const bool dref, drefs.Has(DigestRefKey(ns, id)));
       if (!dref) Report("image_without_digest_ref", subject, "no digest reference");
-      ASSIGN_OR_RETURN(auto dangling, txn_.Get(kDangling, DanglingKey(ns, id)));
+      ASSIGN_OR_RETURN(const bool dangling, dangling_index.Has(DanglingKey(ns, id)));
       ASSIGN_OR_RETURN(const std::vector<NameEntry> image_names, names.NamesOf(it.key()));
-      if (image_names.empty() != dangling.has_value()) {
+      if (image_names.empty() != dangling) {
         Report("dangling_index", subject,
                image_names.empty() ? "nameless image not indexed as dangling"
                                    : "named image indexed as dangling");
       }
-      ASSIGN_OR_RETURN(auto holders, Holders(txn_, ns, id));
-      if (holders.size() != img->holders) {
+      ASSIGN_OR_RETURN(const size_t holders, holder_index.Count(HolderPrefix(ns, id)));
+      if (holders != img->holders) {
         Report("holder_count", subject,
-               Cat("record says ", img->holders, ", holder entries ", holders.size()));
+               Cat("record says ", img->holders, ", holder entries ", holders));
       }
       NsStats& stats = recounted_stats_[std::string(ns)];
       ++stats.images;
       if (++checked_ % 10000 == 0 && options_.on_progress) options_.on_progress(checked_);
-      if (!holders.empty()) ++stats.active;
-      RETURN_IF_ERROR(recount_.AddImage(ns, id, *img, !holders.empty() || img->pinned));
+      if (holders > 0) ++stats.active;
+      RETURN_IF_ERROR(recount_.AddImage(ns, id, *img, holders > 0 || img->pinned));
     }
     return it.status();
   }

@@ -446,6 +446,10 @@ class Repairer {
     auto r = Reader();
     {
       PrefixIterator names = r->Scan(kNames, "");
+      // Merge-joins (the iterators see the state before this step's writes,
+      // which only touch keys of the image at hand).
+      OrderedProbe drefs(r->Scan(kRefs, "")), dangling_index(r->Scan(kDangling, "")),
+          holder_index(r->Scan(kHolders, ""));
       auto it = r->Scan(kImages, "");
       for (; it.Valid(); it.Next()) {
         const std::string_view key = it.key();
@@ -480,19 +484,19 @@ class Repairer {
           img.dangling_since_ns = now_;
           changed = true;
         }
-        ASSIGN_OR_RETURN(auto holders, Holders(*r, ns, id));
-        changed |= img.holders != holders.size();
-        img.holders = holders.size();
+        ASSIGN_OR_RETURN(const size_t holders, holder_index.Count(HolderPrefix(ns, id)));
+        changed |= img.holders != holders;
+        img.holders = holders;
         if (changed) Put(kImages, key, EncodeImage(img));
 
         const std::string dref = DigestRefKey(ns, id);
-        ASSIGN_OR_RETURN(auto have_dref, r->Get(kRefs, dref));
+        ASSIGN_OR_RETURN(const bool have_dref, drefs.Has(dref));
         if (!have_dref) {
           Put(kRefs, dref, "");
           Act(Cat("restored digest reference ", Printable(dref)));
         }
         const std::string dkey = DanglingKey(ns, id);
-        ASSIGN_OR_RETURN(auto dangling, r->Get(kDangling, dkey));
+        ASSIGN_OR_RETURN(const bool dangling, dangling_index.Has(dkey));
         if (named == 0 && !dangling) {
           Put(kDangling, dkey, "");
           Act(Cat("restored dangling index entry ", Printable(dkey)));
