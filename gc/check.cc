@@ -1,38 +1,22 @@
 // Check: recomputes every count and relation from scratch over one snapshot
 // and reports each difference from what is stored.
+//
+// Memory is bounded whatever the store's size: each column family is
+// scanned once in key order, with point reads of what a record refers to;
+// the blob records are recounted by BlobRecount (recount.h), whose external
+// sort spills to a temporary directory, and merged with the blobs column
+// family; only the df figures (per namespace) and the findings are kept.
 #include <algorithm>
-#include <array>
-#include <cstring>
 #include <map>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/inlined_vector.h"
+#include "gc/gc.h"
+#include "gc/recount.h"
 #include "refstore/util/strcat.h"
 #include "refstore/db/mutate.h"
-#include "refstore/db/read_only.h"
 #include "refstore/util/status_macros.h"
-#include "refstore/store/store_impl.h"
 
 namespace refstore::internal {
 namespace {
-
-// One holder of a blob found by the recount: an image of a namespace (held
-// or not, owning the blob or not) or a lease. A store has millions: they are
-// kept small, sorted by digest at the end, and merged with the blobs column
-// family in key order.
-struct Edge {
-  std::array<uint8_t, kRawIdSize> raw;  // unsigned: sorts as RocksDB's keys do
-  int64_t size;                         // declared size; -1 for a lease
-  uint64_t owner_hash;                  // OwnerHash(ns, id) when the image owns it
-  uint32_t ns;                          // index into the namespaces; kLeaseEdge
-  bool held;
-  bool owned;
-};
-constexpr uint32_t kLeaseEdge = UINT32_MAX;
-
-uint64_t OwnerHash(std::string_view ns, std::string_view id) {
-  return std::hash<std::string>()(Cat(ns, "/", id));
-}
 
 class Checker {
  public:
@@ -148,29 +132,12 @@ class Checker {
     return absl::OkStatus();
   }
 
-  // Records one holder of blob `raw`: an image of `ns` (held, owning it),
-  // or a lease when `ns` is null.
-  void Count(std::string_view raw, int64_t size, const std::string_view* ns, bool held,
-             bool owned, uint64_t owner_hash) {
-    Edge e{};
-    std::memcpy(e.raw.data(), raw.data(), std::min(raw.size(), e.raw.size()));
-    e.size = size;
-    e.owner_hash = owner_hash;
-    e.ns = ns ? NsIndex(*ns) : kLeaseEdge;
-    e.held = held;
-    e.owned = owned;
-    edges_.push_back(e);
-  }
-
-  uint32_t NsIndex(std::string_view ns) {
-    auto it = ns_index_.find(absl::string_view(ns.data(), ns.size()));
-    if (it != ns_index_.end()) return it->second;
-    namespaces_.emplace_back(ns);
-    return ns_index_[std::string(ns)] = static_cast<uint32_t>(namespaces_.size() - 1);
-  }
-
   absl::Status CheckImages() {
     NameCursor names(txn_.Scan(kNames, ""));
+    // Merge-joins with the images' digest references, dangling entries and
+    // holder entries.
+    OrderedProbe drefs(txn_.Scan(kRefs, "")), dangling_index(txn_.Scan(kDangling, "")),
+        holder_index(txn_.Scan(kHolders, ""));
     auto it = txn_.Scan(kImages, "");
     for (; it.Valid(); it.Next()) {
       std::string_view ns, id;
@@ -186,29 +153,25 @@ class Checker {
         continue;
       }
       if (img->target.raw_digest != id) Report("id_mismatch", subject, "target digest differs");
-      ASSIGN_OR_RETURN(auto dref, txn_.Get(kRefs, DigestRefKey(ns, id)));
+      ASSIGN_OR_RETURN(const bool dref, drefs.Has(DigestRefKey(ns, id)));
       if (!dref) Report("image_without_digest_ref", subject, "no digest reference");
-      ASSIGN_OR_RETURN(auto dangling, txn_.Get(kDangling, DanglingKey(ns, id)));
+      ASSIGN_OR_RETURN(const bool dangling, dangling_index.Has(DanglingKey(ns, id)));
       ASSIGN_OR_RETURN(const std::vector<NameEntry> image_names, names.NamesOf(it.key()));
-      if (image_names.empty() != dangling.has_value()) {
+      if (image_names.empty() != dangling) {
         Report("dangling_index", subject,
                image_names.empty() ? "nameless image not indexed as dangling"
                                    : "named image indexed as dangling");
       }
-      ASSIGN_OR_RETURN(auto holders, Holders(txn_, ns, id));
-      if (holders.size() != img->holders) {
+      ASSIGN_OR_RETURN(const size_t holders, holder_index.Count(HolderPrefix(ns, id)));
+      if (holders != img->holders) {
         Report("holder_count", subject,
-               Cat("record says ", img->holders, ", holder entries ", holders.size()));
+               Cat("record says ", img->holders, ", holder entries ", holders));
       }
       NsStats& stats = recounted_stats_[std::string(ns)];
       ++stats.images;
       if (++checked_ % 10000 == 0 && options_.on_progress) options_.on_progress(checked_);
-      if (!holders.empty()) ++stats.active;
-      const uint64_t owner = OwnerHash(ns, id);
-      for (const StoredDescriptor* d : ImageBlobs(*img)) {
-        Count(d->raw_digest, d->size, &ns, !holders.empty() || img->pinned, d->owned,
-              d->owned ? owner : 0);
-      }
+      if (holders > 0) ++stats.active;
+      RETURN_IF_ERROR(recount_.AddImage(ns, id, *img, holders > 0 || img->pinned));
     }
     return it.status();
   }
@@ -293,7 +256,7 @@ class Checker {
       absl::StatusOr<LeaseRecord> l = DecodeLease(leases.value(), subject);
       if (!l.ok()) {
         Report("corrupt_record", subject, std::string(l.status().message()));
-      } else if (options_.now && !LeaseIsLive(*l, ToNanos(*options_.now))) {
+      } else if (options_.now && !LeaseIsLive(*l, absl::ToUnixNanos(*options_.now))) {
         Inform("expired_lease", subject, "protects nothing; removed by the next prune");
       }
     }
@@ -314,7 +277,7 @@ class Checker {
       ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
       if (!back) Report("lease_index", subject, "no blob_leases entry");
       ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
-      if (blob) Count(raw, -1, nullptr, false, false, 0);
+      if (blob) RETURN_IF_ERROR(recount_.AddLeaseHold(raw, -1, ""));
       else Report("missing_blob", subject, "lease holds a blob with no record");
     }
     RETURN_IF_ERROR(it.status());
@@ -368,103 +331,57 @@ class Checker {
     return h.status();
   }
 
-  // What the edges of one digest add up to.
-  struct Recount {
-    std::vector<NsUse> uses;  // sorted by namespace
-    uint64_t lease_refs = 0;
-    uint32_t owners = 0;      // images flagging the blob owned
-    uint64_t owner_hash = 0;  // of the (last) one
-    std::vector<int64_t> sizes;  // distinct sizes the images declare
-  };
-
-  Recount Sum(size_t begin, size_t end) const {
-    Recount r;
-    for (size_t i = begin; i < end; ++i) {
-      const Edge& e = edges_[i];
-      if (e.ns == kLeaseEdge) {
-        ++r.lease_refs;
-        continue;
+  // Merges the recount (in digest order) with the blobs column family.
+  absl::Status CheckBlobs() {
+    static const ExpectedBlob kNothing;
+    auto it = txn_.Scan(kBlobs, "");
+    RETURN_IF_ERROR(recount_.ForEach([&](const ExpectedBlob& r) -> absl::Status {
+      // Records before this digest: nothing holds them.
+      for (; it.Valid() && it.key() < std::string_view(r.raw); it.Next()) {
+        RETURN_IF_ERROR(CheckBlob(it.key(), it.value(), kNothing));
       }
-      if (std::find(r.sizes.begin(), r.sizes.end(), e.size) == r.sizes.end()) {
-        r.sizes.push_back(e.size);
+      if (it.Valid() && it.key() == r.raw) {
+        RETURN_IF_ERROR(CheckBlob(it.key(), it.value(), r));
+        it.Next();
+      } else {
+        RETURN_IF_ERROR(it.status());
+        Report("missing_blob", RawToDigest(r.raw),
+               Cat("held by ", Describe(r.rec.uses, r.rec.lease_refs), " but has no record"));
       }
-      if (e.owned) {
-        ++r.owners;
-        r.owner_hash = e.owner_hash;
-      }
-      const std::string& ns = namespaces_[e.ns];
-      auto u = std::find_if(r.uses.begin(), r.uses.end(), [&](const NsUse& x) { return x.ns == ns; });
-      if (u == r.uses.end()) u = r.uses.insert(r.uses.end(), NsUse{ns, 0, 0});
-      ++u->refs;
-      if (e.held) ++u->held;
-    }
-    std::sort(r.uses.begin(), r.uses.end(),
-              [](const NsUse& a, const NsUse& b) { return a.ns < b.ns; });
-    return r;
+      return absl::OkStatus();
+    }));
+    for (; it.Valid(); it.Next()) RETURN_IF_ERROR(CheckBlob(it.key(), it.value(), kNothing));
+    return it.status();
   }
 
-  absl::Status CheckBlobs() {
-    std::sort(edges_.begin(), edges_.end(),
-              [](const Edge& a, const Edge& b) { return a.raw < b.raw; });
-    size_t next = 0;  // the first edge not yet matched with a blob record
-    auto group_end = [&](size_t begin) {
-      size_t end = begin;
-      while (end < edges_.size() && edges_[end].raw == edges_[begin].raw) ++end;
-      return end;
-    };
-    auto raw_of = [&](size_t i) {
-      return std::string(reinterpret_cast<const char*>(edges_[i].raw.data()), kRawIdSize);
-    };
-    auto report_missing = [&](size_t begin, size_t end) {
-      Recount r = Sum(begin, end);
-      Report("missing_blob", RawToDigest(raw_of(begin)),
-             Cat("held by ", Describe(r.uses, r.lease_refs), " but has no record"));
-    };
-    auto it = txn_.Scan(kBlobs, "");
-    for (; it.Valid(); it.Next()) {
-      std::string raw(it.key());
-      std::string subject = RawToDigest(raw);
-      // Edges of digests before this record have no record.
-      while (next < edges_.size() && raw_of(next) < raw) {
-        size_t end = group_end(next);
-        report_missing(next, end);
-        next = end;
-      }
-      size_t end = next;
-      if (next < edges_.size() && raw_of(next) == raw) end = group_end(next);
-      Recount r = Sum(next, end);
-      next = end;
-      absl::StatusOr<BlobRecord> b = DecodeBlob(it.value(), subject);
-      if (!b.ok()) {
-        Report("corrupt_record", subject, std::string(b.status().message()));
-        continue;
-      }
-      if (!SameUses(r.uses, b->uses) || r.lease_refs != b->lease_refs) {
-        Report("count_drift", subject,
-               Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
-                   Describe(r.uses, r.lease_refs)));
-      }
-      CheckOwner(subject, *b, r);
-      if (content_) RETURN_IF_ERROR(CheckFile(raw, *b));
-      if (b->uses.empty() && b->lease_refs == 0) {
-        Report("unreferenced_blob", subject, "a blob record that nothing holds");
-      }
-      for (int64_t size : r.sizes) {
-        if (size != b->size) {
-          Report("size_mismatch", subject, Cat("record says ", b->size, ", an image says ", size));
-        }
-      }
-      // The df figures follow from the blob records.
-      ForEachContribution(*b, +1, [&](std::string_view ns, const NsStats& c) {
-        recounted_stats_[std::string(ns)] += c;
-      });
+  // Compares blob record `raw` -> `value` with what the recount says.
+  absl::Status CheckBlob(std::string_view key, std::string_view value, const ExpectedBlob& r) {
+    std::string raw(key);
+    std::string subject = RawToDigest(raw);
+    absl::StatusOr<BlobRecord> b = DecodeBlob(value, subject);
+    if (!b.ok()) {
+      Report("corrupt_record", subject, std::string(b.status().message()));
+      return absl::OkStatus();
     }
-    RETURN_IF_ERROR(it.status());
-    while (next < edges_.size()) {
-      size_t end = group_end(next);
-      report_missing(next, end);
-      next = end;
+    if (!SameUses(r.rec.uses, b->uses) || r.rec.lease_refs != b->lease_refs) {
+      Report("count_drift", subject,
+             Cat("stored ", Describe(b->uses, b->lease_refs), ", recounted ",
+                 Describe(r.rec.uses, r.rec.lease_refs)));
     }
+    CheckOwner(subject, *b, r);
+    if (content_) RETURN_IF_ERROR(CheckFile(raw, *b));
+    if (b->uses.empty() && b->lease_refs == 0) {
+      Report("unreferenced_blob", subject, "a blob record that nothing holds");
+    }
+    for (int64_t size : r.sizes) {
+      if (size != b->size) {
+        Report("size_mismatch", subject, Cat("record says ", b->size, ", an image says ", size));
+      }
+    }
+    // The df figures follow from the blob records.
+    ForEachContribution(*b, +1, [&](std::string_view ns, const NsStats& c) {
+      recounted_stats_[std::string(ns)] += c;
+    });
     return absl::OkStatus();
   }
 
@@ -495,13 +412,14 @@ class Checker {
 
   // An owner named by the blob record, and only then, flags the blob owned;
   // an owned blob has exactly that one use and no lease.
-  void CheckOwner(const std::string& subject, const BlobRecord& b, const Recount& r) {
+  void CheckOwner(const std::string& subject, const BlobRecord& b, const ExpectedBlob& r) {
     const bool stored = !b.owner_id.empty();
-    if (r.owners > 1 || stored != (r.owners == 1) ||
-        (stored && r.owner_hash != OwnerHash(b.owner_ns, b.owner_id))) {
+    const size_t flagged = r.flagged.size();
+    if (flagged > 1 || stored != (flagged == 1) ||
+        (stored && r.flagged[0] != std::make_pair(b.owner_ns, b.owner_id))) {
       Report("owner_mismatch", subject,
              Cat("record names '", stored ? Cat(b.owner_ns, "/", RawToDigest(b.owner_id)) : "",
-                 "', ", r.owners, " images flag it owned"));
+                 "', ", flagged, " images flag it owned"));
       return;
     }
     if (stored && (b.lease_refs != 0 || b.uses.size() != 1 || b.uses[0].refs != 1 ||
@@ -534,25 +452,24 @@ class Checker {
   const content::ContentDir* content_;
   const CheckOptions& options_;
   int64_t checked_ = 0;
-  std::vector<Edge> edges_;
-  std::vector<std::string> namespaces_;
-  absl::flat_hash_map<std::string, uint32_t> ns_index_;
+  // Every blob's holders, sorted by digest (bounded memory: recount.h).
+  BlobRecount recount_;
   std::map<std::string, NsStats, std::less<>> recounted_stats_;
   std::vector<Problem> problems_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::vector<Problem>> StoreImpl::Check(const CheckOptions& options) {
-  SnapshotTxn st(db_.get(), &cfs_, Txn::Mode::kIndexed, secondary_dir_.empty());
-  Txn latest = NewTxn();
-  ASSIGN_OR_RETURN(std::vector<Problem> problems,
-                   Checker(st.txn(), latest, content_ ? &*content_ : nullptr, options).Run());
-  // Read-only, "latest" is the same view: file findings are re-verified on
-  // fresh views instead (a writer may have changed files since; read_only.h).
-  if (options_.read_only && content_) {
-    RETURN_IF_ERROR(ReverifyFileFindings(db_->GetName(), *content_, &problems));
+absl::StatusOr<std::vector<Problem>> CheckStore(const StoreAccess& store,
+                                                const CheckOptions& options) {
+  const rocksdb::Snapshot* snap = store.snapshots ? store.db->GetSnapshot() : nullptr;
+  absl::StatusOr<std::vector<Problem>> problems;
+  {
+    Txn txn(store.db, store.cfs, snap);
+    std::unique_ptr<Txn> latest = store.NewTxn();
+    problems = Checker(txn, *latest, store.content, options).Run();
   }
+  if (snap) store.db->ReleaseSnapshot(snap);
   return problems;
 }
 

@@ -1,8 +1,7 @@
 // The collector: deletes the files of the content store that garbage
 // records name, each batch under the write mutex and before the records go
 // (see DESIGN.md, "Content and collection").
-#include "refstore/db/reserve.h"
-#include "refstore/store/store_impl.h"
+#include "gc/gc.h"
 #include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 
@@ -14,29 +13,13 @@ constexpr size_t kCollectBatch = 512;
 
 }  // namespace
 
-absl::StatusOr<CollectResult> StoreImpl::Collect() {
-  RETURN_IF_ERROR(Writable());
-  return CollectGarbage();
-}
-
-absl::StatusOr<CollectResult> StoreImpl::CollectAfterChange() {
-  if (!content_ || !options_.collect_after_changes) return CollectResult{};
-  // The change is committed: a failed collection is reported beside it,
-  // never as the change's error (store.h: an error means nothing changed).
-  absl::StatusOr<CollectResult> collected = CollectGarbage();
-  if (collected.ok()) return collected;
-  CollectResult out;
-  out.error = collected.status().ToString();
-  return out;
-}
-
-absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
-  CollectResult out;
-  if (!content_) return out;
+absl::Status CollectGarbageRecords(const StoreAccess& store, CollectResult* out) {
+  content::ContentDir* const content = store.content;
   std::string start;
   for (;;) {
-    MutexLock lock(write_mu_);
-    Txn txn = NewTxn();
+    std::lock_guard<std::mutex> lock(*store.write_mu);
+    std::unique_ptr<Txn> txn_ptr = store.NewTxn();
+    Txn& txn = *txn_ptr;
     std::vector<std::string> raws;
     {
       auto it = txn.Scan(kGarbage, "", start);
@@ -49,44 +32,37 @@ absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
     // sync_writes is off. A file is deleted for good, so they must be on
     // the disk first: else a power cut would bring back records of blobs
     // whose files are gone. (Found by the power-loss test.)
-    if (!options_.sync_writes) {
-      rocksdb::Status synced = db_->SyncWAL();
+    if (!store.sync_writes) {
+      rocksdb::Status synced = store.db->SyncWAL();
       if (!synced.ok()) return RocksError(synced, "the write-ahead log");
     }
     for (const std::string& raw : raws) {
       txn.Delete(kGarbage, raw);
       ASSIGN_OR_RETURN(auto blob, txn.GetBlob(raw));
       if (blob) {  // referenced again: the file stays
-        ++out.records_dropped;
+        ++out->records_dropped;
         continue;
       }
       if (raw.size() != kRawIdSize) continue;  // a bad key: the record goes
       const std::string hex = RawToHex(raw);
-      absl::StatusOr<std::optional<int64_t>> size = content_->BlobSize(hex);
+      absl::StatusOr<std::optional<int64_t>> size = content->BlobSize(hex);
       if (!size.ok() && !absl::IsInvalidArgument(size.status())) return size.status();
-      ASSIGN_OR_RETURN(int64_t removed, content_->RemoveBlob(hex));
+      ASSIGN_OR_RETURN(int64_t removed, content->RemoveBlob(hex));
       if (size.ok() && *size) {
-        ++out.files_deleted;
-        out.bytes_deleted += **size;
+        ++out->files_deleted;
+        out->bytes_deleted += **size;
       } else {
-        ++out.records_dropped;  // deleted before a crash, or never published
+        ++out->records_dropped;  // deleted before a crash, or never published
         (void)removed;
       }
     }
     // The files are gone for good before their records go.
-    RETURN_IF_ERROR(content_->SyncBlobDir());
-    RETURN_IF_ERROR(Commit(txn));
+    RETURN_IF_ERROR(content->SyncBlobDir());
+    RETURN_IF_ERROR(store.commit(txn, /*sync=*/false));
     start = raws.back();
     start.push_back('\0');
   }
-  MutexLock lock(ingest_mu_);
-  if (active_ingests_ == 0) {
-    ASSIGN_OR_RETURN(int removed, content_->CleanIngest({}));
-    out.temp_files_deleted = removed;
-  }
-  // Files went: room, perhaps, for the reserve a full disk took (reserve.h).
-  if (out.files_deleted > 0) EnsureReserve(db_->GetName(), /*times=*/1);
-  return out;
+  return absl::OkStatus();
 }
 
 }  // namespace refstore::internal

@@ -8,231 +8,333 @@
 // image's names; a name keeps its creation time), holder count and owned
 // flags, the df figures, garbage records.
 //
-// The run loads the primary records (memory follows the store's size: this
-// is a rare, offline-grade operation), decides, and writes the differences in
-// batches while holding the write mutex, so no other change interleaves. A
-// crash between batches leaves a store that Check flags and another Repair
-// finishes: every decision is recomputed from the primary records.
-#include <unistd.h>
-
+// Memory is bounded whatever the store's size: the run streams. Each step
+// scans a column family in key order and looks up, or merge-joins, what it
+// is compared with; the blob records come from the recount (recount.h),
+// whose external sort spills to a temporary directory. What is kept per
+// namespace (the df figures) is small; what is kept per damaged record (the
+// images whose names changed, owned flags to clear) goes through the same
+// external sort.
+//
+// The run holds the write mutex throughout, so no other change interleaves,
+// and writes through Txns committed in bounded batches; each step commits
+// before the next reads. Crash safety: a crash between two batches leaves a
+// store that Check flags and another Repair finishes, because (1) every
+// decision is recomputed from the primary records, which a batch only ever
+// deletes when they are undecodable, expired or lost, decisions a second run
+// makes again from what is left (a name or holder entry of an image deleted
+// in an earlier batch is then a name or entry of a missing image, which the
+// second run removes); (2) a derived record written by an interrupted run is
+// compared with its recount like any other; (3) a blob record is freed with
+// its garbage record in the same batch, and a file left without either
+// becomes garbage when the second run reaches the content store. The only
+// thing a first run may do that a second cannot redo is deleting a corrupt
+// file, which is already lost either way.
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include "gc/gc.h"
+#include "gc/recount.h"
 #include "refstore/db/mutate.h"
 #include "refstore/reference.h"
 #include "refstore/util/status_macros.h"
-#include "refstore/store/store_impl.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
+namespace {
 
-class RepairRun {
+// Writes per committed batch (and per Txn kept in memory).
+constexpr size_t kRepairBatch = 20000;
+// Files whose verdict (intact size, or lost) is remembered; beyond that the
+// memory is cleared and a file may be hashed again.
+constexpr size_t kFileCacheSize = 1 << 18;
+
+// An image found while scanning, to act on in key order later (names that
+// changed, owned flags to clear): its namespace (an index into a small
+// table), its ID and a digest.
+struct ImageMark {
+  uint32_t ns;
+  std::array<uint8_t, kRawIdSize> id;
+  std::array<uint8_t, kRawIdSize> raw;  // the blob whose flag goes; zeros
+  bool names_deleted;                   // a name entry of it was removed
+};
+
+class Repairer {
  public:
-  RepairRun(StoreImpl* store, const OpContext& ctx, RepairResult* out)
-      : store_(store), now_(ToNanos(ctx.now)), out_(out) {}
+  Repairer(const StoreAccess& store, int64_t now_ns, RepairResult* out)
+      : store_(store), content_(store.content), now_(now_ns), out_(out) {}
 
   absl::Status Run() {
-    RETURN_IF_ERROR(LoadImages());
-    RETURN_IF_ERROR(LoadNames());
-    RETURN_IF_ERROR(LoadImageNames());
-    RETURN_IF_ERROR(LoadContainers());
-    RETURN_IF_ERROR(LoadLeases());
-    RETURN_IF_ERROR(LoadGarbage());
-    RETURN_IF_ERROR(DropImagesWithLostContent());
+    RETURN_IF_ERROR(NewBatch());
+    RETURN_IF_ERROR(DropBadImages());
+    RETURN_IF_ERROR(FixNames());
+    RETURN_IF_ERROR(FixContainers());
+    RETURN_IF_ERROR(FixLeases());
+    RETURN_IF_ERROR(DropLostContent());
     RETURN_IF_ERROR(FixImages());
-    RETURN_IF_ERROR(FixIndexes());
+    RETURN_IF_ERROR(FixLeaseIndex());
     RETURN_IF_ERROR(FixBlobs());
     RETURN_IF_ERROR(FixStats());
-    return Flush();
+    return FixGarbage();
   }
 
  private:
-  struct Image {
-    std::string ns, id;
-    ImageRecord rec;
-    bool removed = false;
-    bool changed = false;  // rec differs from the stored record
-    bool named = false;    // a name points to it (FixImages)
-  };
-  struct Lease {
-    bool live = true;
-    std::vector<std::string> raws;
-  };
-
   void Act(std::string line) { out_->actions.push_back(std::move(line)); }
 
-  rocksdb::DB* db() { return store_->db_.get(); }
-  rocksdb::ColumnFamilyHandle* cf(Cf c) { return store_->cfs_[c]; }
+  // A Txn reading the latest committed state (what earlier steps wrote).
+  std::unique_ptr<Txn> Reader() const { return store_.NewTxn(); }
 
+  absl::Status NewBatch() {
+    batch_ = store_.NewTxn(Txn::Mode::kAppendOnly);
+    pending_ = 0;
+    return absl::OkStatus();
+  }
   void Put(Cf c, std::string_view k, std::string_view v) {
-    batch_.Put(cf(c), k, v).PermitUncheckedError();
+    batch_->Put(c, k, v);
+    ++pending_;
   }
-  void Del(Cf c, std::string_view k) { batch_.Delete(cf(c), k).PermitUncheckedError(); }
-  absl::Status MaybeFlush() { return batch_.Count() >= 20000 ? Flush() : absl::OkStatus(); }
+  void Del(Cf c, std::string_view k) {
+    batch_->Delete(c, k);
+    ++pending_;
+  }
+  absl::Status MaybeFlush() { return pending_ >= kRepairBatch ? Flush() : absl::OkStatus(); }
   absl::Status Flush() {
-    if (batch_.Count() == 0) return absl::OkStatus();
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    rocksdb::Status s = db()->Write(wo, &batch_);
-    batch_.Clear();
-    if (!s.ok()) return RocksError(s, "repair");
-    return absl::OkStatus();
+    if (pending_ == 0) return absl::OkStatus();
+    RETURN_IF_ERROR(store_.commit(*batch_, /*sync=*/true));
+    return NewBatch();
   }
 
-  // Calls fn(key, value) for every entry of column family `c`.
-  template <typename Fn>
-  absl::Status ForEach(Cf c, Fn&& fn) {
-    std::unique_ptr<rocksdb::Iterator> it(db()->NewIterator({}, cf(c)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      RETURN_IF_ERROR(fn(it->key().ToStringView(), it->value().ToStringView()));
+  uint32_t NsIndex(std::string_view ns) {
+    auto it = ns_index_.find(absl::string_view(ns.data(), ns.size()));
+    if (it != ns_index_.end()) return it->second;
+    namespaces_.emplace_back(ns);
+    return ns_index_[std::string(ns)] = static_cast<uint32_t>(namespaces_.size() - 1);
+  }
+  ImageMark Mark(std::string_view ns, std::string_view id, std::string_view raw = {}) {
+    ImageMark m{};
+    m.ns = NsIndex(ns);
+    std::memcpy(m.id.data(), id.data(), std::min(id.size(), m.id.size()));
+    std::memcpy(m.raw.data(), raw.data(), std::min(raw.size(), m.raw.size()));
+    return m;
+  }
+  // Marks sort in image key order (namespace, then ID), then by digest.
+  struct MarkLess {
+    const std::vector<std::string>* ns;
+    bool operator()(const ImageMark& a, const ImageMark& b) const {
+      if (a.ns != b.ns) return (*ns)[a.ns] < (*ns)[b.ns];
+      if (a.id != b.id) return a.id < b.id;
+      return a.raw < b.raw;
     }
-    if (!it->status().ok()) return RocksError(it->status(), kCfNames[c]);
-    return absl::OkStatus();
+  };
+  using MarkSorter = ExternalSorter<ImageMark, MarkLess>;
+  std::unique_ptr<MarkSorter> NewMarks() {
+    return std::make_unique<MarkSorter>(DefaultSortDir(), kSortRunBytes / 4,
+                                        MarkLess{&namespaces_});
+  }
+  std::string MarkKey(const ImageMark& m) const {
+    return ImageKey(namespaces_[m.ns], std::string_view(reinterpret_cast<const char*>(m.id.data()),
+                                                        m.id.size()));
   }
 
-  static std::string Key(std::string_view ns, std::string_view id) { return ImageKey(ns, id); }
-
-  absl::Status LoadImages() {
-    return ForEach(kImages, [&](std::string_view key, std::string_view value) {
+  // Image records that are not namespace/id -> a decodable record of that
+  // ID go.
+  absl::Status DropBadImages() {
+    auto r = Reader();
+    auto it = r->Scan(kImages, "");
+    for (; it.Valid(); it.Next()) {
       std::string_view ns, id;
       absl::StatusOr<ImageRecord> rec = absl::DataLossError("bad key");
-      if (SplitNs(key, &ns, &id) && id.size() == kRawIdSize && IsValidNamespace(ns)) {
-        rec = DecodeImage(value, Printable(key));
+      if (SplitNs(it.key(), &ns, &id) && id.size() == kRawIdSize && IsValidNamespace(ns)) {
+        rec = DecodeImage(it.value(), Printable(it.key()));
       }
       if (!rec.ok() || rec->target.raw_digest != id) {
-        Del(kImages, key);
-        Act(Cat("removed undecodable image record ", Printable(key)));
-        return MaybeFlush();
+        Del(kImages, it.key());
+        Act(Cat("removed undecodable image record ", Printable(it.key())));
+        RETURN_IF_ERROR(MaybeFlush());
       }
-      index_[std::string(key)] = images_.size();
-      images_.push_back({std::string(ns), std::string(id), *std::move(rec)});
-      return absl::OkStatus();
-    });
+    }
+    RETURN_IF_ERROR(it.status());
+    return Flush();
   }
 
-  Image* FindImage(std::string_view ns, std::string_view id) {
-    auto it = index_.find(Key(ns, id));
-    if (it == index_.end() || images_[it->second].removed) return nullptr;
-    return &images_[it->second];
-  }
-
-  // Names: a name key to a missing image goes; each image's names list
-  // becomes exactly the names pointing to it.
-  absl::Status LoadNames() {
-    return ForEach(kRefs, [&](std::string_view key, std::string_view value) {
+  // Names: a name key to a missing image goes; the `names` column family
+  // becomes exactly the names pointing to each image (an entry that is
+  // there keeps its creation time; a missing or undecodable one is written
+  // with the repair's time).
+  absl::Status FixNames() {
+    names_changed_ = NewMarks();
+    auto r = Reader();
+    {
+      auto it = r->Scan(kRefs, "");
+      for (; it.Valid(); it.Next()) {
+        std::string_view ns, rest;
+        if (!SplitNs(it.key(), &ns, &rest) || rest.empty() || (rest[0] != 'N' && rest[0] != 'D')) {
+          Del(kRefs, it.key());
+          Act(Cat("removed bad reference key ", Printable(it.key())));
+        } else if (rest[0] == 'N') {
+          const std::string_view full = rest.substr(1), id = it.value();
+          ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, id)));
+          if (!img) {
+            Del(kRefs, it.key());
+            Act(Cat("removed name ", ns, "/", full, " of missing image"));
+          } else {
+            const std::string key = ImageNameKey(ns, id, full);
+            ASSIGN_OR_RETURN(auto entry, r->Get(kNames, key));
+            if (!entry || !DecodeNameValue(*entry, "").ok()) {
+              Put(kNames, key, EncodeNameValue(now_));
+              RETURN_IF_ERROR(names_changed_->Add(Mark(ns, id)));
+            }
+          }
+        }
+        RETURN_IF_ERROR(MaybeFlush());
+      }
+      RETURN_IF_ERROR(it.status());
+    }
+    RETURN_IF_ERROR(Flush());
+    auto it = r->Scan(kNames, "");
+    for (; it.Valid(); it.Next()) {
       std::string_view ns, rest;
-      if (!SplitNs(key, &ns, &rest) || rest.empty() || (rest[0] != 'N' && rest[0] != 'D')) {
-        Del(kRefs, key);
-        Act(Cat("removed bad reference key ", Printable(key)));
-        return MaybeFlush();
+      if (!SplitNs(it.key(), &ns, &rest) || rest.size() <= kRawIdSize) {
+        Del(kNames, it.key());
+        Act(Cat("removed bad name key ", Printable(it.key())));
+        RETURN_IF_ERROR(MaybeFlush());
+        continue;
       }
-      if (rest[0] == 'D') return absl::OkStatus();  // rebuilt in FixIndexes
-      Image* img = FindImage(ns, value);
+      const std::string_view id = rest.substr(0, kRawIdSize), full = rest.substr(kRawIdSize);
+      ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, id)));
       if (!img) {
-        Del(kRefs, key);
-        Act(Cat("removed name ", ns, "/", rest.substr(1), " of missing image"));
-        return MaybeFlush();
+        Del(kNames, it.key());
+        Act(Cat("removed name entry ", ns, "/", full, " of missing image"));
+      } else {
+        ASSIGN_OR_RETURN(auto target, r->Get(kRefs, NameKey(ns, full)));
+        if (!target || *target != id) {
+          Del(kNames, it.key());
+          ImageMark m = Mark(ns, id);
+          m.names_deleted = true;
+          RETURN_IF_ERROR(names_changed_->Add(m));
+        }
       }
-      names_[Key(ns, value)].emplace_back(rest.substr(1));
-      return absl::OkStatus();
-    });
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    RETURN_IF_ERROR(it.status());
+    return Flush();
   }
 
-  // The `names` column family as stored: entries of missing images go.
-  absl::Status LoadImageNames() {
-    return ForEach(kNames, [&](std::string_view key, std::string_view value) {
+  // Containers that do not decode go; the holders column family becomes
+  // exactly one entry per container, with its state.
+  absl::Status FixContainers() {
+    auto r = Reader();
+    {
+      auto it = r->Scan(kContainers, "");
+      for (; it.Valid(); it.Next()) {
+        std::string_view ns, cid;
+        absl::StatusOr<ContainerRecord> c = absl::DataLossError("bad key");
+        if (SplitNs(it.key(), &ns, &cid) && cid.size() == kRawIdSize) {
+          c = DecodeContainer(it.value(), "");
+        }
+        if (!c.ok()) {
+          Del(kContainers, it.key());
+          Act(Cat("removed undecodable container record ", Printable(it.key())));
+        } else {
+          const std::string key = HolderKey(ns, c->image_raw, cid);
+          const std::string_view want = c->running ? "1" : "0";
+          ASSIGN_OR_RETURN(auto have, r->Get(kHolders, key));
+          if (!have || *have != want) {
+            if (have) Act(Cat("removed holder entry ", Printable(key)));
+            Put(kHolders, key, want);
+            Act(Cat("restored holder entry ", Printable(key)));
+          }
+        }
+        RETURN_IF_ERROR(MaybeFlush());
+      }
+      RETURN_IF_ERROR(it.status());
+    }
+    RETURN_IF_ERROR(Flush());
+    auto it = r->Scan(kHolders, "");
+    for (; it.Valid(); it.Next()) {
       std::string_view ns, rest;
-      if (!SplitNs(key, &ns, &rest) || rest.size() <= kRawIdSize) {
-        Del(kNames, key);
-        Act(Cat("removed bad name key ", Printable(key)));
-        return MaybeFlush();
+      bool keep = false;
+      if (SplitNs(it.key(), &ns, &rest) && rest.size() == 2 * kRawIdSize) {
+        const std::string_view id = rest.substr(0, kRawIdSize), cid = rest.substr(kRawIdSize);
+        ASSIGN_OR_RETURN(auto v, r->Get(kContainers, ContainerKey(ns, cid)));
+        if (v) {
+          absl::StatusOr<ContainerRecord> c = DecodeContainer(*v, "");
+          keep = c.ok() && c->image_raw == id && it.value() == (c->running ? "1" : "0");
+        }
       }
-      const std::string_view id = rest.substr(0, kRawIdSize);
-      if (!FindImage(ns, id)) {
-        Del(kNames, key);
-        Act(Cat("removed name entry ", ns, "/", rest.substr(kRawIdSize), " of missing image"));
-        return MaybeFlush();
+      if (!keep) {
+        Del(kHolders, it.key());
+        Act(Cat("removed holder entry ", Printable(it.key())));
+        RETURN_IF_ERROR(MaybeFlush());
       }
-      absl::StatusOr<int64_t> created = DecodeNameValue(value, Printable(key));
-      // An undecodable entry is rewritten (with the repair's time) by
-      // FixImages, as a missing one is.
-      stored_names_[Key(ns, id)].push_back(
-          {std::string(rest.substr(kRawIdSize)), created.ok() ? *created : -1});
-      return absl::OkStatus();
-    });
+    }
+    RETURN_IF_ERROR(it.status());
+    return Flush();
   }
 
-  absl::Status LoadContainers() {
-    return ForEach(kContainers, [&](std::string_view key, std::string_view value) {
-      std::string_view ns, cid;
-      absl::StatusOr<ContainerRecord> c = absl::DataLossError("bad key");
-      if (SplitNs(key, &ns, &cid) && cid.size() == kRawIdSize) c = DecodeContainer(value, "");
-      if (!c.ok()) {
-        Del(kContainers, key);
-        Act(Cat("removed undecodable container record ", Printable(key)));
-        return MaybeFlush();
+  // Leases that do not decode, or have expired, go with their content;
+  // lease content of no lease goes.
+  absl::Status FixLeases() {
+    // Decided on the leases as they were before this step (so that the
+    // content of an expired lease goes silently, as the lease does).
+    const rocksdb::Snapshot* snap = store_.db->GetSnapshot();
+    struct Release {
+      rocksdb::DB* db;
+      const rocksdb::Snapshot* s;
+      ~Release() { db->ReleaseSnapshot(s); }
+    } release{store_.db, snap};
+    Txn r(store_.db, store_.cfs, snap);
+    {
+      auto it = r.Scan(kLeases, "");
+      for (; it.Valid(); it.Next()) {
+        absl::StatusOr<LeaseRecord> l = DecodeLease(it.value(), Printable(it.key()));
+        if (!l.ok()) {
+          Del(kLeases, it.key());
+          Act(Cat("removed undecodable lease ", Printable(it.key())));
+        } else if (!LeaseIsLive(*l, now_)) {
+          Del(kLeases, it.key());
+          Act(Cat("removed expired lease ", Printable(it.key())));
+        }
+        RETURN_IF_ERROR(MaybeFlush());
       }
-      holders_[HolderKey(ns, c->image_raw, cid)] = std::string(1, c->running ? '1' : '0');
-      ++holder_count_[Key(ns, c->image_raw)];
-      return absl::OkStatus();
-    });
-  }
-
-  absl::Status LoadLeases() {
-    RETURN_IF_ERROR(ForEach(kLeases, [&](std::string_view key, std::string_view value) {
-      absl::StatusOr<LeaseRecord> l = DecodeLease(value, Printable(key));
-      if (!l.ok()) {
-        Del(kLeases, key);
-        Act(Cat("removed undecodable lease ", Printable(key)));
-        return MaybeFlush();
-      }
-      Lease& lease = leases_[std::string(key)];
-      lease.live = LeaseIsLive(*l, now_);
-      if (!lease.live) {
-        Del(kLeases, key);
-        Act(Cat("removed expired lease ", Printable(key)));
-      }
-      return MaybeFlush();
-    }));
-    return ForEach(kLeaseBlobs, [&](std::string_view key, std::string_view) {
+      RETURN_IF_ERROR(it.status());
+    }
+    auto it = r.Scan(kLeaseBlobs, "");
+    for (; it.Valid(); it.Next()) {
       std::string_view ns, rest;
       auto drop = [&](std::string why) {
-        Del(kLeaseBlobs, key);
-        Act(Cat("removed lease content ", Printable(key), ": ", why));
-        return MaybeFlush();
+        Del(kLeaseBlobs, it.key());
+        Act(Cat("removed lease content ", Printable(it.key()), ": ", why));
       };
-      if (!SplitNs(key, &ns, &rest) || rest.size() < kRawIdSize + 1) return drop("bad key");
-      std::string lease_key = LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1));
-      auto it = leases_.find(lease_key);
-      if (it == leases_.end()) return drop("no such lease");
-      if (!it->second.live) {
-        Del(kLeaseBlobs, key);
-        return MaybeFlush();
+      if (!SplitNs(it.key(), &ns, &rest) || rest.size() < kRawIdSize + 1) {
+        drop("bad key");
+      } else {
+        ASSIGN_OR_RETURN(auto v, r.Get(kLeases, LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1))));
+        absl::StatusOr<LeaseRecord> l = v ? DecodeLease(*v, "") : absl::NotFoundError("");
+        if (!l.ok()) {
+          drop("no such lease");
+        } else if (!LeaseIsLive(*l, now_)) {
+          Del(kLeaseBlobs, it.key());
+        }
       }
-      it->second.raws.emplace_back(rest.substr(rest.size() - kRawIdSize));
-      return absl::OkStatus();
-    });
-  }
-
-  absl::Status LoadGarbage() {
-    return ForEach(kGarbage, [&](std::string_view key, std::string_view) {
-      garbage_.insert(std::string(key));
-      return absl::OkStatus();
-    });
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    RETURN_IF_ERROR(it.status());
+    return Flush();
   }
 
   // Whether blob `raw` (declared `size`) is present and intact in the
   // content store; a corrupt file is deleted. Always true without one.
   absl::StatusOr<bool> FileOk(std::string_view raw, int64_t size) {
-    content::ContentDir* content = store_->content_ ? &*store_->content_ : nullptr;
-    if (!content) return true;
+    if (!content_) return true;
     auto it = files_.find(std::string(raw));
     if (it != files_.end()) return it->second == size;
     const std::string hex = RawToHex(raw);
     int64_t have = -1;
-    absl::StatusOr<std::optional<int64_t>> st = content->BlobSize(hex);
+    absl::StatusOr<std::optional<int64_t>> st = content_->BlobSize(hex);
     // A file that cannot be read (EACCES, EIO) is not a missing or corrupt
     // one: repair stops rather than act on what it could not see.
     if (!st.ok() && !absl::IsInvalidArgument(st.status())) {
@@ -241,7 +343,7 @@ class RepairRun {
               "); repair changes nothing it cannot read"));
     }
     if (st.ok() && *st) {
-      absl::StatusOr<std::string> h = content->HashBlob(hex);
+      absl::StatusOr<std::string> h = content_->HashBlob(hex);
       if (absl::IsInternal(h.status())) {  // EACCES, EIO: not corrupt
         return absl::FailedPreconditionError(
             Cat("cannot read the file of ", RawToDigest(raw), " (", std::string(h.status().message()),
@@ -250,399 +352,449 @@ class RepairRun {
       if (h.ok() && *h == hex) {
         have = **st;
       } else {
-        RETURN_IF_ERROR(content->RemoveBlob(hex).status());
+        RETURN_IF_ERROR(content_->RemoveBlob(hex).status());
         Act(Cat("deleted corrupt file of ", RawToDigest(raw)));
       }
     } else if (!st.ok()) {
-      RETURN_IF_ERROR(content->RemoveBlob(hex).status());
+      RETURN_IF_ERROR(content_->RemoveBlob(hex).status());
       Act(Cat("deleted non-file at ", RawToDigest(raw), ": ", std::string(st.status().message())));
     }
+    // A verdict forgotten is found again: a deleted file is then missing.
+    if (files_.size() >= kFileCacheSize) files_.clear();
     files_[std::string(raw)] = have;
     return have == size;
   }
 
-  void RemoveImage(Image& img, std::string why) {
-    img.removed = true;
+  // Deletes image (ns, id): its record, and its names (both the entries of
+  // the `names` column family and the references, which agree once
+  // FixNames ran). Its digest reference and dangling entry go in FixImages.
+  absl::Status RemoveImage(Txn& r, std::string_view ns, std::string_view id, std::string why) {
     ++out_->images_removed;
-    Del(kImages, Key(img.ns, img.id));
-    for (const auto& n : names_[Key(img.ns, img.id)]) Del(kRefs, NameKey(img.ns, n));
-    for (const auto& n : stored_names_[Key(img.ns, img.id)]) {
-      Del(kNames, ImageNameKey(img.ns, img.id, n.full));
+    Del(kImages, ImageKey(ns, id));
+    auto it = r.Scan(kNames, ImageNamesPrefix(ns, id));
+    for (; it.Valid(); it.Next()) {
+      Del(kNames, it.key());
+      Del(kRefs, NameKey(ns, it.rest()));
     }
-    Act(Cat("removed image ", img.ns, "/", RawToDigest(img.id), ": ", why));
+    RETURN_IF_ERROR(it.status());
+    Act(Cat("removed image ", ns, "/", RawToDigest(id), ": ", why));
+    return MaybeFlush();
+  }
+
+  // What a lease hold records of a blob: no size, so the blob record's,
+  // else the file's (-1: neither).
+  absl::StatusOr<std::pair<int64_t, std::string>> LeaseBlobInfo(Txn& r, std::string_view raw) {
+    std::pair<int64_t, std::string> info{-1, "application/octet-stream"};
+    ASSIGN_OR_RETURN(auto v, r.Get(kBlobs, raw));
+    if (v) {
+      if (auto b = DecodeBlob(*v, ""); b.ok()) info = {b->size, b->media_type};
+    }
+    if (info.first < 0 && content_) {
+      auto st = content_->BlobSize(RawToHex(raw));
+      if (st.ok() && *st) info.first = **st;
+    }
+    return info;
   }
 
   // Images whose content is lost (a file missing or corrupt) go; so do
   // lease holds of lost content, or of a blob whose size nothing records.
-  absl::Status DropImagesWithLostContent() {
-    for (Image& img : images_) {
-      for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
-        ASSIGN_OR_RETURN(bool ok, FileOk(d->raw_digest, d->size));
-        if (!ok) {
-          RemoveImage(img, Cat("content ", RawToDigest(d->raw_digest), " is lost"));
-          break;
+  absl::Status DropLostContent() {
+    auto r = Reader();
+    if (content_) {
+      auto it = r->Scan(kImages, "");
+      for (; it.Valid(); it.Next()) {
+        std::string_view ns, id;
+        SplitNs(it.key(), &ns, &id);
+        ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
+        for (const StoredDescriptor* d : ImageBlobs(img)) {
+          ASSIGN_OR_RETURN(bool ok, FileOk(d->raw_digest, d->size));
+          if (!ok) {
+            RETURN_IF_ERROR(
+                RemoveImage(*r, ns, id, Cat("content ", RawToDigest(d->raw_digest), " is lost")));
+            break;
+          }
         }
       }
-      RETURN_IF_ERROR(MaybeFlush());
+      RETURN_IF_ERROR(it.status());
     }
-    for (auto& [key, lease] : leases_) {
-      std::vector<std::string> kept;
-      for (const std::string& raw : lease.raws) {
-        // A lease hold records no size: the blob record's, else the file's.
-        LeaseBlob info{-1, "application/octet-stream"};
-        std::string v;
-        if (db()->Get({}, cf(kBlobs), raw, &v).ok()) {
-          if (auto b = DecodeBlob(v, ""); b.ok()) info = {b->size, b->media_type};
-        }
-        if (info.size < 0 && store_->content_) {
-          auto st = store_->content_->BlobSize(RawToHex(raw));
-          if (st.ok() && *st) info.size = **st;
-        }
-        bool ok = info.size >= 0;
-        if (ok) {
-          ASSIGN_OR_RETURN(ok, FileOk(raw, info.size));
-        }
-        std::string_view ns, name;
-        SplitNs(key, &ns, &name);
-        if (!ok) {
-          Del(kLeaseBlobs, LeaseBlobKey(ns, name, raw));
-          Act(Cat("dropped lease ", Printable(key), "'s hold on lost content ", RawToDigest(raw)));
-          continue;
-        }
-        lease_blobs_.emplace(raw, std::move(info));
-        kept.push_back(raw);
-      }
-      lease.raws = std::move(kept);
-    }
-    return absl::OkStatus();
-  }
-
-  // Names, holder counts and owned flags of the image records (owned flags
-  // once blobs are recounted, in FixBlobs).
-  absl::Status FixImages() {
-    for (Image& img : images_) {
-      if (img.removed) continue;
-      const std::string key = Key(img.ns, img.id);
-      std::vector<std::string> want = names_[key];
-      std::sort(want.begin(), want.end());
-      const std::vector<NameEntry>& stored = stored_names_[key];  // sorted (key order)
-      bool differs = false;
-      for (const auto& n : want) {
-        auto old = std::lower_bound(
-            stored.begin(), stored.end(), n,
-            [](const NameEntry& e, const std::string& v) { return e.full < v; });
-        if (old != stored.end() && old->full == n && old->created_ns >= 0) continue;
-        Put(kNames, ImageNameKey(img.ns, img.id, n), EncodeNameValue(now_));
-        differs = true;
-      }
-      for (const auto& e : stored) {
-        if (std::binary_search(want.begin(), want.end(), e.full)) continue;
-        Del(kNames, ImageNameKey(img.ns, img.id, e.full));
-        differs = true;
-      }
-      if (differs) {
-        Act(Cat("names of ", img.ns, "/", RawToDigest(img.id), " set to the ", want.size(),
-                " names pointing to it"));
-      }
-      img.named = !want.empty();
-      if (!stored.empty() && want.empty()) {
-        img.rec.dangling_since_ns = now_;
-        img.changed = true;
-      }
-      RETURN_IF_ERROR(MaybeFlush());
-      const uint64_t holders = holder_count_[key];
-      img.changed |= img.rec.holders != holders;
-      img.rec.holders = holders;
-    }
-    return absl::OkStatus();
-  }
-
-  // Digest references, the dangling index, holders, blob_leases: exactly
-  // what the primary records imply.
-  absl::Status FixIndexes() {
-    absl::flat_hash_set<std::string> want_refs, want_dangling, want_blob_leases;
-    for (const Image& img : images_) {
-      if (img.removed) continue;
-      want_refs.insert(DigestRefKey(img.ns, img.id));
-      if (!img.named) want_dangling.insert(DanglingKey(img.ns, img.id));
-    }
-    for (const auto& [key, lease] : leases_) {
-      std::string_view ns, name;
-      SplitNs(key, &ns, &name);
-      for (const auto& raw : lease.raws) want_blob_leases.insert(BlobLeaseKey(raw, ns, name));
-    }
-    RETURN_IF_ERROR(Reconcile(kRefs, want_refs, "digest reference", [](std::string_view k) {
+    auto it = r->Scan(kLeaseBlobs, "");
+    for (; it.Valid(); it.Next()) {
       std::string_view ns, rest;
-      return SplitNs(k, &ns, &rest) && !rest.empty() && rest[0] == 'D';
-    }));
-    RETURN_IF_ERROR(Reconcile(kDangling, want_dangling, "dangling index entry", nullptr));
-    RETURN_IF_ERROR(Reconcile(kBlobLeases, want_blob_leases, "blob lease index entry", nullptr));
-    // Holders carry a value.
-    absl::flat_hash_set<std::string> seen;
-    RETURN_IF_ERROR(ForEach(kHolders, [&](std::string_view key, std::string_view value) {
-      auto it = holders_.find(std::string(key));
-      if (it == holders_.end() || it->second != value) {
-        Del(kHolders, key);
-        Act(Cat("removed holder entry ", Printable(key)));
-      } else {
-        seen.insert(std::string(key));
+      SplitNs(it.key(), &ns, &rest);  // FixLeases left only good keys
+      const std::string_view raw = rest.substr(rest.size() - kRawIdSize);
+      ASSIGN_OR_RETURN(auto info, LeaseBlobInfo(*r, raw));
+      bool ok = info.first >= 0;
+      if (ok) {
+        ASSIGN_OR_RETURN(ok, FileOk(raw, info.first));
       }
-      return MaybeFlush();
-    }));
-    for (const auto& [key, value] : holders_) {
-      if (seen.contains(key)) continue;
-      Put(kHolders, key, value);
-      Act(Cat("restored holder entry ", Printable(key)));
-      RETURN_IF_ERROR(MaybeFlush());
+      if (!ok) {
+        Del(kLeaseBlobs, it.key());
+        Act(Cat("dropped lease ", Printable(LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1))),
+                "'s hold on lost content ", RawToDigest(raw)));
+        RETURN_IF_ERROR(MaybeFlush());
+      }
     }
-    return absl::OkStatus();
+    RETURN_IF_ERROR(it.status());
+    return Flush();
   }
 
-  // Makes the keys of `c` (those `mine` selects, all when null) exactly
-  // `want`, with empty values.
-  absl::Status Reconcile(Cf c, absl::flat_hash_set<std::string>& want, std::string_view what,
-                         bool (*mine)(std::string_view)) {
-    RETURN_IF_ERROR(ForEach(c, [&](std::string_view key, std::string_view) {
-      if (mine && !mine(key)) return absl::OkStatus();
-      auto it = want.find(std::string(key));
-      if (it == want.end()) {
-        Del(c, key);
-        Act(Cat("removed ", what, " ", Printable(key)));
-      } else {
-        want.erase(it);
+  // Per image, in key order: its digest reference, its dangling entry, its
+  // holder count (and when it dangles since); then the digest references
+  // and dangling entries of images that do not exist.
+  absl::Status FixImages() {
+    RETURN_IF_ERROR(names_changed_->Finish());
+    auto r = Reader();
+    {
+      PrefixIterator names = r->Scan(kNames, "");
+      // Merge-joins (the iterators see the state before this step's writes,
+      // which only touch keys of the image at hand).
+      OrderedProbe drefs(r->Scan(kRefs, "")), dangling_index(r->Scan(kDangling, "")),
+          holder_index(r->Scan(kHolders, ""));
+      auto it = r->Scan(kImages, "");
+      for (; it.Valid(); it.Next()) {
+        const std::string_view key = it.key();
+        std::string_view ns, id;
+        SplitNs(key, &ns, &id);
+        ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(key)));
+        // Its names (the `names` keys under its image key).
+        size_t named = 0;
+        for (; names.Valid(); names.Next()) {
+          const std::string_view k = names.key(), head = k.substr(0, key.size());
+          if (head < key) continue;
+          if (head > key) break;
+          if (k.size() > key.size()) ++named;
+        }
+        RETURN_IF_ERROR(names.status());
+        bool changed = false, names_deleted = false, names_differ = false;
+        while (names_changed_->Valid()) {
+          const ImageMark& m = names_changed_->value();
+          const std::string mk = MarkKey(m);
+          if (mk > key) break;
+          if (mk == key) {  // (before: an image removed since)
+            names_differ = true;
+            names_deleted |= m.names_deleted;
+          }
+          RETURN_IF_ERROR(names_changed_->Next());
+        }
+        if (names_differ) {
+          Act(Cat("names of ", ns, "/", RawToDigest(id), " set to the ", named,
+                  " names pointing to it"));
+        }
+        if (names_deleted && named == 0) {
+          img.dangling_since_ns = now_;
+          changed = true;
+        }
+        ASSIGN_OR_RETURN(const size_t holders, holder_index.Count(HolderPrefix(ns, id)));
+        changed |= img.holders != holders;
+        img.holders = holders;
+        if (changed) Put(kImages, key, EncodeImage(img));
+
+        const std::string dref = DigestRefKey(ns, id);
+        ASSIGN_OR_RETURN(const bool have_dref, drefs.Has(dref));
+        if (!have_dref) {
+          Put(kRefs, dref, "");
+          Act(Cat("restored digest reference ", Printable(dref)));
+        }
+        const std::string dkey = DanglingKey(ns, id);
+        ASSIGN_OR_RETURN(const bool dangling, dangling_index.Has(dkey));
+        if (named == 0 && !dangling) {
+          Put(kDangling, dkey, "");
+          Act(Cat("restored dangling index entry ", Printable(dkey)));
+        } else if (named > 0 && dangling) {
+          Del(kDangling, dkey);
+          Act(Cat("removed dangling index entry ", Printable(dkey)));
+        }
+        RETURN_IF_ERROR(MaybeFlush());
       }
-      return MaybeFlush();
-    }));
-    for (const auto& key : want) {
-      Put(c, key, "");
-      Act(Cat("restored ", what, " ", Printable(key)));
-      RETURN_IF_ERROR(MaybeFlush());
+      RETURN_IF_ERROR(it.status());
     }
-    return absl::OkStatus();
+    names_changed_.reset();
+    {
+      auto it = r->Scan(kRefs, "");
+      for (; it.Valid(); it.Next()) {
+        std::string_view ns, rest;
+        if (!SplitNs(it.key(), &ns, &rest) || rest.empty() || rest[0] != 'D') continue;
+        ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, rest.substr(1))));
+        if (!img) {
+          Del(kRefs, it.key());
+          Act(Cat("removed digest reference ", Printable(it.key())));
+          RETURN_IF_ERROR(MaybeFlush());
+        }
+      }
+      RETURN_IF_ERROR(it.status());
+    }
+    auto it = r->Scan(kDangling, "");
+    for (; it.Valid(); it.Next()) {
+      std::string_view ns, id;
+      bool keep = false;
+      if (SplitNs(it.key(), &ns, &id)) {
+        ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, id)));
+        keep = img.has_value();
+      }
+      if (!keep) {
+        Del(kDangling, it.key());
+        Act(Cat("removed dangling index entry ", Printable(it.key())));
+        RETURN_IF_ERROR(MaybeFlush());
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+    return Flush();
   }
 
-  // What the recount says a blob's record must be.
-  struct Want {
-    BlobRecord rec;
-    size_t image = 0;         // the (last) image using it
-    uint32_t image_uses = 0;  // images using it, all namespaces
-    bool flagged = false;     // that image's record flags it owned
-  };
+  // blob_leases: exactly one entry per lease hold.
+  absl::Status FixLeaseIndex() {
+    auto r = Reader();
+    {
+      auto it = r->Scan(kLeaseBlobs, "");
+      for (; it.Valid(); it.Next()) {
+        std::string_view ns, rest;
+        SplitNs(it.key(), &ns, &rest);
+        const std::string key = BlobLeaseKey(rest.substr(rest.size() - kRawIdSize), ns,
+                                             rest.substr(0, rest.size() - kRawIdSize - 1));
+        ASSIGN_OR_RETURN(auto have, r->Get(kBlobLeases, key));
+        if (!have) {
+          Put(kBlobLeases, key, "");
+          Act(Cat("restored blob lease index entry ", Printable(key)));
+          RETURN_IF_ERROR(MaybeFlush());
+        }
+      }
+      RETURN_IF_ERROR(it.status());
+    }
+    auto it = r->Scan(kBlobLeases, "");
+    for (; it.Valid(); it.Next()) {
+      const std::string_view key = it.key();
+      std::string_view ns, lease;
+      bool keep = false;
+      if (key.size() > kRawIdSize && SplitNs(key.substr(kRawIdSize), &ns, &lease)) {
+        ASSIGN_OR_RETURN(auto fwd,
+                         r->Get(kLeaseBlobs, LeaseBlobKey(ns, lease, key.substr(0, kRawIdSize))));
+        keep = fwd.has_value();
+      }
+      if (!keep) {
+        Del(kBlobLeases, key);
+        Act(Cat("removed blob lease index entry ", Printable(key)));
+        RETURN_IF_ERROR(MaybeFlush());
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+    return Flush();
+  }
 
-  // Recounts every blob from the images and leases, decides owners, and
-  // writes blob records (merged with the blobs column family in key order),
-  // image records and garbage records.
+  // Feeds the recount with every image and lease hold (and the df figures
+  // their images make).
+  absl::Status Feed(Txn& r, BlobRecount& recount) {
+    stats_.clear();
+    {
+      auto it = r.Scan(kImages, "");
+      for (; it.Valid(); it.Next()) {
+        std::string_view ns, id;
+        SplitNs(it.key(), &ns, &id);
+        ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(it.key())));
+        RETURN_IF_ERROR(recount.AddImage(ns, id, img, Protected(img)));
+        NsStats& s = stats_[std::string(ns)];
+        ++s.images;
+        if (img.holders > 0) ++s.active;
+      }
+      RETURN_IF_ERROR(it.status());
+    }
+    auto it = r.Scan(kLeaseBlobs, "");
+    for (; it.Valid(); it.Next()) {
+      const std::string_view raw = it.key().substr(it.key().size() - kRawIdSize);
+      ASSIGN_OR_RETURN(auto info, LeaseBlobInfo(r, raw));
+      RETURN_IF_ERROR(recount.AddLeaseHold(raw, info.first, info.second));
+    }
+    return it.status();
+  }
+
+  // Recounts every blob, and merges the recount with the blobs column
+  // family (records to restore, to correct, to free) and the garbage one
+  // (a counted blob is never garbage). Images declaring a blob with another
+  // size than the first image (in key order) go; the recount then runs
+  // again, and so writes what it wrote the first time again if that
+  // changed. (With a content store, an image declaring a size its file
+  // does not have was removed as lost before.) Last, owned flags of images
+  // that no longer own their blob are cleared.
   absl::Status FixBlobs() {
-    std::map<std::string, Want> want;  // by raw digest
-    for (size_t i = 0; i < images_.size(); ++i) {
-      Image& img = images_[i];
-      if (img.removed) continue;
-      // An image declaring a size another image declared differently goes
-      // (the first one in key order wins; with a content store both match
-      // the file, or one was removed as lost).
-      const StoredDescriptor* conflict = nullptr;
-      for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
-        auto w = want.find(d->raw_digest);
-        if (w != want.end() && w->second.rec.size != d->size) conflict = d;
-      }
-      if (conflict) {
-        RemoveImage(img, Cat("declares ", RawToDigest(conflict->raw_digest), " with another size"));
+    for (;;) {
+      auto r = Reader();
+      BlobRecount recount;
+      RETURN_IF_ERROR(Feed(*r, recount));
+      std::vector<std::pair<std::string, std::string>> conflicts;  // as many as the damage
+      auto owned = NewMarks();
+      PrefixIterator blobs = r->Scan(kBlobs, "");
+      PrefixIterator garbage = r->Scan(kGarbage, "");
+      RETURN_IF_ERROR(recount.ForEach([&](const ExpectedBlob& w) -> absl::Status {
+        for (; blobs.Valid() && blobs.key() < std::string_view(w.raw); blobs.Next()) {
+          RETURN_IF_ERROR(Free(blobs.key(), blobs.value()));
+        }
+        RETURN_IF_ERROR(blobs.status());
+        const std::string value = EncodeBlob(w.rec);
+        if (blobs.Valid() && blobs.key() == w.raw) {
+          if (blobs.value() != value) {
+            Put(kBlobs, w.raw, value);
+            Act(Cat("recounted blob record ", RawToDigest(w.raw)));
+          }
+          blobs.Next();
+        } else {
+          Put(kBlobs, w.raw, value);
+          Act(Cat("restored blob record ", RawToDigest(w.raw)));
+        }
+        for (; garbage.Valid() && garbage.key() < std::string_view(w.raw); garbage.Next()) {}
+        RETURN_IF_ERROR(garbage.status());
+        if (garbage.Valid() && garbage.key() == w.raw) {
+          Del(kGarbage, w.raw);
+          Act(Cat("removed garbage record of counted blob ", RawToDigest(w.raw)));
+        }
+        for (const auto& [ns, id] : w.other_size) conflicts.emplace_back(ns, id);
+        for (const auto& [ns, id] : w.flagged) {
+          if (ns != w.rec.owner_ns || id != w.rec.owner_id) RETURN_IF_ERROR(owned->Add(Mark(ns, id, w.raw)));
+        }
+        ForEachContribution(w.rec, +1, [&](std::string_view ns, const NsStats& c) {
+          stats_[std::string(ns)] += c;
+        });
+        return MaybeFlush();
+      }));
+      for (; blobs.Valid(); blobs.Next()) RETURN_IF_ERROR(Free(blobs.key(), blobs.value()));
+      RETURN_IF_ERROR(blobs.status());
+      RETURN_IF_ERROR(Flush());
+      if (!conflicts.empty()) {
+        std::sort(conflicts.begin(), conflicts.end());
+        conflicts.erase(std::unique(conflicts.begin(), conflicts.end()), conflicts.end());
+        for (const auto& [ns, id] : conflicts) {
+          ASSIGN_OR_RETURN(auto img, r->GetImage(ns, id));
+          std::string raw;
+          for (const StoredDescriptor* d : ImageBlobs(*img)) {
+            ASSIGN_OR_RETURN(auto b, r->GetBlob(d->raw_digest));
+            if (b && b->size != d->size) raw = d->raw_digest;
+          }
+          RETURN_IF_ERROR(RemoveImage(*r, ns, id, Cat("declares ", RawToDigest(raw), " with another size")));
+        }
+        RETURN_IF_ERROR(Flush());
+        // Their digest references and dangling entries go; then the recount
+        // runs again.
+        names_changed_ = NewMarks();
+        RETURN_IF_ERROR(FixImages());
         continue;
       }
-      for (const StoredDescriptor* d : ImageBlobs(img.rec)) {
-        Want& w = want[d->raw_digest];
-        if (w.image_uses == 0) {
-          w.rec.size = d->size;
-          w.rec.media_type = d->media_type;
-        }
-        NsUse& use = w.rec.Use(img.ns);
-        ++use.refs;
-        if (img.rec.holders > 0 || img.rec.pinned) ++use.held;  // Protected()
-        w.image = i;
-        w.flagged = d->owned;
-        ++w.image_uses;
-      }
+      return ClearOwned(*r, *owned);
     }
-    for (const auto& [key, lease] : leases_) {
-      for (const auto& raw : lease.raws) {
-        Want& w = want[raw];
-        if (w.image_uses == 0 && w.rec.lease_refs == 0) {
-          const LeaseBlob& info = lease_blobs_[raw];
-          w.rec.size = info.size;
-          w.rec.media_type = info.media_type;
-        }
-        ++w.rec.lease_refs;
-      }
-    }
-    // Owners: an image that flags the blob owned keeps it when it is still
-    // the only user and no lease holds it (ownership never starts here: a
-    // consistent store is left as it is).
-    for (auto& [raw, w] : want) {
-      if (w.rec.lease_refs == 0 && w.image_uses == 1 && w.flagged) {
-        w.rec.owner_ns = images_[w.image].ns;
-        w.rec.owner_id = images_[w.image].id;
-      }
-    }
-    for (Image& img : images_) {
-      if (img.removed) continue;
-      for (StoredDescriptor* d : MutableImageBlobs(img.rec)) {
-        const BlobRecord& b = want[d->raw_digest].rec;
-        const bool owned = b.owner_id == img.id && b.owner_ns == img.ns;
-        img.changed |= d->owned != owned;
-        d->owned = owned;
-      }
-      // Only records this run changed are written (no read-back of each).
-      if (img.changed) Put(kImages, Key(img.ns, img.id), EncodeImage(img.rec));
-      RETURN_IF_ERROR(MaybeFlush());
-    }
-    // Merge: records to restore, to correct, to free.
-    auto w = want.begin();
-    auto put_wanted = [&](const std::string& raw, const BlobRecord& b, bool existed) {
-      Put(kBlobs, raw, EncodeBlob(b));
-      Act(Cat(existed ? "recounted" : "restored", " blob record ", RawToDigest(raw)));
-    };
-    RETURN_IF_ERROR(ForEach(kBlobs, [&](std::string_view key, std::string_view value) {
-      for (; w != want.end() && std::string_view(w->first) < key; ++w) {
-        put_wanted(w->first, w->second.rec, false);
-      }
-      if (w != want.end() && w->first == key) {
-        if (value != EncodeBlob(w->second.rec)) put_wanted(w->first, w->second.rec, true);
-        ++w;
-        return MaybeFlush();
-      }
-      Del(kBlobs, key);
-      absl::StatusOr<BlobRecord> old = DecodeBlob(value, "");
-      if (store_->content_ && key.size() == kRawIdSize) {
-        Put(kGarbage, key, EncodeGarbage({old.ok() ? old->size : 0}));
-        garbage_.insert(std::string(key));
-      }
-      Act(Cat(old.ok() ? "freed unreferenced blob " : "removed undecodable blob record ",
-              Printable(key)));
-      return MaybeFlush();
-    }));
-    for (; w != want.end(); ++w) put_wanted(w->first, w->second.rec, false);
-    for (const auto& [raw, wb] : want) {
-      if (garbage_.contains(raw)) {
-        Del(kGarbage, raw);  // a counted blob is never garbage
-        garbage_.erase(raw);
-        Act(Cat("removed garbage record of counted blob ", RawToDigest(raw)));
-      }
-      RETURN_IF_ERROR(ContributeStats(wb.rec));
-      RETURN_IF_ERROR(MaybeFlush());
-    }
-    // Garbage records that do not decode go; files without any record become
-    // garbage (Repair adopted the complete images among them first).
-    RETURN_IF_ERROR(ForEach(kGarbage, [&](std::string_view key, std::string_view value) {
-      if (key.size() != kRawIdSize || !DecodeGarbage(value, "").ok()) {
-        Del(kGarbage, key);
-        Act(Cat("removed bad garbage record ", Printable(key)));
-      }
-      return MaybeFlush();
-    }));
-    if (!store_->content_) return absl::OkStatus();
-    RETURN_IF_ERROR(Flush());
-    return store_->content_->ForEachBlob(
-        [&](std::string_view hex, int64_t size) -> absl::Status {
-          std::string raw = HexToRaw(hex);
-          if (want.contains(raw) || garbage_.contains(raw)) return absl::OkStatus();
-          Put(kGarbage, raw, EncodeGarbage({size}));
-          Act(Cat("marked file without record sha256:", hex, " as garbage"));
-          return MaybeFlush();
-        },
-        [&](std::string_view name) {
-          std::string path = Cat(store_->content_->root(), "/blobs/sha256/", name);
-          if (::unlink(path.c_str()) == 0) Act(Cat("deleted stray entry ", path));
-        });
   }
 
-  absl::Status ContributeStats(const BlobRecord& b) {
-    ForEachContribution(b, +1, [&](std::string_view ns, const NsStats& c) {
-      stats_[std::string(ns)] += c;
-    });
-    return absl::OkStatus();
+  // A blob record nothing counts: freed (garbage with a content store).
+  absl::Status Free(std::string_view key, std::string_view value) {
+    Del(kBlobs, key);
+    absl::StatusOr<BlobRecord> old = DecodeBlob(value, "");
+    if (content_ && key.size() == kRawIdSize) {
+      Put(kGarbage, key, EncodeGarbage({old.ok() ? old->size : 0}));
+    }
+    Act(Cat(old.ok() ? "freed unreferenced blob " : "removed undecodable blob record ",
+            Printable(key)));
+    return MaybeFlush();
+  }
+
+  // Clears the owned flags `marks` name (image, digest), in key order.
+  absl::Status ClearOwned(Txn& r, MarkSorter& marks) {
+    RETURN_IF_ERROR(marks.Finish());
+    while (marks.Valid()) {
+      const std::string key = MarkKey(marks.value());
+      ASSIGN_OR_RETURN(auto v, r.Get(kImages, key));
+      ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(v.value_or(""), Printable(key)));
+      while (marks.Valid() && MarkKey(marks.value()) == key) {
+        const std::string_view raw(reinterpret_cast<const char*>(marks.value().raw.data()),
+                                   kRawIdSize);
+        for (StoredDescriptor* d : MutableImageBlobs(img)) {
+          if (d->raw_digest == raw && d->owned) {
+            d->owned = false;
+            Act(Cat("cleared the owned flag of ", Printable(key), " on ", RawToDigest(raw)));
+          }
+        }
+        RETURN_IF_ERROR(marks.Next());
+      }
+      Put(kImages, key, EncodeImage(img));
+      RETURN_IF_ERROR(MaybeFlush());
+    }
+    return Flush();
   }
 
   absl::Status FixStats() {
-    for (const Image& img : images_) {
-      if (img.removed) continue;
-      NsStats& s = stats_[img.ns];
-      ++s.images;
-      if (img.rec.holders > 0) ++s.active;
-    }
-    RETURN_IF_ERROR(ForEach(kStats, [&](std::string_view key, std::string_view value) {
-      auto it = stats_.find(std::string(key));
-      if (it == stats_.end()) {
+    auto r = Reader();
+    auto it = r->Scan(kStats, "");
+    for (; it.Valid(); it.Next()) {
+      const std::string key(it.key());
+      auto s = stats_.find(key);
+      if (s == stats_.end()) {
         Del(kStats, key);
         Act(Cat("removed df figures of ", key));
-      } else if (value != EncodeStats(it->second)) {
-        Put(kStats, key, EncodeStats(it->second));
-        Act(Cat("recomputed df figures of ", key));
-        stats_.erase(it);
       } else {
-        stats_.erase(it);
+        if (it.value() != EncodeStats(s->second)) {
+          Put(kStats, key, EncodeStats(s->second));
+          Act(Cat("recomputed df figures of ", key));
+        }
+        stats_.erase(s);
       }
-      return absl::OkStatus();
-    }));
+    }
+    RETURN_IF_ERROR(it.status());
     for (const auto& [ns, s] : stats_) {
       if (s.IsZero()) continue;
       Put(kStats, ns, EncodeStats(s));
       Act(Cat("restored df figures of ", ns));
     }
-    return absl::OkStatus();
+    return Flush();
   }
 
-  StoreImpl* store_;
+  // Garbage records that do not decode go; files without any record become
+  // garbage (Repair adopted the complete images among them first).
+  absl::Status FixGarbage() {
+    auto r = Reader();
+    {
+      auto it = r->Scan(kGarbage, "");
+      for (; it.Valid(); it.Next()) {
+        if (it.key().size() != kRawIdSize || !DecodeGarbage(it.value(), "").ok()) {
+          Del(kGarbage, it.key());
+          Act(Cat("removed bad garbage record ", Printable(it.key())));
+          RETURN_IF_ERROR(MaybeFlush());
+        }
+      }
+      RETURN_IF_ERROR(it.status());
+    }
+    RETURN_IF_ERROR(Flush());
+    if (!content_) return absl::OkStatus();
+    RETURN_IF_ERROR(content_->ForEachBlob(
+        [&](std::string_view hex, int64_t size) -> absl::Status {
+          std::string raw = HexToRaw(hex);
+          ASSIGN_OR_RETURN(auto blob, r->Get(kBlobs, raw));
+          if (blob) return absl::OkStatus();
+          ASSIGN_OR_RETURN(auto garbage, r->Get(kGarbage, raw));
+          if (garbage) return absl::OkStatus();
+          Put(kGarbage, raw, EncodeGarbage({size}));
+          Act(Cat("marked file without record sha256:", hex, " as garbage"));
+          return MaybeFlush();
+        },
+        [&](std::string_view name) {
+          if (content_->RemoveStray(name).ok()) {
+            Act(Cat("deleted stray entry ", content_->root(), "/blobs/sha256/", name));
+          }
+        }));
+    return Flush();
+  }
+
+  const StoreAccess& store_;
+  content::ContentDir* const content_;
   const int64_t now_;
   RepairResult* out_;
-  rocksdb::WriteBatch batch_;
-  std::vector<Image> images_;
-  absl::flat_hash_map<std::string, size_t> index_;
-  absl::flat_hash_map<std::string, std::vector<std::string>> names_;  // image key -> names
-  // image key -> its entries of the `names` column family (created -1:
-  // undecodable)
-  absl::flat_hash_map<std::string, std::vector<NameEntry>> stored_names_;
-  absl::flat_hash_map<std::string, std::string> holders_;             // holder key -> state
-  absl::flat_hash_map<std::string, uint64_t> holder_count_;           // image key -> n
-  std::map<std::string, Lease> leases_;                               // lease key -> lease
-  struct LeaseBlob {
-    int64_t size;
-    std::string media_type;
-  };
-  absl::flat_hash_map<std::string, LeaseBlob> lease_blobs_;  // what leases hold
-  absl::flat_hash_set<std::string> garbage_;  // raw digests with a garbage record
+  std::unique_ptr<Txn> batch_;
+  size_t pending_ = 0;
+  std::vector<std::string> namespaces_;
+  absl::flat_hash_map<std::string, uint32_t> ns_index_;
+  std::unique_ptr<MarkSorter> names_changed_;        // images whose names FixNames changed
   absl::flat_hash_map<std::string, int64_t> files_;  // raw -> intact size, -1 lost
-  std::map<std::string, NsStats> stats_;
+  std::map<std::string, NsStats> stats_;             // per namespace
 };
 
-absl::StatusOr<RepairResult> StoreImpl::Repair(const OpContext& ctx) {
-  RETURN_IF_ERROR(Writable());
-  RETURN_IF_ERROR(ValidateContext(ctx));
-  RepairResult out;
-  {
-    CheckOptions opts;
-    opts.now = ctx.now;
-    ASSIGN_OR_RETURN(std::vector<Problem> found, Check(opts));
-    for (auto& p : found) {
-      if (!p.info) out.found.push_back(std::move(p));
-    }
-  }
-  if (content_) {
-    // Complete images among files without records are adopted, not deleted.
-    absl::StatusOr<ImportResult> adopted = Adopt(ctx);
-    if (!adopted.ok()) {
-      out.actions.push_back(Cat("adoption skipped: ", std::string(adopted.status().message())));
-    } else {
-      for (const auto& img : adopted->images) {
-        if (img.error.empty()) out.actions.push_back(Cat("adopted image ", img.id));
-      }
-    }
-  }
-  {
-    MutexLock lock(write_mu_);
-    RETURN_IF_ERROR(RepairRun(this, ctx, &out).Run());
-  }
-  ASSIGN_OR_RETURN(out.collected, CollectGarbage());
-  return out;
+}  // namespace
+
+absl::Status RebuildDerivedRecords(const StoreAccess& store, int64_t now_ns, RepairResult* out) {
+  return Repairer(store, now_ns, out).Run();
 }
 
 }  // namespace refstore::internal

@@ -212,6 +212,13 @@ TEST_F(RepairTest, FileWithoutRecordIsCollected) {
   EXPECT_FALSE(fs::exists(BlobPath(stray.content[0])));
 }
 
+TEST_F(RepairTest, StrayEntryIsDeleted) {
+  const fs::path stray = dir_ / "content/blobs/sha256/not-a-digest";
+  test_oci::WriteFile(stray, "x");
+  ExpectRepaired("stray_file", {&a_, &b_, &c_});
+  EXPECT_FALSE(fs::exists(stray));
+}
+
 TEST_F(RepairTest, FileOfTheWrongSize) {
   fs::resize_file(BlobPath(b_.content[2]), 3);
   ExpectRepaired("file_wrong_size", {&a_, &c_});
@@ -316,6 +323,71 @@ TEST_F(RepairTest, LeaseHoldsAreKept) {
   ASSERT_TRUE(freed.ok());
   EXPECT_EQ(freed->space_reclaimed, layer.size());
   EXPECT_FALSE(fs::exists(BlobPath(layer)));
+}
+
+TEST_F(RepairTest, OwnedFlagsOfASharedBlobAreCleared) {
+  // a and b both flag their shared layer owned: no blob has two owners.
+  Damage([&](rocksdb::DB* db, const Handles& h) {
+    for (const Image* img : {&a_, &b_}) {
+      const std::string key = internal::ImageKey("default", Raw(img->target));
+      std::string v;
+      ASSERT_TRUE(db->Get({}, h[internal::kImages], key, &v).ok());
+      auto rec = internal::DecodeImage(v, "");
+      ASSERT_TRUE(rec.ok());
+      for (auto& d : rec->content) d.owned = d.raw_digest == Raw(a_.content[1]);
+      ASSERT_TRUE(db->Put({}, h[internal::kImages], key, internal::EncodeImage(*rec)).ok());
+    }
+  });
+  ExpectRepaired("owner_mismatch", {&a_, &b_, &c_});
+}
+
+// Without a content store nothing says which size is right: the first image
+// (in key order) declaring the blob wins, the other one goes.
+TEST_F(RepairTest, ImageDeclaringAnotherSizeGoesWithoutAContentStore) {
+  store_.reset();
+  fs::remove_all(dir_);
+  auto opened = Store::Open(dir_.string(), StoreOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store_ = std::move(*opened);
+  auto digest = [](char c) { return "sha256:" + std::string(64, c); };
+  const Descriptor layer{"application/vnd.oci.image.layer.v1.tar", digest('9'), 10};
+  for (char c : {'1', '2'}) {
+    CreateImageRequest req{.name = std::string("img") + c + ":1",
+                           .target = {"application/vnd.oci.image.manifest.v1+json", digest(c), 5},
+                           .content = {layer}};
+    ASSERT_TRUE(store_->CreateImage(Ctx(), req).ok());
+  }
+  ExpectClean();
+  store_.reset();
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : internal::kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    Handles h;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_.string(), cfs, &h, &raw).ok());
+    const std::string key = internal::ImageKey("default", internal::HexToRaw(digest('2')));
+    std::string v;
+    ASSERT_TRUE(raw->Get({}, h[internal::kImages], key, &v).ok());
+    auto rec = internal::DecodeImage(v, "");
+    ASSERT_TRUE(rec.ok());
+    rec->content[0].size = 11;
+    ASSERT_TRUE(raw->Put({}, h[internal::kImages], key, internal::EncodeImage(*rec)).ok());
+    for (auto* handle : h) raw->DestroyColumnFamilyHandle(handle);
+    delete raw;
+  }
+  opened = Store::Open(dir_.string(), StoreOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store_ = std::move(*opened);
+  EXPECT_GT(FaultCategories()["size_mismatch"], 0);
+  auto r = store_->Repair(Ctx());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->images_removed, 1);
+  ExpectClean();
+  EXPECT_TRUE(store_->Inspect(Ctx(), "img1:1").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->Inspect(Ctx(), "img2:1").status()));
+  auto again = store_->Repair(Ctx());
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->actions.empty()) << again->actions.front();
 }
 
 }  // namespace

@@ -385,6 +385,15 @@ absl::StatusOr<int64_t> ContentDir::RemoveBlob(std::string_view hex) {
   return **size;
 }
 
+absl::Status ContentDir::RemoveStray(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("not an entry of blobs/sha256: ", AV(name)));
+  }
+  const std::string path = absl::StrCat(root_, "/blobs/sha256/", AV(name));
+  if (int err = Unlink(hooks_, path)) return SysError("unlink", path, err);
+  return absl::OkStatus();
+}
+
 absl::Status ContentDir::SyncBlobDir() { return SyncDir(hooks_, root_ + "/blobs/sha256"); }
 
 absl::Status ContentDir::ForEachBlob(

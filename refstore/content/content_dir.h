@@ -96,6 +96,11 @@ class ContentDir {
   // after a batch of removals.
   absl::StatusOr<int64_t> RemoveBlob(std::string_view hex);
   absl::Status SyncBlobDir();
+  // Unlinks entry `name` of blobs/sha256 that is not a blob file (a stray
+  // entry ForEachBlob reported; a directory is not removed). InvalidArgument
+  // for a name that is not a single path component; the unlink's error
+  // otherwise. Does not fsync the directory.
+  absl::Status RemoveStray(std::string_view name);
 
   // Calls `fn` for every regular file under blobs/sha256 whose name is 64
   // lowercase hex characters, in no particular order; other entries are

@@ -10,6 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "gc/store_access.h"
 #include "refstore/content/content_dir.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
@@ -94,6 +95,9 @@ class StoreImpl final : public Store {
     txn.set_content(content_ ? &*content_ : nullptr);
     return txn;
   }
+  // What gc/ (collection, check, repair) works on: this store's database,
+  // content store, write mutex and commit (verify.cc).
+  StoreAccess Access();
   // FailedPrecondition when the store is open read-only.
   absl::Status Writable() const;
   // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
@@ -152,7 +156,6 @@ class StoreImpl final : public Store {
   int active_ingests_ ABSL_GUARDED_BY(ingest_mu_) = 0;
 
   friend class PruneRun;
-  friend class RepairRun;
 };
 
 // A read-only Txn over a snapshot that it releases when destroyed.
