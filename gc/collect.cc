@@ -17,7 +17,7 @@ absl::Status CollectGarbageRecords(const StoreAccess& store, CollectResult* out)
   content::ContentDir* const content = store.content;
   std::string start;
   for (;;) {
-    std::lock_guard<std::mutex> lock(*store.write_mu);
+    MutexLock lock(*store.write_mu);
     std::unique_ptr<Txn> txn_ptr = store.NewTxn();
     Txn& txn = *txn_ptr;
     std::vector<std::string> raws;

@@ -7,13 +7,13 @@
 #define REFSTORE_GC_STORE_ACCESS_H_
 
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "refstore/content/content_dir.h"
 #include "refstore/db/txn.h"
+#include "refstore/util/mutex.h"
 #include "rocksdb/db.h"
 
 namespace refstore::internal {
@@ -24,14 +24,14 @@ struct StoreAccess {
   // The content store, or null for a store of metadata only.
   content::ContentDir* content = nullptr;
   // Serializes every Txn that commits (the Store's write mutex).
-  std::mutex* write_mu = nullptr;
+  Mutex* write_mu = nullptr;
   // StoreOptions::sync_writes: off, the write-ahead log is synced before a
   // file is deleted for good.
   bool sync_writes = false;
   // Whether the database has snapshots (a secondary instance has none).
   bool snapshots = true;
   // Writes the Txn as the Store commits one (Txn::Finish, then one write;
-  // `sync` forces a synced write).
+  // `sync` forces a synced write). REQUIRES: *write_mu held.
   std::function<absl::Status(Txn& txn, bool sync)> commit;
 
   // A Txn reading the latest state, with the content store set.

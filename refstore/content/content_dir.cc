@@ -387,9 +387,9 @@ absl::StatusOr<int64_t> ContentDir::RemoveBlob(std::string_view hex) {
 
 absl::Status ContentDir::RemoveStray(std::string_view name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("not an entry of blobs/sha256: ", AV(name)));
+    return absl::InvalidArgumentError(Cat("not an entry of blobs/sha256: ", name));
   }
-  const std::string path = absl::StrCat(root_, "/blobs/sha256/", AV(name));
+  const std::string path = Cat(root_, "/blobs/sha256/", name);
   if (int err = Unlink(hooks_, path)) return SysError("unlink", path, err);
   return absl::OkStatus();
 }
