@@ -165,9 +165,8 @@ bool Verbose() {
 void Print(const LayoutImage& image, const std::string& where) {
   std::fprintf(stderr, "%s: target %s %s %lld, %zu content, %zu names, %zu tags, error: %s\n",
                where.c_str(), image.target.media_type.c_str(), image.target.digest.c_str(),
-               static_cast<long long>(image.target.size), image.content.size(),
-               image.names.size(), image.tags.size(),
-               image.error.empty() ? "none" : image.error.c_str());
+               static_cast<long long>(image.target.size), image.content.size(), image.names.size(),
+               image.tags.size(), image.error.empty() ? "none" : image.error.c_str());
 }
 
 // The message of oci_layout.cc's safety net, which turns an exception into
@@ -268,7 +267,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.verify_digests = (flags & kVerify) != 0;
   if (flags & kSmallLimit) options.max_manifest_size = 300;
 
-  absl::StatusOr<refstore::content::Layout> layout = refstore::content::ReadLayout(root.string(), options);
+  absl::StatusOr<refstore::content::Layout> layout =
+      refstore::content::ReadLayout(root.string(), options);
   if (layout.ok()) {
     for (size_t i = 0; i < layout->images.size(); ++i) {
       CheckImage(layout->images[i], "ReadLayout image " + std::to_string(i));
@@ -295,8 +295,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < roots.size(); ++i) {
     CheckImage(roots[i], "FindRoots root " + std::to_string(i));
     if (i > 0 && !(roots[i - 1].target.digest < roots[i].target.digest)) {
-      Fail("FindRoots not sorted by digest, or repeats one: " + roots[i - 1].target.digest +
-           ", " + roots[i].target.digest);
+      Fail("FindRoots not sorted by digest, or repeats one: " + roots[i - 1].target.digest + ", " +
+           roots[i].target.digest);
     }
   }
 

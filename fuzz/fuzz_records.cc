@@ -80,14 +80,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view value = input.substr(1);
   const std::string_view what = "images/default/fuzz";
   switch (data[0] % 6) {
-    case 0: RoundTrip<ImageRecord>(kKinds[0], value, what, DecodeImage, EncodeImage); break;
-    case 1: RoundTrip<BlobRecord>(kKinds[1], value, what, DecodeBlob, EncodeBlob); break;
+    case 0:
+      RoundTrip<ImageRecord>(kKinds[0], value, what, DecodeImage, EncodeImage);
+      break;
+    case 1:
+      RoundTrip<BlobRecord>(kKinds[1], value, what, DecodeBlob, EncodeBlob);
+      break;
     case 2:
       RoundTrip<ContainerRecord>(kKinds[2], value, what, DecodeContainer, EncodeContainer);
       break;
-    case 3: RoundTrip<LeaseRecord>(kKinds[3], value, what, DecodeLease, EncodeLease); break;
-    case 4: RoundTrip<NsStats>(kKinds[4], value, what, DecodeStats, EncodeStats); break;
-    case 5: RoundTrip<GarbageRecord>(kKinds[5], value, what, DecodeGarbage, EncodeGarbage); break;
+    case 3:
+      RoundTrip<LeaseRecord>(kKinds[3], value, what, DecodeLease, EncodeLease);
+      break;
+    case 4:
+      RoundTrip<NsStats>(kKinds[4], value, what, DecodeStats, EncodeStats);
+      break;
+    case 5:
+      RoundTrip<GarbageRecord>(kKinds[5], value, what, DecodeGarbage, EncodeGarbage);
+      break;
   }
   return 0;
 }

@@ -63,23 +63,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<refstore::Reference> ref = refstore::ParseReference(input);
   absl::StatusOr<refstore::Reference> bare = refstore::ParseReferenceNoDefaultTag(input);
   if (ref.ok() != bare.ok()) {
-    Fail(input, "ParseReference gives " + Show(ref) + " but ParseReferenceNoDefaultTag " +
-                    Show(bare));
+    Fail(input,
+         "ParseReference gives " + Show(ref) + " but ParseReferenceNoDefaultTag " + Show(bare));
   }
   if (!ref.ok()) {
     if (ref.status().code() != absl::StatusCode::kInvalidArgument) {
       Fail(input, "error is not InvalidArgument: " + ref.status().ToString());
     }
     if (ref.status() != bare.status()) {
-      Fail(input, "errors differ: " + ref.status().ToString() + " vs " +
-                      bare.status().ToString());
+      Fail(input, "errors differ: " + ref.status().ToString() + " vs " + bare.status().ToString());
     }
     return 0;
   }
   if (bare->tag.has_value() || bare->digest.has_value()) {
     if (bare->Full() != ref->Full()) {
-      Fail(input, "ParseReferenceNoDefaultTag gives " + Show(bare) + ", ParseReference " +
-                      Show(ref));
+      Fail(input,
+           "ParseReferenceNoDefaultTag gives " + Show(bare) + ", ParseReference " + Show(ref));
     }
   } else if (ref->tag != "latest" || ref->digest.has_value() ||
              ref->Repository() != bare->Repository()) {
@@ -101,8 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!StrictFamiliar() && FamiliarIsAmbiguous(*ref)) return 0;
   absl::StatusOr<refstore::Reference> from_familiar = refstore::ParseReference(familiar);
   if (!from_familiar.ok() || from_familiar->Full() != full) {
-    Fail(input, "Familiar() \"" + familiar + "\" reparses as " + Show(from_familiar) +
-                    ", not \"" + full + "\"");
+    Fail(input, "Familiar() \"" + familiar + "\" reparses as " + Show(from_familiar) + ", not \"" +
+                    full + "\"");
   }
   return 0;
 }

@@ -101,15 +101,18 @@ int main(int argc, char** argv) {
   shared.Use("default").held = 1;
   shared.Use("prod").refs = 1;
   Write("blob-shared", kBlob, EncodeBlob(shared));
-  BlobRecord owned{.size = 1500, .media_type = kConfig, .owner_ns = "default",
-                   .owner_id = Raw('\xaa')};
+  BlobRecord owned{
+      .size = 1500, .media_type = kConfig, .owner_ns = "default", .owner_id = Raw('\xaa')};
   owned.Use("default").refs = 1;
   Write("blob-owned", kBlob, EncodeBlob(owned));
-  Write("blob-lease-only", kBlob, EncodeBlob({.size = 0, .media_type = kManifest, .lease_refs = 3}));
+  Write("blob-lease-only", kBlob,
+        EncodeBlob({.size = 0, .media_type = kManifest, .lease_refs = 3}));
 
   // Containers.
   Write("container-running", kContainer,
-        EncodeContainer({.image_raw = Raw('\xaa'), .running = true, .created_ns = t0,
+        EncodeContainer({.image_raw = Raw('\xaa'),
+                         .running = true,
+                         .created_ns = t0,
                          .protected_names = {"docker.io/library/alpine:3.18"}}));
   Write("container-stopped", kContainer,
         EncodeContainer({.image_raw = Raw('\x01'), .created_ns = t0 - 1}));
@@ -122,7 +125,10 @@ int main(int argc, char** argv) {
 
   // Stats.
   Write("stats", kStats,
-        EncodeStats({.images = 3, .active = 1, .size = 3002500, .shared_size = 1500,
+        EncodeStats({.images = 3,
+                     .active = 1,
+                     .size = 3002500,
+                     .shared_size = 1500,
                      .reclaimable = 3000000}));
   Write("stats-negative", kStats, EncodeStats({.images = -1, .size = INT64_MIN}));
 

@@ -11,9 +11,9 @@
 
 #include "gc/gc.h"
 #include "gc/recount.h"
-#include "refstore/util/strcat.h"
 #include "refstore/db/mutate.h"
 #include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::internal {
 namespace {
@@ -277,8 +277,10 @@ class Checker {
       ASSIGN_OR_RETURN(auto back, txn_.Get(kBlobLeases, BlobLeaseKey(raw, ns, lease)));
       if (!back) Report("lease_index", subject, "no blob_leases entry");
       ASSIGN_OR_RETURN(auto blob, txn_.GetBlob(raw));
-      if (blob) RETURN_IF_ERROR(recount_.AddLeaseHold(raw, -1, ""));
-      else Report("missing_blob", subject, "lease holds a blob with no record");
+      if (blob)
+        RETURN_IF_ERROR(recount_.AddLeaseHold(raw, -1, ""));
+      else
+        Report("missing_blob", subject, "lease holds a blob with no record");
     }
     RETURN_IF_ERROR(it.status());
     auto back = txn_.Scan(kBlobLeases, "");
@@ -397,8 +399,8 @@ class Checker {
       NsStats expected = recounted_stats_[ns];
       recounted_stats_.erase(ns);
       if (!(*stored == expected)) {
-        Report("stats_drift", ns, Cat("stored ", Describe(*stored), ", recounted ",
-                                      Describe(expected)));
+        Report("stats_drift", ns,
+               Cat("stored ", Describe(*stored), ", recounted ", Describe(expected)));
       }
     }
     RETURN_IF_ERROR(it.status());

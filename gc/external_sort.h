@@ -61,8 +61,8 @@ class ExternalSorter {
   static_assert(std::is_trivially_copyable_v<T>);
 
  public:
-  explicit ExternalSorter(std::string parent = DefaultSortDir(), size_t memory_bytes = kSortRunBytes,
-                          Less less = Less())
+  explicit ExternalSorter(std::string parent = DefaultSortDir(),
+                          size_t memory_bytes = kSortRunBytes, Less less = Less())
       : runs_(std::move(parent)),
         cap_(std::max<size_t>(1, memory_bytes / sizeof(T))),
         less_(less) {}

@@ -150,13 +150,15 @@ absl::Status BlobRecount::ForEach(const std::function<absl::Status(const Expecte
 }
 
 absl::StatusOr<bool> OrderedProbe::Has(std::string_view key) {
-  for (; it_.Valid() && it_.key() < key; it_.Next()) {}
+  for (; it_.Valid() && it_.key() < key; it_.Next()) {
+  }
   RETURN_IF_ERROR(it_.status());
   return it_.Valid() && it_.key() == key;
 }
 
 absl::StatusOr<size_t> OrderedProbe::Count(std::string_view prefix) {
-  for (; it_.Valid() && it_.key() < prefix; it_.Next()) {}
+  for (; it_.Valid() && it_.key() < prefix; it_.Next()) {
+  }
   size_t n = 0;
   for (; it_.Valid() && it_.key().substr(0, prefix.size()) == prefix; it_.Next()) ++n;
   RETURN_IF_ERROR(it_.status());

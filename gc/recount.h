@@ -25,8 +25,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "gc/external_sort.h"
-#include "refstore/format/codec.h"
 #include "refstore/db/txn.h"
+#include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 
 namespace refstore::internal {
@@ -40,8 +40,8 @@ struct ExpectedBlob {
   // blob owned when it is the blob's only user and no lease holds it (an
   // owner is never made up: a consistent store is left as it is).
   BlobRecord rec;
-  uint64_t image_uses = 0;        // (namespace, image) pairs using it
-  std::vector<int64_t> sizes;     // distinct sizes the images declare
+  uint64_t image_uses = 0;     // (namespace, image) pairs using it
+  std::vector<int64_t> sizes;  // distinct sizes the images declare
   // Images, as (namespace, raw ID) in key order, whose record flags the blob
   // owned (at most one in a consistent store), and those declaring a size
   // other than the first image's (none in a consistent store).
@@ -80,9 +80,9 @@ class BlobRecount {
     std::array<uint8_t, kRawIdSize> raw;  // unsigned: sorts as RocksDB's keys do
     uint64_t seq;                         // the order added
     int64_t size;
-    std::array<uint8_t, kRawIdSize> id;   // the image's (zeros for a lease)
-    uint32_t ns;                          // namespace index, kLease for a lease
-    uint32_t media_type;                  // media type index
+    std::array<uint8_t, kRawIdSize> id;  // the image's (zeros for a lease)
+    uint32_t ns;                         // namespace index, kLease for a lease
+    uint32_t media_type;                 // media type index
     bool held;
     bool owned;
   };
@@ -94,8 +94,8 @@ class BlobRecount {
     }
   };
 
-  uint32_t Intern(std::vector<std::string>& table, absl::flat_hash_map<std::string, uint32_t>& index,
-                  std::string_view s);
+  uint32_t Intern(std::vector<std::string>& table,
+                  absl::flat_hash_map<std::string, uint32_t>& index, std::string_view s);
   absl::Status Add(std::string_view raw, std::string_view id, uint32_t ns, int64_t size,
                    std::string_view media_type, bool held, bool owned);
 

@@ -120,10 +120,12 @@ TEST_F(RecountTest, GroupsEdgesIntoTheRecordEachBlobMustHave) {
     EXPECT_GT(recount.runs(), 0u);
 
     std::vector<ExpectedBlob> got;
-    ASSERT_TRUE(recount.ForEach([&](const ExpectedBlob& b) {
-      got.push_back(b);
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE(recount
+                    .ForEach([&](const ExpectedBlob& b) {
+                      got.push_back(b);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     ASSERT_EQ(got.size(), 5u);
     // Digest order: '1' '2' '3' 'x' 'y'.
     EXPECT_EQ(got[0].raw, RawOf('1'));
@@ -177,10 +179,12 @@ TEST_F(RecountTest, AnOwnerFlagIsKeptOnlyWhileTheImageIsTheOnlyUser) {
   ASSERT_TRUE(recount.AddImage("a", RawOf('3'), Img('3', {D('z', 5, true)}), false).ok());
   ASSERT_TRUE(recount.AddLeaseHold(RawOf('z'), 5, "type/z").ok());
   std::map<std::string, ExpectedBlob> got;
-  ASSERT_TRUE(recount.ForEach([&](const ExpectedBlob& b) {
-    got[b.raw] = b;
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(recount
+                  .ForEach([&](const ExpectedBlob& b) {
+                    got[b.raw] = b;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   ASSERT_EQ(got[RawOf('x')].flagged.size(), 1u);
   EXPECT_EQ(got[RawOf('x')].flagged[0].second, RawOf('1'));
   EXPECT_TRUE(got[RawOf('x')].rec.owner_id.empty());

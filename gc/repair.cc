@@ -135,8 +135,8 @@ class Repairer {
                                         MarkLess{&namespaces_});
   }
   std::string MarkKey(const ImageMark& m) const {
-    return ImageKey(namespaces_[m.ns], std::string_view(reinterpret_cast<const char*>(m.id.data()),
-                                                        m.id.size()));
+    return ImageKey(namespaces_[m.ns],
+                    std::string_view(reinterpret_cast<const char*>(m.id.data()), m.id.size()));
   }
 
   // Image records that are not namespace/id -> a decodable record of that
@@ -312,7 +312,8 @@ class Repairer {
       if (!SplitNs(it.key(), &ns, &rest) || rest.size() < kRawIdSize + 1) {
         drop("bad key");
       } else {
-        ASSIGN_OR_RETURN(auto v, r.Get(kLeases, LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1))));
+        ASSIGN_OR_RETURN(
+            auto v, r.Get(kLeases, LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1))));
         absl::StatusOr<LeaseRecord> l = v ? DecodeLease(*v, "") : absl::NotFoundError("");
         if (!l.ok()) {
           drop("no such lease");
@@ -338,16 +339,16 @@ class Repairer {
     // A file that cannot be read (EACCES, EIO) is not a missing or corrupt
     // one: repair stops rather than act on what it could not see.
     if (!st.ok() && !absl::IsInvalidArgument(st.status())) {
-      return absl::FailedPreconditionError(
-          Cat("cannot read the file of ", RawToDigest(raw), " (", std::string(st.status().message()),
-              "); repair changes nothing it cannot read"));
+      return absl::FailedPreconditionError(Cat("cannot read the file of ", RawToDigest(raw), " (",
+                                               std::string(st.status().message()),
+                                               "); repair changes nothing it cannot read"));
     }
     if (st.ok() && *st) {
       absl::StatusOr<std::string> h = content_->HashBlob(hex);
       if (absl::IsInternal(h.status())) {  // EACCES, EIO: not corrupt
-        return absl::FailedPreconditionError(
-            Cat("cannot read the file of ", RawToDigest(raw), " (", std::string(h.status().message()),
-                "); repair changes nothing it cannot read"));
+        return absl::FailedPreconditionError(Cat("cannot read the file of ", RawToDigest(raw), " (",
+                                                 std::string(h.status().message()),
+                                                 "); repair changes nothing it cannot read"));
       }
       if (h.ok() && *h == hex) {
         have = **st;
@@ -429,7 +430,8 @@ class Repairer {
       }
       if (!ok) {
         Del(kLeaseBlobs, it.key());
-        Act(Cat("dropped lease ", Printable(LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1))),
+        Act(Cat("dropped lease ",
+                Printable(LeaseKey(ns, rest.substr(0, rest.size() - kRawIdSize - 1))),
                 "'s hold on lost content ", RawToDigest(raw)));
         RETURN_IF_ERROR(MaybeFlush());
       }
@@ -639,7 +641,8 @@ class Repairer {
           Put(kBlobs, w.raw, value);
           Act(Cat("restored blob record ", RawToDigest(w.raw)));
         }
-        for (; garbage.Valid() && garbage.key() < std::string_view(w.raw); garbage.Next()) {}
+        for (; garbage.Valid() && garbage.key() < std::string_view(w.raw); garbage.Next()) {
+        }
         RETURN_IF_ERROR(garbage.status());
         if (garbage.Valid() && garbage.key() == w.raw) {
           Del(kGarbage, w.raw);
@@ -647,7 +650,8 @@ class Repairer {
         }
         for (const auto& [ns, id] : w.other_size) conflicts.emplace_back(ns, id);
         for (const auto& [ns, id] : w.flagged) {
-          if (ns != w.rec.owner_ns || id != w.rec.owner_id) RETURN_IF_ERROR(owned->Add(Mark(ns, id, w.raw)));
+          if (ns != w.rec.owner_ns || id != w.rec.owner_id)
+            RETURN_IF_ERROR(owned->Add(Mark(ns, id, w.raw)));
         }
         ForEachContribution(w.rec, +1, [&](std::string_view ns, const NsStats& c) {
           stats_[std::string(ns)] += c;
@@ -667,7 +671,8 @@ class Repairer {
             ASSIGN_OR_RETURN(auto b, r->GetBlob(d->raw_digest));
             if (b && b->size != d->size) raw = d->raw_digest;
           }
-          RETURN_IF_ERROR(RemoveImage(*r, ns, id, Cat("declares ", RawToDigest(raw), " with another size")));
+          RETURN_IF_ERROR(
+              RemoveImage(*r, ns, id, Cat("declares ", RawToDigest(raw), " with another size")));
         }
         RETURN_IF_ERROR(Flush());
         // Their digest references and dangling entries go; then the recount

@@ -9,12 +9,12 @@
 #include <map>
 #include <set>
 
-#include "refstore/format/codec.h"
 #include "refstore/content/content_dir.h"
-#include "tests/support/test_image.h"
+#include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
+#include "tests/support/test_image.h"
 
 namespace refstore {
 namespace {
@@ -140,8 +140,8 @@ TEST_F(RepairTest, CountDrift) {
 
 TEST_F(RepairTest, ImageWithoutDigestReference) {
   Damage([&](rocksdb::DB* db, const Handles& h) {
-    ASSERT_TRUE(db->Delete({}, h[internal::kRefs],
-                           internal::DigestRefKey("default", Raw(a_.target))).ok());
+    ASSERT_TRUE(
+        db->Delete({}, h[internal::kRefs], internal::DigestRefKey("default", Raw(a_.target))).ok());
   });
   ExpectRepaired("image_without_digest_ref", {&a_, &b_, &c_});
 }
@@ -149,15 +149,18 @@ TEST_F(RepairTest, ImageWithoutDigestReference) {
 TEST_F(RepairTest, DigestReferenceWithoutImage) {
   Damage([&](rocksdb::DB* db, const Handles& h) {
     ASSERT_TRUE(db->Put({}, h[internal::kRefs],
-                        internal::DigestRefKey("default", std::string(32, '\x42')), "").ok());
+                        internal::DigestRefKey("default", std::string(32, '\x42')), "")
+                    .ok());
   });
   ExpectRepaired("digest_ref_without_image", {&a_, &b_, &c_});
 }
 
 TEST_F(RepairTest, NameToMissingImage) {
   Damage([&](rocksdb::DB* db, const Handles& h) {
-    ASSERT_TRUE(db->Put({}, h[internal::kRefs], internal::NameKey("default", "docker.io/library/x:1"),
-                        std::string(32, '\x42')).ok());
+    ASSERT_TRUE(db->Put({}, h[internal::kRefs],
+                        internal::NameKey("default", "docker.io/library/x:1"),
+                        std::string(32, '\x42'))
+                    .ok());
   });
   ExpectRepaired("name_to_missing_image", {&a_, &b_, &c_});
 }
@@ -165,9 +168,10 @@ TEST_F(RepairTest, NameToMissingImage) {
 // The `names` family (format version 2) against the named references.
 TEST_F(RepairTest, NameEntryMissingIsWrittenBack) {
   Damage([&](rocksdb::DB* db, const Handles& h) {
-    ASSERT_TRUE(db->Delete({}, h[internal::kNames],
-                           internal::ImageNameKey("default", Raw(a_.target),
-                                                  "docker.io/library/a:1")).ok());
+    ASSERT_TRUE(
+        db->Delete({}, h[internal::kNames],
+                   internal::ImageNameKey("default", Raw(a_.target), "docker.io/library/a:1"))
+            .ok());
   });
   EXPECT_GT(FaultCategories()["dangling_index"], 0);  // no name entry, yet not dangling
   ExpectRepaired("name_not_in_image", {&a_, &b_, &c_});
@@ -178,9 +182,11 @@ TEST_F(RepairTest, NameEntryMissingIsWrittenBack) {
 
 TEST_F(RepairTest, NameEntryOfMissingImage) {
   Damage([&](rocksdb::DB* db, const Handles& h) {
-    ASSERT_TRUE(db->Put({}, h[internal::kNames],
-                        internal::ImageNameKey("default", std::string(32, '\x42'), "docker.io/library/x:1"),
-                        internal::EncodeNameValue(1)).ok());
+    ASSERT_TRUE(
+        db->Put({}, h[internal::kNames],
+                internal::ImageNameKey("default", std::string(32, '\x42'), "docker.io/library/x:1"),
+                internal::EncodeNameValue(1))
+            .ok());
   });
   ExpectRepaired("name_of_missing_image", {&a_, &b_, &c_});
 }
@@ -189,7 +195,8 @@ TEST_F(RepairTest, NameEntryWithoutReferenceGoes) {
   Damage([&](rocksdb::DB* db, const Handles& h) {
     ASSERT_TRUE(db->Put({}, h[internal::kNames],
                         internal::ImageNameKey("default", Raw(b_.target), "docker.io/library/zz:9"),
-                        internal::EncodeNameValue(1)).ok());
+                        internal::EncodeNameValue(1))
+                    .ok());
   });
   ExpectRepaired("name_mismatch", {&a_, &b_, &c_});
   auto d = store_->Inspect(Ctx(), "b:1");
@@ -269,12 +276,14 @@ TEST_F(RepairTest, StatsHoldersDanglingOwnersAndLeaseIndex) {
     internal::NsStats wrong{.images = 99};
     ASSERT_TRUE(db->Put({}, h[internal::kStats], "default", internal::EncodeStats(wrong)).ok());
     ASSERT_TRUE(db->Delete({}, h[internal::kHolders],
-                           internal::HolderKey("default", Raw(c_.target),
-                                               std::string(32, '\xcc'))).ok());
-    ASSERT_TRUE(db->Put({}, h[internal::kDangling],
-                        internal::DanglingKey("default", Raw(a_.target)), "").ok());
+                           internal::HolderKey("default", Raw(c_.target), std::string(32, '\xcc')))
+                    .ok());
+    ASSERT_TRUE(
+        db->Put({}, h[internal::kDangling], internal::DanglingKey("default", Raw(a_.target)), "")
+            .ok());
     ASSERT_TRUE(db->Put({}, h[internal::kBlobLeases],
-                        internal::BlobLeaseKey(Raw(a_.target), "default", "ghost"), "").ok());
+                        internal::BlobLeaseKey(Raw(a_.target), "default", "ghost"), "")
+                    .ok());
   });
   auto faults = FaultCategories();
   EXPECT_GT(faults["stats_drift"], 0);
@@ -296,9 +305,11 @@ TEST_F(RepairTest, OwnerMismatchAndCorruptRecord) {
     ASSERT_TRUE(b->owner_id.empty());
     b->owner_ns = "default";
     b->owner_id = Raw(c_.target);
-    ASSERT_TRUE(db->Put({}, h[internal::kBlobs], Raw(c_.content[1]), internal::EncodeBlob(*b)).ok());
+    ASSERT_TRUE(
+        db->Put({}, h[internal::kBlobs], Raw(c_.content[1]), internal::EncodeBlob(*b)).ok());
     ASSERT_TRUE(db->Put({}, h[internal::kImages], internal::ImageKey("default", Raw(b_.target)),
-                        "\x01\xff\xff").ok());
+                        "\x01\xff\xff")
+                    .ok());
   });
   auto faults = FaultCategories();
   EXPECT_GT(faults["owner_mismatch"], 0);
@@ -313,7 +324,8 @@ TEST_F(RepairTest, LeaseHoldsAreKept) {
   Image d = MakeImage("d", {"d layer"});
   ASSERT_TRUE(store_->CreateLease(Ctx(), "pulling", std::nullopt).ok());
   const Blob& layer = d.content[1];
-  ASSERT_TRUE(store_->WriteBlob(Ctx(), "pulling", Desc(layer), content::StringReader(layer.bytes)).ok());
+  ASSERT_TRUE(
+      store_->WriteBlob(Ctx(), "pulling", Desc(layer), content::StringReader(layer.bytes)).ok());
   Damage([&](rocksdb::DB* db, const Handles& h) {
     ASSERT_TRUE(db->Delete({}, h[internal::kBlobs], Raw(layer)).ok());
   });

@@ -1,8 +1,6 @@
 // apply.cc: runs decoded operations against a Store, one line at a time.
 #include "apply.h"
 
-#include "absl/strings/str_cat.h"
-
 #include <exception>
 #include <string>
 #include <utility>
@@ -10,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "refstore/reference.h"
 
 namespace refstore_tool {
@@ -29,13 +28,10 @@ class Executor {
     return With(OkResult(), "id", *id);
   }
 
-  Json operator()(const TagOp& op) {
-    return StatusResult(store_.Tag(ctx_, op.source, op.target));
-  }
+  Json operator()(const TagOp& op) { return StatusResult(store_.Tag(ctx_, op.source, op.target)); }
 
   Json operator()(const RemoveImageOp& op) {
-    absl::StatusOr<refstore::RemoveResult> removed =
-        store_.RemoveImage(ctx_, op.ref, op.force);
+    absl::StatusOr<refstore::RemoveResult> removed = store_.RemoveImage(ctx_, op.ref, op.force);
     if (!removed.ok()) return ErrorResult(removed.status());
     Json result = OkResult();
     result["deleted"] = EncodeDeleteEntries(removed->deleted);
@@ -64,8 +60,7 @@ class Executor {
   }
 
   Json operator()(const PruneOp& op) {
-    absl::StatusOr<refstore::PruneResult> pruned =
-        store_.Prune(ctx_, op.options);
+    absl::StatusOr<refstore::PruneResult> pruned = store_.Prune(ctx_, op.options);
     if (!pruned.ok()) return ErrorResult(pruned.status());
     Json result = OkResult();
     result["ImagesDeleted"] = EncodeDeleteEntries(pruned->deleted);
@@ -189,9 +184,8 @@ int ApplyStream(Store& store, std::istream& in, std::ostream& out, std::ostream&
   bool too_long = false;
   for (int64_t number = 1; ReadLine(in, &line, &too_long); ++number) {
     if (!too_long && refstore::IsBlank(line)) continue;
-    Json result = too_long ? ErrorResult(absl::InvalidArgumentError(
-                                 absl::StrCat("line ", number, " is longer than ", kMaxLineBytes,
-                                              " bytes")))
+    Json result = too_long ? ErrorResult(absl::InvalidArgumentError(absl::StrCat(
+                                 "line ", number, " is longer than ", kMaxLineBytes, " bytes")))
                            : ApplyLine(store, line, at.value_or(absl::Now()));
     all_ok = IsSuccess(result) && all_ok;
     out << DumpLine(result) << '\n' << std::flush;

@@ -8,12 +8,11 @@
 #define REFSTORE_TOOLS_APPLY_H_
 
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string_view>
 
 #include "absl/time/time.h"
-#include <optional>
-
 #include "oplog_json.h"
 #include "refstore/store.h"
 

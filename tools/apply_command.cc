@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "apply.h"
@@ -16,8 +16,8 @@ namespace refstore_tool {
 
 CLI::App* RegisterApplyCommand(CLI::App& root, Registry& registry) {
   auto file = std::make_shared<std::string>("-");
-  CLI::App* cmd = root.add_subcommand(
-      "apply", "Apply JSON Lines operations (OPLOG.md), one result per line");
+  CLI::App* cmd =
+      root.add_subcommand("apply", "Apply JSON Lines operations (OPLOG.md), one result per line");
   cmd->add_option("file", *file, "Input file, - for stdin")
       ->type_name("FILE|-")
       ->capture_default_str();

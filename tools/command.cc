@@ -35,7 +35,8 @@ std::unique_ptr<refstore::Store> OpenStore(const Env& env, bool read_only) {
   // Store::Open's busy states (another process holds the store, or is
   // creating or upgrading it) all start "store is "; another Unavailable (an
   // I/O error) is a failure to open like any other.
-  if (absl::IsUnavailable(store.status()) && absl::StartsWith(store.status().message(), "store is ")) {
+  if (absl::IsUnavailable(store.status()) &&
+      absl::StartsWith(store.status().message(), "store is ")) {
     throw StoreBusyError(std::string(store.status().message()));
   }
   if (!store.ok()) {

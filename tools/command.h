@@ -35,19 +35,19 @@ namespace refstore_tool {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;       // an error the store reported
 inline constexpr int kExitCannotOpen = 2;  // apply, gc, check, import, adopt
-inline constexpr int kExitBusy = 3;        // the store is in use (or being created) by another process
-inline constexpr int kExitUsage = 125;     // a bad command line, as docker
+inline constexpr int kExitBusy = 3;     // the store is in use (or being created) by another process
+inline constexpr int kExitUsage = 125;  // a bad command line, as docker
 
 // Options before (or after) the subcommand, for every command.
 struct GlobalOptions {
   std::string store_dir;
   bool sync = false;
   bool content = false;
-  bool read_only = false;   // --read-only: open every store read-only
+  bool read_only = false;  // --read-only: open every store read-only
   std::string ns = "default";
-  std::string at;           // --at: RFC 3339 "now"; empty: the clock
+  std::string at;                                   // --at: RFC 3339 "now"; empty: the clock
   absl::Duration wait_lock = absl::ZeroDuration();  // --wait-lock: StoreOptions::lock_wait
-  bool recreate_missing_content = false;  // check --repair --content-gone
+  bool recreate_missing_content = false;            // check --repair --content-gone
 };
 
 // What a command runs with.

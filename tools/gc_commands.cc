@@ -56,7 +56,9 @@ size_t CountFaults(const std::vector<refstore::Problem>& problems) {
   return refstore::Faults(problems).size();
 }
 
-void PrintError(std::ostream& err, const absl::Status& s) { err << "Error: " << s.message() << "\n"; }
+void PrintError(std::ostream& err, const absl::Status& s) {
+  err << "Error: " << s.message() << "\n";
+}
 
 }  // namespace
 
@@ -187,8 +189,8 @@ int RunImport(refstore::Store& store, const refstore::OpContext& ctx, const std:
   return PrintImport(r, json, out, err);
 }
 
-int RunAdopt(refstore::Store& store, const refstore::OpContext& ctx, bool json,
-             std::ostream& out, std::ostream& err, ProgressLine& progress) {
+int RunAdopt(refstore::Store& store, const refstore::OpContext& ctx, bool json, std::ostream& out,
+             std::ostream& err, ProgressLine& progress) {
   absl::StatusOr<refstore::ImportResult> r;
   {
     Ticker ticker(progress, [](int s) { return fmt::format("Adopting: {}s", s); });

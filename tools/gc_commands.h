@@ -36,8 +36,8 @@ int RunCheck(refstore::Store& store, const refstore::OpContext& ctx, const Check
 int RunImport(refstore::Store& store, const refstore::OpContext& ctx, const std::string& dir,
               const refstore::ImportOptions& options, bool json, std::ostream& out,
               std::ostream& err, ProgressLine& progress);
-int RunAdopt(refstore::Store& store, const refstore::OpContext& ctx, bool json,
-             std::ostream& out, std::ostream& err, ProgressLine& progress);
+int RunAdopt(refstore::Store& store, const refstore::OpContext& ctx, bool json, std::ostream& out,
+             std::ostream& err, ProgressLine& progress);
 
 }  // namespace refstore_tool
 

@@ -194,8 +194,8 @@ int RunPrune(Env& env, const PruneFlags& f) {
   // An unknown key is reported before any value is read, as the library
   // and docker's Validate do (SEMANTICS.md §8).
   for (const auto& [key, values] : options.filters) {
-    static const std::set<std::string> kKeys = {"until",     "label",     "label!",
-                                                "dangling",  "reference", "unused-for"};
+    static const std::set<std::string> kKeys = {"until",    "label",     "label!",
+                                                "dangling", "reference", "unused-for"};
     if (!kKeys.contains(key)) {
       PrintDaemonError(*env.err, absl::InvalidArgumentError("invalid filter '" + key + "'"));
       return kExitError;
@@ -212,9 +212,9 @@ int RunPrune(Env& env, const PruneFlags& f) {
     for (const std::string& value : it->second) {
       absl::StatusOr<absl::Duration> d = ParseGoDuration(value);
       if (!d.ok()) {
-        PrintDaemonError(*env.err, absl::InvalidArgumentError(
-                                       "invalid value for 'unused-for' filter: " +
-                                       std::string(d.status().message())));
+        PrintDaemonError(*env.err,
+                         absl::InvalidArgumentError("invalid value for 'unused-for' filter: " +
+                                                    std::string(d.status().message())));
         return kExitError;
       }
       options.unused_for = std::max(options.unused_for.value_or(*d), *d);
@@ -270,9 +270,9 @@ int RunPrune(Env& env, const PruneFlags& f) {
   }
   if (json) {
     for (const refstore::DeleteEntry& e : pruned->deleted) {
-      PrintJsonLine(out, Json{{e.kind == refstore::DeleteEntry::Kind::kDeleted ? "Deleted"
-                                                                                : "Untagged",
-                               e.ref}});
+      PrintJsonLine(
+          out,
+          Json{{e.kind == refstore::DeleteEntry::Kind::kDeleted ? "Deleted" : "Untagged", e.ref}});
     }
     PrintJsonLine(out, Json{{"DryRun", f.dry_run},
                             {"ImagesDeleted", pruned->images_deleted},
@@ -284,8 +284,8 @@ int RunPrune(Env& env, const PruneFlags& f) {
   if (!pruned->deleted.empty()) {
     out << (f.dry_run ? "Would delete Images:\n" : "Deleted Images:\n");
     for (const refstore::DeleteEntry& e : pruned->deleted) {
-      out << (e.kind == refstore::DeleteEntry::Kind::kDeleted ? "deleted: " : "untagged: ")
-          << e.ref << "\n";
+      out << (e.kind == refstore::DeleteEntry::Kind::kDeleted ? "deleted: " : "untagged: ") << e.ref
+          << "\n";
     }
     out << "\n";
   }
@@ -313,8 +313,7 @@ void RegisterPrune(CLI::App& image, Registry& registry) {
       ->allow_extra_args(false);
   cmd->add_flag("--dry-run", f->dry_run,
                 "Print what would be removed and the space it would free; change nothing");
-  cmd->add_option("--keep", f->keep,
-                  "Keep the N most recently created images of each repository")
+  cmd->add_option("--keep", f->keep, "Keep the N most recently created images of each repository")
       ->type_name("N");
   cmd->add_option("--max-storage", f->max_storage,
                   "Remove least recently used images first, only until the images use at "
@@ -329,8 +328,7 @@ void RegisterPrune(CLI::App& image, Registry& registry) {
 
 void RegisterTag(CLI::App& parent, Registry& registry) {
   auto args = std::make_shared<std::vector<std::string>>();
-  CLI::App* cmd =
-      parent.add_subcommand("tag", "Create TARGET_IMAGE as a new tag for SOURCE_IMAGE");
+  CLI::App* cmd = parent.add_subcommand("tag", "Create TARGET_IMAGE as a new tag for SOURCE_IMAGE");
   cmd->add_option("images", *args, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")
       ->required()
       ->expected(2)

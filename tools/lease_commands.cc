@@ -42,9 +42,9 @@ refstore::Descriptor ParseDescriptorArg(const std::string& arg) {
   absl::Status valid = refstore::ValidateDigest(d.digest);
   if (!valid.ok()) throw bad(std::string(valid.message()));
   const size_t size_end = arg.find(':', kDigestLength + 1);
-  const std::string size_text = arg.substr(
-      kDigestLength + 1, size_end == std::string::npos ? std::string::npos
-                                                       : size_end - kDigestLength - 1);
+  const std::string size_text =
+      arg.substr(kDigestLength + 1,
+                 size_end == std::string::npos ? std::string::npos : size_end - kDigestLength - 1);
   auto [ptr, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), d.size);
   if (ec != std::errc() || ptr != size_text.data() + size_text.size() || d.size < 0) {
     throw bad("bad size \"" + size_text + "\"");
@@ -137,7 +137,8 @@ int RunLs(Env& env, const LsFlags& f) {
     } else if (f.format == "json") {
       Json content = Json::array();
       for (const refstore::Descriptor& d : l.content) {
-        content.push_back(Json{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}});
+        content.push_back(
+            Json{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}});
       }
       PrintJsonLine(*env.out,
                     Json{{"ID", l.id},

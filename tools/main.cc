@@ -63,8 +63,7 @@ int main(int argc, char** argv) {
                "Sync the write-ahead log before each change is acknowledged");
   app.add_flag("--content", globals.content,
                "Create the store with a content store (blob files under DIR/content)");
-  app.add_option("--namespace,-n", globals.ns, "Namespace of the commands")
-      ->capture_default_str();
+  app.add_option("--namespace,-n", globals.ns, "Namespace of the commands")->capture_default_str();
   app.add_option("--at", globals.at, "The time used as now (RFC 3339; default: the clock)")
       ->type_name("TIME");
   app.add_flag("--read-only", globals.read_only,
@@ -92,8 +91,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return UsageError(app, e.what(),
-                      apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
+    return UsageError(app, e.what(), apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
   }
 
   refstore_tool::Env env;
@@ -115,10 +113,11 @@ int main(int argc, char** argv) {
   if (!wait_lock.empty()) {
     absl::StatusOr<absl::Duration> wait = refstore::ParseGoDuration(wait_lock);
     if (!wait.ok() || *wait < absl::ZeroDuration()) {
-      return UsageError(app,
-                        "invalid --wait-lock: " + (wait.ok() ? std::string("negative duration")
-                                                             : std::string(wait.status().message())),
-                        apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
+      return UsageError(
+          app,
+          "invalid --wait-lock: " +
+              (wait.ok() ? std::string("negative duration") : std::string(wait.status().message())),
+          apply->parsed() ? refstore_tool::kExitCannotOpen : kExitUsage);
     }
     env.globals.wait_lock = *wait;
   }

@@ -69,8 +69,7 @@ class FieldReader {
     if (value->is_number_unsigned() && value->get<uint64_t>() <= kMaxSize) {
       return static_cast<int64_t>(value->get<uint64_t>());
     }
-    if (value->is_number_integer() && !value->is_number_unsigned() &&
-        value->get<int64_t>() >= 0) {
+    if (value->is_number_integer() && !value->is_number_unsigned() && value->get<int64_t>() >= 0) {
       return value->get<int64_t>();
     }
     TypeError(key, "an integer from 0 to 9223372036854775807");
@@ -96,8 +95,7 @@ class FieldReader {
 
   // `check_values`: false leaves the digest and mediaType values to the
   // library, which checks them after what it looks up first (lease_add).
-  std::vector<refstore::Descriptor> RequiredDescriptors(const char* key,
-                                                        bool check_values = true) {
+  std::vector<refstore::Descriptor> RequiredDescriptors(const char* key, bool check_values = true) {
     const json* value = Find(key, /*required=*/true);
     if (value == nullptr) return {};
     if (!value->is_array()) {
@@ -172,8 +170,7 @@ class FieldReader {
   std::string Name(const char* key) const { return prefix_ + key; }
 
   void TypeError(const char* key, const char* expected) {
-    Fail(InvalidArgument("field " + Quoted(Name(key)) + " must be " +
-                         expected));
+    Fail(InvalidArgument("field " + Quoted(Name(key)) + " must be " + expected));
   }
 
   // Find names `key` as known and returns its value; nullptr when it is
@@ -194,8 +191,7 @@ class FieldReader {
     return &*it;
   }
 
-  std::optional<std::string> OptionalStringImpl(const char* key,
-                                                bool required) {
+  std::optional<std::string> OptionalStringImpl(const char* key, bool required) {
     const json* value = Find(key, required);
     if (value == nullptr) return std::nullopt;
     if (!value->is_string()) {
@@ -268,9 +264,7 @@ OpBody DecodeContainerStart(FieldReader& r) {
   return ContainerStartOp{.id = r.RequiredString("id")};
 }
 
-OpBody DecodeContainerStop(FieldReader& r) {
-  return ContainerStopOp{.id = r.RequiredString("id")};
-}
+OpBody DecodeContainerStop(FieldReader& r) { return ContainerStopOp{.id = r.RequiredString("id")}; }
 
 OpBody DecodeContainerRemove(FieldReader& r) {
   return ContainerRemoveOp{.id = r.RequiredString("id")};
@@ -300,9 +294,7 @@ OpBody DecodeLeaseAdd(FieldReader& r) {
   return op;
 }
 
-OpBody DecodeLeaseDelete(FieldReader& r) {
-  return LeaseDeleteOp{.id = r.RequiredString("id")};
-}
+OpBody DecodeLeaseDelete(FieldReader& r) { return LeaseDeleteOp{.id = r.RequiredString("id")}; }
 
 OpBody DecodeListImages(FieldReader& r) {
   ListImagesOp op;
@@ -311,9 +303,7 @@ OpBody DecodeListImages(FieldReader& r) {
   return op;
 }
 
-OpBody DecodeInspect(FieldReader& r) {
-  return InspectOp{.ref = r.RequiredString("ref")};
-}
+OpBody DecodeInspect(FieldReader& r) { return InspectOp{.ref = r.RequiredString("ref")}; }
 
 OpBody DecodeDiskUsage(FieldReader&) { return DiskUsageOp{}; }
 
@@ -365,9 +355,7 @@ absl::StatusOr<nlohmann::json> ParseStrictJson(std::string_view text) {
   // The keys seen so far in each object being parsed, innermost last.
   std::vector<std::set<std::string>> open_objects;
   std::optional<std::string> duplicate;
-  json::parser_callback_t note_keys = [&](int /*depth*/,
-                                          json::parse_event_t event,
-                                          json& parsed) {
+  json::parser_callback_t note_keys = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
       case json::parse_event_t::object_start:
         open_objects.emplace_back();
@@ -398,8 +386,7 @@ absl::StatusOr<nlohmann::json> ParseStrictJson(std::string_view text) {
   }
 }
 
-absl::StatusOr<Operation> DecodeOperation(std::string_view line,
-                                          absl::Time now) {
+absl::StatusOr<Operation> DecodeOperation(std::string_view line, absl::Time now) {
   absl::StatusOr<json> parsed = ParseStrictJson(line);
   if (!parsed.ok()) return parsed.status();
   if (!parsed->is_object()) {
@@ -448,8 +435,7 @@ Json EncodeDeleteEntries(const std::vector<refstore::DeleteEntry>& entries) {
   Json list = Json::array();
   for (const refstore::DeleteEntry& entry : entries) {
     const char* kind =
-        entry.kind == refstore::DeleteEntry::Kind::kUntagged ? "Untagged"
-                                                             : "Deleted";
+        entry.kind == refstore::DeleteEntry::Kind::kUntagged ? "Untagged" : "Deleted";
     list.push_back(Json{{kind, entry.ref}});
   }
   return list;
@@ -486,16 +472,13 @@ Json EncodeDiskUsage(const refstore::DiskUsage& usage) {
 Json EncodeProblems(const std::vector<refstore::Problem>& problems) {
   Json list = Json::array();
   for (const refstore::Problem& p : problems) {
-    list.push_back(Json{{"category", p.category},
-                        {"subject", p.subject},
-                        {"detail", p.detail}});
+    list.push_back(Json{{"category", p.category}, {"subject", p.subject}, {"detail", p.detail}});
   }
   return list;
 }
 
 std::string DumpLine(const Json& result) {
-  return result.dump(-1, ' ', /*ensure_ascii=*/false,
-                     Json::error_handler_t::replace);
+  return result.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 
 }  // namespace refstore_tool

@@ -81,10 +81,9 @@ struct DiskUsageOp {};
 struct CheckOp {};
 
 using OpBody =
-    std::variant<CreateImageOp, TagOp, RemoveImageOp, ContainerCreateOp,
-                 ContainerStartOp, ContainerStopOp, ContainerRemoveOp, PruneOp,
-                 LeaseCreateOp, LeaseAddOp, LeaseDeleteOp, ListImagesOp,
-                 InspectOp, DiskUsageOp, CheckOp>;
+    std::variant<CreateImageOp, TagOp, RemoveImageOp, ContainerCreateOp, ContainerStartOp,
+                 ContainerStopOp, ContainerRemoveOp, PruneOp, LeaseCreateOp, LeaseAddOp,
+                 LeaseDeleteOp, ListImagesOp, InspectOp, DiskUsageOp, CheckOp>;
 
 // One decoded line: the namespace and time it runs in, and what it does.
 struct Operation {
@@ -96,8 +95,7 @@ struct Operation {
 // when the line has no `at`. Errors: InvalidArgument naming the offending
 // field ("missing field 'ref'", "unknown field 'bogus'",
 // "field 'target.size' must be an integer from 0 to 9223372036854775807", ...).
-absl::StatusOr<Operation> DecodeOperation(std::string_view line,
-                                          absl::Time now);
+absl::StatusOr<Operation> DecodeOperation(std::string_view line, absl::Time now);
 
 // ParseStrictJson parses `text` as one JSON value and refuses duplicate keys
 // in any object. Errors: InvalidArgument.

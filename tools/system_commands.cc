@@ -78,8 +78,8 @@ void PrintDfSummary(Env& env, const DfData& d, bool json) {
   images["SharedSizeBytes"] = d.usage.shared_size;
   images["UniqueSizeBytes"] = d.usage.unique_size;
   rows.push_back(images);
-  rows.push_back(DfRowJson("Containers", static_cast<int64_t>(d.containers.size()), running, 0,
-                           0, true));
+  rows.push_back(
+      DfRowJson("Containers", static_cast<int64_t>(d.containers.size()), running, 0, 0, true));
   rows.push_back(DfRowJson("Local Volumes", 0, 0, 0, 0, true));
   rows.push_back(DfRowJson("Build Cache", 0, 0, 0, 0, false));
   if (json) {
@@ -142,11 +142,11 @@ void PrintDfVerbose(Env& env, const DfData& d, bool json) {
   }
   images.Print(out);
   out << "\nContainers space usage:\n\n";
-  Table containers({"CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED",
-                    "STATUS", "NAMES"});
+  Table containers(
+      {"CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"});
   for (const refstore::ContainerInfo& c : d.containers) {
-    containers.Add({ShortId(c.id), ShortId(c.image_id), "\"\"", "0", "0B",
-                    Ago(c.created, env.now), ContainerStatus(c), ""});
+    containers.Add({ShortId(c.id), ShortId(c.image_id), "\"\"", "0", "0B", Ago(c.created, env.now),
+                    ContainerStatus(c), ""});
   }
   containers.Print(out);
   out << "\nLocal Volumes space usage:\n\n";
@@ -219,7 +219,8 @@ int RunStats(Env& env, const std::string& format) {
   std::ostream& out = *env.out;
   out << "Format version:  " << stats->format_version << "\n";
   out << "Opened as:       "
-      << (stats->secondary ? "read-only beside a writer (another process has the store open)" : "read-only")
+      << (stats->secondary ? "read-only beside a writer (another process has the store open)"
+                           : "read-only")
       << "\n";
   out << "Size on disk:    " << Human(stats->disk_bytes) << " (" << stats->disk_bytes
       << " bytes)\n";
@@ -243,9 +244,8 @@ int RunStats(Env& env, const std::string& format) {
 Json ExplanationJson(const refstore::Explanation& e) {
   Json containers = Json::array();
   for (const refstore::ContainerInfo& c : e.containers) {
-    containers.push_back(Json{{"ID", c.id},
-                              {"Running", c.running},
-                              {"CreatedAt", refstore::FormatRfc3339(c.created)}});
+    containers.push_back(Json{
+        {"ID", c.id}, {"Running", c.running}, {"CreatedAt", refstore::FormatRfc3339(c.created)}});
   }
   return Json{{"Kind", e.kind == refstore::Explanation::Kind::kImage ? "image" : "blob"},
               {"Digest", e.digest},
@@ -265,8 +265,7 @@ void PrintExplanation(std::ostream& out, const refstore::Explanation& e) {
   for (const std::string& n : e.names) keepers.emplace_back("name", n);
   if (e.pinned) keepers.emplace_back("pin", "");
   for (const refstore::ContainerInfo& c : e.containers) {
-    keepers.emplace_back("container",
-                         ShortId(c.id) + (c.running ? " (running)" : " (stopped)"));
+    keepers.emplace_back("container", ShortId(c.id) + (c.running ? " (running)" : " (stopped)"));
   }
   for (const std::string& i : e.images) keepers.emplace_back("image", i);
   for (const std::string& l : e.leases) keepers.emplace_back("lease", l);
@@ -349,9 +348,8 @@ void RegisterSystemCommands(CLI::App& root, Registry& registry) {
       ->type_name("REF|DIGEST");
   cmd->add_option("--format", *explain_format, "Output format: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
-  registry.Add(cmd, [ref, explain_format](Env& env) {
-    return RunExplain(env, *ref, *explain_format);
-  });
+  registry.Add(cmd,
+               [ref, explain_format](Env& env) { return RunExplain(env, *ref, *explain_format); });
 }
 
 }  // namespace refstore_tool

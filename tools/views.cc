@@ -87,8 +87,8 @@ std::string ImageIdCell(const std::string& id, bool no_trunc) {
   return no_trunc ? id : ShortId(id);
 }
 
-nlohmann::json ImageRowJson(const refstore::ImageSummary& img, const ImageRow& row,
-                            bool no_trunc, absl::Time now) {
+nlohmann::json ImageRowJson(const refstore::ImageSummary& img, const ImageRow& row, bool no_trunc,
+                            absl::Time now) {
   nlohmann::json j;
   j["Containers"] = std::to_string(img.containers);
   j["CreatedAt"] = GoTimeString(img.created);

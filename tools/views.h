@@ -59,8 +59,8 @@ std::string ImageIdCell(const std::string& id, bool no_trunc);
 // Digest, ID, Repository, SharedSize, Size, Tag, UniqueSize, VirtualSize)
 // plus the raw byte counts (SizeBytes, SharedSizeBytes, UniqueSizeBytes),
 // LastUsedAt, LastUsedSince and Pinned.
-nlohmann::json ImageRowJson(const refstore::ImageSummary& image, const ImageRow& row,
-                            bool no_trunc, absl::Time now);
+nlohmann::json ImageRowJson(const refstore::ImageSummary& image, const ImageRow& row, bool no_trunc,
+                            absl::Time now);
 
 // A container as docker's ContainerContext shows it (COMMAND "\"\"", empty
 // PORTS and NAMES, STATUS "Up" or "Exited"): table cells and the JSON

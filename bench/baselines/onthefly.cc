@@ -9,12 +9,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "refstore/reference.h"
 #include "refstore/db/rocks_options.h"
-#include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
+#include "refstore/reference.h"
 #include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace refstore::bench {
 namespace {
@@ -272,13 +272,11 @@ struct OnTheFlyStore::Impl {
   absl::Status ApplyLease(const LeaseEvent& e);
   absl::Status AddContent(const CreateImageRequest& req, const Raw& target,
                           rocksdb::WriteBatch* batch);
-  absl::Status AddLeaf(const Descriptor& d, RawSet* pending, rocksdb::WriteBatch* batch,
-                       Raw* raw);
+  absl::Status AddLeaf(const Descriptor& d, RawSet* pending, rocksdb::WriteBatch* batch, Raw* raw);
 
   absl::StatusOr<std::vector<Record>> ListRecords(std::string_view ns);
   absl::StatusOr<RawSet> UsedImages(std::string_view ns, const std::vector<Record>& records);
-  absl::StatusOr<std::optional<std::string>> ContainerUsing(std::string_view ns,
-                                                            const Raw& target);
+  absl::StatusOr<std::optional<std::string>> ContainerUsing(std::string_view ns, const Raw& target);
   absl::Status DeleteRecord(const Record& rec);
   absl::Status RemoveExpiredLeases(absl::Time now, OnTheFlyResult* r);
 
@@ -325,7 +323,8 @@ absl::Status OnTheFlyStore::Impl::BuildIndex() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view key = it->key().ToStringView();
     Raw target;
-    if (key.find('\0') == std::string_view::npos || !ImageTarget(it->value().ToStringView(), &target)) {
+    if (key.find('\0') == std::string_view::npos ||
+        !ImageTarget(it->value().ToStringView(), &target)) {
       return Corrupt("image");
     }
     IndexAdd(key.substr(0, key.find('\0')), AfterNs(key), target);
@@ -524,8 +523,8 @@ absl::StatusOr<RawSet> OnTheFlyStore::Impl::UsedImages(std::string_view ns,
 
 // The smallest ID of a container of `ns` whose reference, resolved now, is
 // image `target`; nullopt when none.
-absl::StatusOr<std::optional<std::string>> OnTheFlyStore::Impl::ContainerUsing(
-    std::string_view ns, const Raw& target) {
+absl::StatusOr<std::optional<std::string>> OnTheFlyStore::Impl::ContainerUsing(std::string_view ns,
+                                                                               const Raw& target) {
   const std::string prefix = NsPrefix(ns);
   const std::string hex = Hex(target);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[kContainers]));
@@ -679,7 +678,8 @@ OnTheFlyStore::~OnTheFlyStore() = default;
 absl::StatusOr<std::unique_ptr<OnTheFlyStore>> OnTheFlyStore::Open(std::string_view dir) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(dir), ec);
-  if (ec) return absl::InternalError(internal::Cat("onthefly: cannot create ", dir, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(internal::Cat("onthefly: cannot create ", dir, ": ", ec.message()));
 
   auto cache = internal::NewRocksCache();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;

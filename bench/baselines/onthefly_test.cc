@@ -236,7 +236,8 @@ TEST_P(OnTheFlyRemove, RemoveByNameReclaimsTheSame) {
   std::vector<std::string> names;  // ns0's names in creation order, once each
   for (const Event& event : w.events) {
     const auto* e = std::get_if<CreateImageEvent>(&event);
-    if (e && e->ns == "ns0" && std::find(names.begin(), names.end(), *e->request.name) == names.end()) {
+    if (e && e->ns == "ns0" &&
+        std::find(names.begin(), names.end(), *e->request.name) == names.end()) {
       names.push_back(*e->request.name);
     }
   }
@@ -306,8 +307,8 @@ struct Scenario {
   }
   void Lease(std::string ns, std::string id, std::optional<absl::Time> expires,
              std::vector<Descriptor> content) {
-    events.push_back(LeaseEvent{
-        .ns = ns, .id = id, .expires = expires, .content = content, .at = Tick()});
+    events.push_back(
+        LeaseEvent{.ns = ns, .id = id, .expires = expires, .content = content, .at = Tick()});
   }
   absl::Time Tick() { return now += absl::Seconds(1); }
 };

@@ -17,9 +17,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "fmt/format.h"
-#include "workload/workload.h"
-#include "refstore/text/go_units.h"
 #include "refstore/store.h"
+#include "refstore/text/go_units.h"
+#include "workload/workload.h"
 
 namespace {
 
@@ -96,8 +96,8 @@ int Run(const Flags& flags, const std::string& store_dir) {
   };
   if (tty) {
     prune.on_progress = [&](const refstore::Progress& p) {
-      fmt::print(stderr, "\r  pruning: {}/{} images scanned, {} deleted, {} reclaimed\033[K", p.images_scanned,
-                 generated->images, p.images_deleted,
+      fmt::print(stderr, "\r  pruning: {}/{} images scanned, {} deleted, {} reclaimed\033[K",
+                 p.images_scanned, generated->images, p.images_deleted,
                  refstore::text::HumanSize(static_cast<double>(p.space_reclaimed)));
     };
   }
@@ -110,8 +110,10 @@ int Run(const Flags& flags, const std::string& store_dir) {
     return 1;
   }
 
-  fmt::print("Deleted entries: {} (untagged {}, deleted {})\n", untagged + deleted, untagged, deleted);
-  fmt::print("Total reclaimed space: {}\n", refstore::text::HumanSize(static_cast<double>(pruned->space_reclaimed)));
+  fmt::print("Deleted entries: {} (untagged {}, deleted {})\n", untagged + deleted, untagged,
+             deleted);
+  fmt::print("Total reclaimed space: {}\n",
+             refstore::text::HumanSize(static_cast<double>(pruned->space_reclaimed)));
   fmt::print("Images deleted: {} of {}\n", pruned->images_deleted, generated->images);
   fmt::print("Prune time: {:.2f}s\n", prune_seconds);
   fmt::print("Peak RSS: {:.1f} MB\n", PeakRssMb());
@@ -127,8 +129,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   app.add_option("--seed", flags.seed, "Seed of the generator")->capture_default_str();
-  app.add_option("--container-share", flags.container_share,
-                 "Share of the images a container uses")
+  app.add_option("--container-share", flags.container_share, "Share of the images a container uses")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--dir", flags.dir,

@@ -30,10 +30,11 @@ namespace fs = std::filesystem;
 
 struct Flags {
   WorkloadOptions workload;
-  std::string scenarios = "create,prune_dangling,prune_all,prune_all_label,remove,df,check,repair,reopen";
+  std::string scenarios =
+      "create,prune_dangling,prune_all,prune_all_label,remove,df,check,repair,reopen";
   std::string designs = "refstore,floor,onthefly-once,onthefly-per-record";
   double budget_s = 120;  // for the baselines' quadratic paths
-  int64_t removes = -1;  // -1: min(2000, images / 10)
+  int64_t removes = -1;   // -1: min(2000, images / 10)
   int df_calls = 200;
   std::string dir;
   std::string json;
@@ -53,16 +54,19 @@ std::set<std::string> Split(const std::string& list) {
 class Driver {
  public:
   Driver(const Flags& flags, std::string root)
-      : flags_(flags), root_(std::move(root)), scenarios_(Split(flags.scenarios)),
+      : flags_(flags),
+        root_(std::move(root)),
+        scenarios_(Split(flags.scenarios)),
         designs_(Split(flags.designs)) {}
 
   int Run() {
     report_["machine"] = MachineDescription();
     report_["workload"] = WorkloadJson();
     const std::string tmpl = root_ + "/template-refstore";
-    const int64_t removes = flags_.removes >= 0
-                                ? flags_.removes
-                                : std::min<int64_t>(2000, std::max<int64_t>(1, flags_.workload.images / 10));
+    const int64_t removes =
+        flags_.removes >= 0
+            ? flags_.removes
+            : std::min<int64_t>(2000, std::max<int64_t>(1, flags_.workload.images / 10));
     // The designs differ on purpose for containers created with a name that
     // later moves; every design gets those pinned to their image ID.
     auto pins = MovedNameContainers(flags_.workload);
@@ -84,7 +88,8 @@ class Driver {
       const std::string name = PruneKindName(kind);
       if (!scenarios_.count(name)) continue;
       const std::string after = Copy(tmpl, name);
-      nlohmann::json pruned = Step("refstore", name, [&] { return PruneRefstore(At(after), kind); });
+      nlohmann::json pruned =
+          Step("refstore", name, [&] { return PruneRefstore(At(after), kind); });
       if (designs_.count("floor") && kind != PruneKind::kAllLabel && pruned.contains("items")) {
         RunFloorFor(tmpl, after, name, kind == PruneKind::kAll, pruned["items"]);
       }
@@ -98,13 +103,15 @@ class Driver {
     if (scenarios_.count("df")) {
       Step("refstore", "df", [&] { return DiskUsageRefstore(At(tmpl), flags_.df_calls); });
     }
-    if (scenarios_.count("check")) Step("refstore", "check", [&] { return CheckRefstore(At(tmpl)); });
+    if (scenarios_.count("check"))
+      Step("refstore", "check", [&] { return CheckRefstore(At(tmpl)); });
     if (scenarios_.count("repair")) {
       const std::string dir = Copy(tmpl, "repair");
       Step("refstore", "repair", [&] { return RepairRefstore(At(dir)); });
       fs::remove_all(dir);
     }
-    if (scenarios_.count("reopen")) Step("refstore", "reopen", [&] { return ReopenRefstore(At(tmpl)); });
+    if (scenarios_.count("reopen"))
+      Step("refstore", "reopen", [&] { return ReopenRefstore(At(tmpl)); });
     if (!flags_.keep) fs::remove_all(tmpl);
     RunOnTheFly(*pins);
     return Finish(0);
@@ -140,7 +147,8 @@ class Driver {
     for (bool per : {false, true}) {
       if (!scenarios_.count("prune_all") || !(per ? per_record : once)) continue;
       const std::string dir = Copy(tmpl, "onthefly-prune");
-      const auto mode = per ? OnTheFlyStore::GcMode::kPerRecord : OnTheFlyStore::GcMode::kOncePerPrune;
+      const auto mode =
+          per ? OnTheFlyStore::GcMode::kPerRecord : OnTheFlyStore::GcMode::kOncePerPrune;
       Step(per ? "onthefly-per-record" : "onthefly-once", "prune_all",
            [&] { return PruneOnTheFly(At(dir), mode, budget); });
       fs::remove_all(dir);
@@ -178,7 +186,8 @@ class Driver {
                       const std::function<nlohmann::json()>& step) {
     if (isatty(2)) std::fprintf(stderr, "%s / %s ...\n", design.c_str(), scenario.c_str());
     auto result = RunInChild(step);
-    nlohmann::json row = result.ok() ? *result : nlohmann::json{{"error", result.status().ToString()}};
+    nlohmann::json row =
+        result.ok() ? *result : nlohmann::json{{"error", result.status().ToString()}};
     Record(design, scenario, row);
     return rows_.back();
   }
@@ -193,13 +202,17 @@ class Driver {
 
   nlohmann::json WorkloadJson() const {
     const WorkloadOptions& w = flags_.workload;
-    return {{"images", w.images},           {"base_images", w.base_images},
-            {"layers_min", w.layers_min},   {"layers_max", w.layers_max},
+    return {{"images", w.images},
+            {"base_images", w.base_images},
+            {"layers_min", w.layers_min},
+            {"layers_max", w.layers_max},
             {"layer_median_bytes", w.layer_median_bytes},
-            {"index_share", w.index_share}, {"tags_mean", w.tags_mean},
+            {"index_share", w.index_share},
+            {"tags_mean", w.tags_mean},
             {"dangling_share", w.dangling_share},
             {"container_share", w.container_share},
-            {"namespaces", w.namespaces},   {"leases", w.leases},
+            {"namespaces", w.namespaces},
+            {"leases", w.leases},
             {"seed", w.seed}};
   }
 

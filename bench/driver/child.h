@@ -15,8 +15,8 @@ namespace refstore::bench {
 
 // What the kernel measured of one child.
 struct ChildUsage {
-  int64_t peak_rss_kb = 0;     // wait4's ru_maxrss
-  int64_t bytes_written = 0;   // /proc/self/io write_bytes at the child's end
+  int64_t peak_rss_kb = 0;    // wait4's ru_maxrss
+  int64_t bytes_written = 0;  // /proc/self/io write_bytes at the child's end
 };
 
 // Runs `step` in a child. The child's JSON result comes back with

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "driver/measure.h"
-#include "refstore/format/keys.h"
 #include "refstore/db/rocks_options.h"
+#include "refstore/format/keys.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -27,9 +27,8 @@ class Db {
     }
     rocksdb::DB* raw = nullptr;
     rocksdb::DBOptions options = internal::RocksDbOptions(/*create_if_missing=*/false);
-    rocksdb::Status s =
-        read_only ? rocksdb::DB::OpenForReadOnly(options, dir, cfs, &handles_, &raw)
-                  : rocksdb::DB::Open(options, dir, cfs, &handles_, &raw);
+    rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(options, dir, cfs, &handles_, &raw)
+                                  : rocksdb::DB::Open(options, dir, cfs, &handles_, &raw);
     if (!s.ok()) throw std::runtime_error("open " + dir + ": " + s.ToString());
     db_.reset(raw);
   }
@@ -125,7 +124,10 @@ nlohmann::json RunFloor(const std::string& store, const std::string& plan_file, 
     Check(db.get()->Write(rocksdb::WriteOptions(), &batch), "write");
   }
   const double seconds = clock.Seconds();
-  return {{"seconds", seconds}, {"scanned", scanned}, {"items", scanned}, {"ops", ops},
+  return {{"seconds", seconds},
+          {"scanned", scanned},
+          {"items", scanned},
+          {"ops", ops},
           {"scanned_value_bytes", value_bytes}};
 }
 

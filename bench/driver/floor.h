@@ -24,8 +24,7 @@ nlohmann::json MakeFloorPlan(const std::string& before, const std::string& after
 // Opens `store` (a copy of `before`) with refstore's RocksDB settings, scans
 // the candidate column family (`dangling` or `images`) of namespace ns0,
 // then applies `plan_file`. Returns {"seconds", "scanned", "ops"}.
-nlohmann::json RunFloor(const std::string& store, const std::string& plan_file,
-                        bool all_images);
+nlohmann::json RunFloor(const std::string& store, const std::string& plan_file, bool all_images);
 
 }  // namespace refstore::bench
 

@@ -47,9 +47,12 @@ class ProgressLine {
 
 const char* PruneKindName(PruneKind kind) {
   switch (kind) {
-    case PruneKind::kDangling: return "prune_dangling";
-    case PruneKind::kAll: return "prune_all";
-    case PruneKind::kAllLabel: return "prune_all_label";
+    case PruneKind::kDangling:
+      return "prune_dangling";
+    case PruneKind::kAll:
+      return "prune_all";
+    case PruneKind::kAllLabel:
+      return "prune_all_label";
   }
   return "?";
 }
@@ -130,7 +133,9 @@ nlohmann::json PruneRefstore(const BenchStore& bench, PruneKind kind) {
   int64_t entries = 0;
   options.on_entry = [&](const DeleteEntry&) { ++entries; };
   ProgressLine progress(PruneKindName(kind));
-  options.on_progress = [&](const Progress& p) { progress.Show(p.images_scanned, bench.stats.images); };
+  options.on_progress = [&](const Progress& p) {
+    progress.Show(p.images_scanned, bench.stats.images);
+  };
   Stopwatch clock;
   auto result = store->Prune(Ctx(bench), options);
   const double seconds = clock.Seconds();
@@ -197,7 +202,9 @@ nlohmann::json CheckRefstore(const BenchStore& bench) {
   auto problems = store->Check();
   const double seconds = clock.Seconds();
   ThrowIfError(problems.status());
-  return {{"seconds", seconds}, {"items", bench.stats.images}, {"problems", refstore::Faults(*problems).size()}};
+  return {{"seconds", seconds},
+          {"items", bench.stats.images},
+          {"problems", refstore::Faults(*problems).size()}};
 }
 
 nlohmann::json RepairRefstore(const BenchStore& bench) {

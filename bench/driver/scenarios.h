@@ -10,18 +10,18 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "nlohmann/json.hpp"
 #include "baselines/compare.h"
+#include "nlohmann/json.hpp"
 #include "workload/workload.h"
 
 namespace refstore::bench {
 
 // What the scenarios know of the generated store.
 struct BenchStore {
-  std::string dir;                       // the store's directory
-  WorkloadStats stats;                   // what the generator made
-  std::vector<std::string> remove_names; // names (namespace ns0) for the remove stream
-  absl::Time now;                        // "now" for every scenario: after the last event
+  std::string dir;                        // the store's directory
+  WorkloadStats stats;                    // what the generator made
+  std::vector<std::string> remove_names;  // names (namespace ns0) for the remove stream
+  absl::Time now;                         // "now" for every scenario: after the last event
 };
 
 // Generates the workload into a new store at `dir`, picking `remove_count`

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "refstore/content/sha256.h"
 #include "micro.h"
+#include "refstore/content/sha256.h"
 
 namespace refstore::micro {
 namespace {

@@ -44,8 +44,9 @@ bool TakeOwnFlags(int* argc, char** argv, std::vector<int64_t>* sizes) {
       continue;
     }
     if (arg == "--help") {
-      std::printf("refstore_micro flags:\n  %sN[,N...]  store sizes (default 1000,10000,100000)\n\n",
-                  kImagesFlag.data());
+      std::printf(
+          "refstore_micro flags:\n  %sN[,N...]  store sizes (default 1000,10000,100000)\n\n",
+          kImagesFlag.data());
     }
     argv[kept++] = argv[i];
   }

@@ -1,11 +1,12 @@
 // micro_support.cc: the shared helpers of micro.h (scratch stores, synthetic
 // images, the store cache). Nothing here is timed.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <system_error>
-#include <unistd.h>
 #include <utility>
 
 #include "micro.h"
@@ -52,8 +53,8 @@ std::unique_ptr<PopulatedStore> Populate(int64_t images) {
     uint64_t serial = NextSerial();
     ctx.now = At(i);
     auto id = out->store().CreateImage(
-        ctx, SyntheticImage(serial, "micro/base-" + std::to_string(i % 1000) + ":v" +
-                                        std::to_string(serial)));
+        ctx, SyntheticImage(
+                 serial, "micro/base-" + std::to_string(i % 1000) + ":v" + std::to_string(serial)));
     if (!id.ok()) Die("populating a store", id.status());
     out->ids.push_back(*std::move(id));
   }
@@ -61,7 +62,8 @@ std::unique_ptr<PopulatedStore> Populate(int64_t images) {
 }
 
 std::map<std::pair<std::string, int64_t>, std::unique_ptr<PopulatedStore>>& Cache() {
-  static auto* cache = new std::map<std::pair<std::string, int64_t>, std::unique_ptr<PopulatedStore>>;
+  static auto* cache =
+      new std::map<std::pair<std::string, int64_t>, std::unique_ptr<PopulatedStore>>;
   return *cache;
 }
 

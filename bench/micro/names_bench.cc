@@ -38,8 +38,8 @@ NamedStore& ManyNames(int64_t names) {
   if (!id.ok()) std::abort();
   s.id = *id;
   for (int64_t k = 1; k < names; ++k) {
-    absl::Status st = store.Tag({.ns = "default", .now = At(k)}, s.id,
-                                absl::StrCat("many/r", k % 100, ":t", k));
+    absl::Status st =
+        store.Tag({.ns = "default", .now = At(k)}, s.id, absl::StrCat("many/r", k % 100, ":t", k));
     if (!st.ok()) std::abort();
   }
   return stores.emplace(names, std::move(s)).first->second;

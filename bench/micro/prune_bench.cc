@@ -31,12 +31,11 @@ struct WorkloadStore {
 std::optional<WorkloadStore> BuildWorkloadStore(benchmark::State& state, int64_t images) {
   WorkloadStore out{.scratch = OpenScratchStore()};
   Store& store = *out.scratch->store;
-  auto stats = bench::Generate(bench::WorkloadOptions{.images = images},
-                               [&](const bench::Event& event) {
-                                 std::visit([&](const auto& e) { out.namespaces.insert(e.ns); },
-                                            event);
-                                 return bench::ApplyToStore(store, event);
-                               });
+  auto stats =
+      bench::Generate(bench::WorkloadOptions{.images = images}, [&](const bench::Event& event) {
+        std::visit([&](const auto& e) { out.namespaces.insert(e.ns); }, event);
+        return bench::ApplyToStore(store, event);
+      });
   if (!stats.ok()) {
     state.SkipWithError(stats.status().ToString().c_str());
     return std::nullopt;
@@ -72,8 +71,7 @@ void BM_PrunePerImage(benchmark::State& state) {
 
 void RegisterPruneBenchmarks(const std::vector<int64_t>& sizes) {
   auto* b = benchmark::RegisterBenchmark("BM_PrunePerImage", BM_PrunePerImage);
-  b->ArgName("images")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(
-      benchmark::kMillisecond);
+  b->ArgName("images")->Iterations(1)->Repetitions(3)->UseRealTime()->Unit(benchmark::kMillisecond);
   for (int64_t n : sizes) b->Arg(n);
 }
 

@@ -12,8 +12,7 @@
 namespace refstore::micro {
 namespace {
 
-const std::string kHex =
-    "4ff3ca91275773af45cb4b0834e12b7eb47d1c18f770a0b151381cd227f4c253";
+const std::string kHex = "4ff3ca91275773af45cb4b0834e12b7eb47d1c18f770a0b151381cd227f4c253";
 
 const std::vector<std::string>& ParseInputs() {
   static const auto* inputs = new std::vector<std::string>{

@@ -81,8 +81,9 @@ class Builder {
 
   absl::StatusOr<WorkloadStats> Run() {
     const int64_t bases =
-        o_.base_images >= 0 ? std::min(o_.base_images, o_.images)
-                            : std::min<int64_t>(o_.images, std::clamp<int64_t>(o_.images / 100, 10, 5000));
+        o_.base_images >= 0
+            ? std::min(o_.base_images, o_.images)
+            : std::min<int64_t>(o_.images, std::clamp<int64_t>(o_.images / 100, 10, 5000));
     Zipf popular(std::max<int64_t>(bases, 1), 1.1);
     std::vector<std::vector<Descriptor>> base_layers;
     for (int64_t i = 0; i < o_.images; ++i) {
@@ -162,7 +163,8 @@ class Builder {
 
   // A single-platform image: `shared` then own layers up to `layers`, a
   // config, and the manifest as target.
-  void BuildManifest(const std::vector<Descriptor>& shared, int64_t layers, CreateImageRequest& req) {
+  void BuildManifest(const std::vector<Descriptor>& shared, int64_t layers,
+                     CreateImageRequest& req) {
     req.content = shared;
     while (static_cast<int64_t>(req.content.size()) < layers) req.content.push_back(Layer());
     req.content.push_back(Config());
@@ -192,8 +194,7 @@ class Builder {
   }
   std::string NewName(int ns) {
     const int64_t n = static_cast<int64_t>(names_[ns].size());
-    names_[ns].push_back(
-        fmt::format("app{}:v{}", n / kTagsPerRepository, n % kTagsPerRepository));
+    names_[ns].push_back(fmt::format("app{}:v{}", n / kTagsPerRepository, n % kTagsPerRepository));
     return names_[ns].back();
   }
 
@@ -213,10 +214,18 @@ class Builder {
     const std::string& id = req.target.digest;
     std::string ref;
     switch (stats_.containers % 4) {
-      case 0: ref = *req.name; break;
-      case 1: ref = id; break;
-      case 2: ref = id.substr(7, 12); break;
-      default: ref = req.name->substr(0, req.name->find(':')) + "@" + id; break;
+      case 0:
+        ref = *req.name;
+        break;
+      case 1:
+        ref = id;
+        break;
+      case 2:
+        ref = id.substr(7, 12);
+        break;
+      default:
+        ref = req.name->substr(0, req.name->find(':')) + "@" + id;
+        break;
     }
     CreateContainerEvent e{.ns = NsName(ns),
                            .id = Hex256(o_.seed, counter_++),
@@ -231,8 +240,8 @@ class Builder {
   const std::function<absl::Status(const Event&)>& sink_;
   Random random_;
   WorkloadStats stats_;
-  uint64_t counter_ = 0;                           // digests and container IDs
-  std::vector<std::vector<std::string>> names_;    // names issued, per namespace
+  uint64_t counter_ = 0;                            // digests and container IDs
+  std::vector<std::vector<std::string>> names_;     // names issued, per namespace
   std::unordered_map<std::string, int64_t> owner_;  // "ns/name" -> image
   std::vector<int64_t> name_count_;                 // names each image has
 };

@@ -46,7 +46,7 @@ namespace refstore::bench {
 
 struct WorkloadOptions {
   int64_t images = 10000;
-  int64_t base_images = -1;       // -1: images / 100, at least 10, at most 5000
+  int64_t base_images = -1;  // -1: images / 100, at least 10, at most 5000
   int layers_min = 3;
   int layers_max = 15;
   double layer_median_bytes = 3e6;
@@ -89,17 +89,17 @@ using Event = std::variant<CreateImageEvent, CreateContainerEvent, LeaseEvent>;
 
 // What a generated workload contains.
 struct WorkloadStats {
-  int64_t images = 0;          // distinct images created
-  int64_t names = 0;           // names given (moved ones included)
-  int64_t dangling = 0;        // images left without a name
-  int64_t indexes = 0;         // multi-platform images
+  int64_t images = 0;    // distinct images created
+  int64_t names = 0;     // names given (moved ones included)
+  int64_t dangling = 0;  // images left without a name
+  int64_t indexes = 0;   // multi-platform images
   int64_t containers = 0;
   int64_t running = 0;
   int64_t leases = 0;
-  int64_t blobs = 0;           // distinct blobs
-  int64_t blob_bytes = 0;      // their total size
+  int64_t blobs = 0;       // distinct blobs
+  int64_t blob_bytes = 0;  // their total size
   int64_t events = 0;
-  absl::Time end;              // time of the last event
+  absl::Time end;  // time of the last event
 };
 
 // Generate calls `sink` with every event in order and returns the totals.

@@ -61,8 +61,8 @@ TEST(WorkloadTest, ShapeFollowsTheOptions) {
 }
 
 TEST(WorkloadTest, EveryEventAppliesAndTheStoreChecksClean) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("refstore-workload-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("refstore-workload-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   {
     auto store = Store::Open(dir.string(), {});

@@ -42,8 +42,8 @@ absl::Status SysError(std::string_view what, const std::string& path, int err) {
 // of a path, so that no path can leave the layout.
 absl::Status CheckHex(std::string_view hex) {
   if (text::IsSha256Hex(hex)) return absl::OkStatus();
-  return absl::InvalidArgumentError(Cat(
-      "invalid blob digest \"", hex.substr(0, 80), "\": want 64 lowercase hex characters"));
+  return absl::InvalidArgumentError(
+      Cat("invalid blob digest \"", hex.substr(0, 80), "\": want 64 lowercase hex characters"));
 }
 
 std::string Digest(std::string_view hex) { return Cat(text::kSha256Prefix, hex); }
@@ -143,8 +143,9 @@ absl::Status EnsureDir(FileHooks* hooks, const std::string& path, bool follow) {
 
 // Creates a new file in `dir` named "<prefix>.<pid>.<counter>.<random>",
 // unique across threads and processes (O_EXCL rejects any collision).
-absl::StatusOr<std::pair<UniqueFd, std::string>> CreateTemp(FileHooks* hooks, const std::string& dir,
-                                                       std::string_view prefix) {
+absl::StatusOr<std::pair<UniqueFd, std::string>> CreateTemp(FileHooks* hooks,
+                                                            const std::string& dir,
+                                                            std::string_view prefix) {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t nonce = [] {
     std::random_device rd;
@@ -211,7 +212,6 @@ bool IsIngestPath(const std::string& root, const std::string& path) {
   return path.size() > prefix.size() && path.starts_with(prefix) &&
          path.find('/', prefix.size()) == std::string::npos;
 }
-
 
 }  // namespace
 
@@ -305,8 +305,7 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
                                               const BlobReader& reader) {
   if (absl::Status s = CheckHex(hex); !s.ok()) return s;
   if (size < 0) {
-    return absl::InvalidArgumentError(
-        Cat("negative size ", size, " for ", Digest(hex)));
+    return absl::InvalidArgumentError(Cat("negative size ", size, " for ", Digest(hex)));
   }
   auto temp = CreateTemp(hooks_, root_ + "/ingest", hex);
   if (!temp.ok()) return temp.status();
@@ -323,13 +322,13 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
       if (!n.ok()) return n.status();
       if (*n == 0) break;
       if (*n > kBufSize) {
-        return absl::InternalError(Cat("reader of ", Digest(hex), " returned ", *n,
-                                                " bytes into a buffer of ", kBufSize));
+        return absl::InternalError(
+            Cat("reader of ", Digest(hex), " returned ", *n, " bytes into a buffer of ", kBufSize));
       }
       total += static_cast<int64_t>(*n);
       if (total > size) {
-        return absl::InvalidArgumentError(Cat("size of ", Digest(hex), " is at least ",
-                                                       total, " bytes, expected ", size));
+        return absl::InvalidArgumentError(
+            Cat("size of ", Digest(hex), " is at least ", total, " bytes, expected ", size));
       }
       hash.Update(std::string_view(buf.get(), *n));
       if (absl::Status s = WriteAll(hooks_, fd.get(), buf.get(), *n, file.temp_path); !s.ok()) {
@@ -337,13 +336,13 @@ absl::StatusOr<IngestFile> ContentDir::Ingest(std::string_view hex, int64_t size
       }
     }
     if (total != size) {
-      return absl::InvalidArgumentError(Cat("size of ", Digest(hex), " is ", total,
-                                                     " bytes, expected ", size));
+      return absl::InvalidArgumentError(
+          Cat("size of ", Digest(hex), " is ", total, " bytes, expected ", size));
     }
     std::string got = hash.HexDigest();
     if (got != hex) {
-      return absl::InvalidArgumentError(Cat(
-          "digest of the written bytes is sha256:", got, ", expected ", Digest(hex)));
+      return absl::InvalidArgumentError(
+          Cat("digest of the written bytes is sha256:", got, ", expected ", Digest(hex)));
     }
     if (absl::Status s = SyncFile(hooks_, fd.get(), file.temp_path); !s.ok()) return s;
     if (const int err = fd.Close()) return SysError("close", file.temp_path, err);
@@ -442,8 +441,8 @@ absl::StatusOr<std::string> ContentDir::ReadBlob(std::string_view hex, int64_t m
   absl::StatusOr<UniqueFd> fd = OpenBlobForRead(path, &st);
   if (!fd.ok()) return fd.status();
   auto too_large = [&](int64_t size) {
-    return absl::InvalidArgumentError(Cat(Digest(hex), " is ", size,
-                                                   " bytes, more than the limit of ", max_size));
+    return absl::InvalidArgumentError(
+        Cat(Digest(hex), " is ", size, " bytes, more than the limit of ", max_size));
   };
   if (st.st_size > max_size) return too_large(st.st_size);
   // Read to the end, but stop past the limit: the file may have grown.

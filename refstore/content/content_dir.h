@@ -46,7 +46,7 @@ BlobReader StringReader(std::string_view bytes);
 
 // A blob written to a temporary file and verified, not yet published.
 struct IngestFile {
-  std::string hex;        // 64 lowercase hex characters
+  std::string hex;  // 64 lowercase hex characters
   int64_t size = 0;
   std::string temp_path;  // under <root>/ingest/
 };

@@ -175,8 +175,8 @@ TEST_F(ContentDirTest, InvalidHexRejected) {
   std::string upper = good;
   upper[0] = 'A';
   for (const std::string& hex :
-       {std::string("../../../etc/passwd"), good.substr(1), good + "0", upper,
-        "sha256:" + good, std::string(), "../ingest/" + good.substr(10)}) {
+       {std::string("../../../etc/passwd"), good.substr(1), good + "0", upper, "sha256:" + good,
+        std::string(), "../ingest/" + good.substr(10)}) {
     SCOPED_TRACE(hex);
     EXPECT_EQ(cd.Ingest(hex, 1, StringReader("x")).status().code(),
               absl::StatusCode::kInvalidArgument);
@@ -311,10 +311,8 @@ TEST_F(ContentDirTest, ReadBlobMaxSize) {
   got = cd.ReadBlob(hex, int64_t{1} << 40);  // a large limit allocates nothing extra
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(*got, data);
-  EXPECT_EQ(cd.ReadBlob(hex, data.size() - 1).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(cd.ReadBlob(Sha256Hex("absent"), 100).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(cd.ReadBlob(hex, data.size() - 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(cd.ReadBlob(Sha256Hex("absent"), 100).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(ContentDirTest, CleanIngestKeepsKeptPaths) {
@@ -349,8 +347,7 @@ TEST_F(ContentDirTest, OpenRejectsSymlinkedParts) {
     fs::create_directory_symlink(tmp_ + "/elsewhere", root_ + "/" + part);
     absl::StatusOr<ContentDir> cd = ContentDir::Open(root_);
     ASSERT_EQ(cd.status().code(), absl::StatusCode::kInvalidArgument) << cd.status();
-    EXPECT_NE(cd.status().message().find(root_ + "/" + part), std::string::npos)
-        << cd.status();
+    EXPECT_NE(cd.status().message().find(root_ + "/" + part), std::string::npos) << cd.status();
   }
   // A root reached through a symlink is fine.
   fs::remove_all(root_);

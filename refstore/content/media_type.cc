@@ -12,9 +12,8 @@ MediaKind MediaKindOf(std::string_view media_type) {
   static constexpr std::string_view kSchema1[] = {
       "application/vnd.docker.distribution.manifest.v1+json",
       "application/vnd.docker.distribution.manifest.v1+prettyjws"};
-  static constexpr std::string_view kConfigs[] = {
-      "application/vnd.oci.image.config.v1+json",
-      "application/vnd.docker.container.image.v1+json"};
+  static constexpr std::string_view kConfigs[] = {"application/vnd.oci.image.config.v1+json",
+                                                  "application/vnd.docker.container.image.v1+json"};
   static constexpr std::string_view kLayers[] = {
       "application/vnd.oci.image.layer.v1.tar",
       "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -26,9 +25,12 @@ MediaKind MediaKindOf(std::string_view media_type) {
       "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"};
   static constexpr std::string_view kEmpty[] = {"application/vnd.oci.empty.v1+json"};
   static constexpr std::pair<MediaKind, std::span<const std::string_view>> kTable[] = {
-      {MediaKind::kManifest, kManifests}, {MediaKind::kIndex, kIndexes},
-      {MediaKind::kSchema1Manifest, kSchema1}, {MediaKind::kConfig, kConfigs},
-      {MediaKind::kLayer, kLayers}, {MediaKind::kEmpty, kEmpty}};
+      {MediaKind::kManifest, kManifests},
+      {MediaKind::kIndex, kIndexes},
+      {MediaKind::kSchema1Manifest, kSchema1},
+      {MediaKind::kConfig, kConfigs},
+      {MediaKind::kLayer, kLayers},
+      {MediaKind::kEmpty, kEmpty}};
   for (const auto& [kind, types] : kTable) {
     for (std::string_view type : types) {
       if (type == media_type) return kind;

@@ -23,18 +23,17 @@ TEST(MediaTypeTest, Kinds) {
 
 // store.h's IsManifestOrIndex reads the same table.
 TEST(MediaTypeTest, ManifestOrIndexOfEverySchema) {
-  for (std::string_view t : {kOciManifestType, kOciIndexType, kDockerManifestType,
-                             kDockerManifestListType,
-                             std::string_view("application/vnd.docker.distribution.manifest.v1+json"),
-                             std::string_view(
-                                 "application/vnd.docker.distribution.manifest.v1+prettyjws")}) {
+  for (std::string_view t :
+       {kOciManifestType, kOciIndexType, kDockerManifestType, kDockerManifestListType,
+        std::string_view("application/vnd.docker.distribution.manifest.v1+json"),
+        std::string_view("application/vnd.docker.distribution.manifest.v1+prettyjws")}) {
     EXPECT_TRUE(IsManifestOrIndexKind(MediaKindOf(t))) << t;
     EXPECT_TRUE(refstore::IsManifestOrIndex(t)) << t;
   }
-  for (std::string_view t : {std::string_view("application/vnd.oci.image.config.v1+json"),
-                             std::string_view("application/vnd.oci.image.layer.v1.tar"),
-                             std::string_view("application/vnd.oci.empty.v1+json"),
-                             std::string_view("text/plain")}) {
+  for (std::string_view t :
+       {std::string_view("application/vnd.oci.image.config.v1+json"),
+        std::string_view("application/vnd.oci.image.layer.v1.tar"),
+        std::string_view("application/vnd.oci.empty.v1+json"), std::string_view("text/plain")}) {
     EXPECT_FALSE(IsManifestOrIndexKind(MediaKindOf(t))) << t;
     EXPECT_FALSE(refstore::IsManifestOrIndex(t)) << t;
   }

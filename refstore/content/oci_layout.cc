@@ -9,13 +9,12 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -46,13 +45,19 @@ bool IsDocumentKind(Kind k) { return k == Kind::kManifest || k == Kind::kIndex; 
 
 const char* KindName(Kind k) {
   switch (k) {
-    case Kind::kManifest: return "an image manifest";
-    case Kind::kIndex: return "an image index";
-    case Kind::kConfig: return "an image config";
-    case Kind::kLayer: return "a layer";
-    case Kind::kEmpty: return "an empty descriptor";
+    case Kind::kManifest:
+      return "an image manifest";
+    case Kind::kIndex:
+      return "an image index";
+    case Kind::kConfig:
+      return "an image config";
+    case Kind::kLayer:
+      return "a layer";
+    case Kind::kEmpty:
+      return "an empty descriptor";
     case Kind::kSchema1Manifest:
-    case Kind::kUnknown: break;
+    case Kind::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -152,9 +157,9 @@ absl::StatusOr<OpenFile> OpenRegularAt(int dirfd, const std::string& name,
   struct stat st;
   if (::fstat(f.fd.get(), &st) != 0) return SysError(path, "fstat", errno);
   if (!S_ISREG(st.st_mode)) {
-    return LayoutError(path, std::string(S_ISDIR(st.st_mode) ? "is a directory"
-                                                            : "is a special file") +
-                                 ", not a regular file");
+    return LayoutError(path,
+                       std::string(S_ISDIR(st.st_mode) ? "is a directory" : "is a special file") +
+                           ", not a regular file");
   }
   f.size = static_cast<int64_t>(st.st_size);
   return f;
@@ -224,7 +229,8 @@ bool ValidLayoutVersion(std::string_view v) {
   size_t dot = v.find('.');
   if (dot == std::string_view::npos) return false;
   auto digits = [](std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   return digits(v.substr(0, dot)) && digits(v.substr(dot + 1));
 }
@@ -434,8 +440,8 @@ class Walker {
   void CheckDigest(const LayoutBlob& d, Sha256& hash) {
     std::string got = hash.HexDigest();
     if (got != HexOf(d)) {
-      Fault(dir_.BlobPath(HexOf(d)) + ": content does not match its digest (its SHA-256 is " +
-            got + ")");
+      Fault(dir_.BlobPath(HexOf(d)) + ": content does not match its digest (its SHA-256 is " + got +
+            ")");
     }
   }
 
@@ -588,16 +594,16 @@ absl::StatusOr<Json> ReadRootObject(const LayoutDir& d, const std::string& name,
 
 absl::Status CheckOciLayoutFile(const LayoutDir& d) {
   const std::string path = d.Path("oci-layout");
-  auto doc = ReadRootObject(d, "oci-layout", "missing: not an OCI image layout",
-                            int64_t{1} << 20, /*say_limit=*/false);
+  auto doc = ReadRootObject(d, "oci-layout", "missing: not an OCI image layout", int64_t{1} << 20,
+                            /*say_limit=*/false);
   if (!doc.ok()) return doc.status();
   auto v = doc->find("imageLayoutVersion");
   if (v == doc->end() || !v->is_string()) {
     return LayoutError(path, "no \"imageLayoutVersion\" string");
   }
   if (!ValidLayoutVersion(v->get_ref<const std::string&>())) {
-    return LayoutError(path, "unsupported imageLayoutVersion " +
-                                 Quote(v->get_ref<const std::string&>()));
+    return LayoutError(path,
+                       "unsupported imageLayoutVersion " + Quote(v->get_ref<const std::string&>()));
   }
   return absl::OkStatus();
 }
@@ -613,7 +619,8 @@ absl::StatusOr<Json> ReadIndexJson(const LayoutDir& d, const ReadOptions& option
     return LayoutError(path, "schemaVersion is not 2");
   }
   auto mt = doc->find("mediaType");
-  if (mt != doc->end() && !(mt->is_string() && mt->get_ref<const std::string&>() == kOciIndexType)) {
+  if (mt != doc->end() &&
+      !(mt->is_string() && mt->get_ref<const std::string&>() == kOciIndexType)) {
     return LayoutError(path, "mediaType is not " + std::string(kOciIndexType));
   }
   auto m = doc->find("manifests");
@@ -685,8 +692,8 @@ absl::StatusOr<Layout> ReadLayoutImpl(std::string_view dir, const ReadOptions& o
       walked.names = std::move(entry.image.names);
       walked.tags = std::move(entry.image.tags);
       if (!entry.image.error.empty()) {
-        walked.error = walked.error.empty() ? entry.image.error
-                                            : entry.image.error + "; " + walked.error;
+        walked.error =
+            walked.error.empty() ? entry.image.error : entry.image.error + "; " + walked.error;
       }
       layout.images.push_back(std::move(walked));
     } else {

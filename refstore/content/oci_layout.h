@@ -51,8 +51,8 @@ struct LayoutImage {
   // walk went on past the fault where it could: `content` holds what was
   // reached, possibly not all the image references.
   std::vector<LayoutBlob> content;
-  std::vector<std::string> names;   // full references, as annotated
-  std::vector<std::string> tags;    // bare tags, as annotated
+  std::vector<std::string> names;  // full references, as annotated
+  std::vector<std::string> tags;   // bare tags, as annotated
   // Non-empty: the image is unusable; the first fault, naming the file
   // (and how many more faults there were).
   std::string error;

@@ -11,12 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "refstore/content/sha256.h"
 
@@ -237,9 +236,9 @@ TEST(OciLayoutTest, EntriesOfTheSameManifestMerge) {
   EXPECT_EQ(img.error, "");
   EXPECT_EQ(img.target.digest, m.digest);
   EXPECT_EQ(img.tags, (std::vector<std::string>{"v1", "v2"}));
-  EXPECT_EQ(img.names, (std::vector<std::string>{"docker.io/library/app:v1",
-                                                 "registry.local:5000/app@sha256:" +
-                                                     std::string(64, 'a')}));
+  EXPECT_EQ(img.names,
+            (std::vector<std::string>{"docker.io/library/app:v1",
+                                      "registry.local:5000/app@sha256:" + std::string(64, 'a')}));
   EXPECT_EQ(img.content.size(), 2u);
   EXPECT_EQ(layout->images[1].target.digest, other.digest);
   EXPECT_EQ(layout->images[1].tags, std::vector<std::string>{"stable"});
@@ -419,7 +418,6 @@ class MalformedTest : public ::testing::Test {
   LayoutBlob good_;
 };
 
-
 TEST_F(MalformedTest, MissingBlob) {
   LayoutBlob missing = LayoutWriter::DescribeBytes(kLayerType, "never written");
   LayoutBlob m = w_.Image("bad", {w_.Layer("present"), missing});
@@ -506,7 +504,8 @@ TEST_F(MalformedTest, UnknownTargetMediaType) {
   LayoutBlob m = w_.Image("bad", {w_.Layer("fine")});
   m.media_type = "application/vnd.example.thing";
   std::string error = BadImageError(m);
-  EXPECT_TRUE(Has(error, (tmp_.path() / "index.json").string() + ": manifests[0]: unknown media type"));
+  EXPECT_TRUE(
+      Has(error, (tmp_.path() / "index.json").string() + ": manifests[0]: unknown media type"));
 }
 
 TEST_F(MalformedTest, LayerIsNotAnIndexEntry) {
@@ -536,7 +535,8 @@ TEST_F(MalformedTest, DigestLeavingTheLayout) {
 
 TEST_F(MalformedTest, UnsupportedDigestAlgorithm) {
   LayoutBlob m = ManifestWithRawLayer(
-      w_, Json{{"mediaType", kLayerType}, {"digest", "sha512:" + std::string(128, 'a')}, {"size", 1}});
+      w_,
+      Json{{"mediaType", kLayerType}, {"digest", "sha512:" + std::string(128, 'a')}, {"size", 1}});
   std::string error = BadImageError(m);
   EXPECT_TRUE(Has(error, w_.PathString(m) + ": layers[0]: unsupported digest algorithm"));
 }
@@ -560,16 +560,15 @@ TEST_F(MalformedTest, NegativeOrFractionalSize) {
 }
 
 TEST_F(MalformedTest, TraversalDigestInIndexJson) {
-  w_.WriteIndexJson(
-      {Json{{"mediaType", kManifestType},
-            {"digest", "sha256:../../../etc/passwd"},
-            {"size", 10},
-            {"annotations", {{kRefName, "bad"}}}},
-       Json{{"mediaType", kManifestType},
-            {"digest", "md5:d41d8cd98f00b204e9800998ecf8427e"},
-            {"size", 10},
-            {"annotations", {{kRefName, "md5"}}}},
-       LayoutWriter::Entry(good_, "good")});
+  w_.WriteIndexJson({Json{{"mediaType", kManifestType},
+                          {"digest", "sha256:../../../etc/passwd"},
+                          {"size", 10},
+                          {"annotations", {{kRefName, "bad"}}}},
+                     Json{{"mediaType", kManifestType},
+                          {"digest", "md5:d41d8cd98f00b204e9800998ecf8427e"},
+                          {"size", 10},
+                          {"annotations", {{kRefName, "md5"}}}},
+                     LayoutWriter::Entry(good_, "good")});
   auto layout = ReadLayout(Dir());
   ASSERT_TRUE(layout.ok()) << layout.status();
   ASSERT_EQ(layout->images.size(), 3u);
@@ -710,7 +709,8 @@ TEST_F(LayoutFaultTest, BadJsonInIndexJson) {
   auto layout = ReadLayout(Dir());
   ASSERT_FALSE(layout.ok());
   EXPECT_TRUE(absl::IsInvalidArgument(layout.status())) << layout.status();
-  EXPECT_TRUE(Has(std::string(layout.status().message()), PathOf("index.json") + ": not valid JSON"));
+  EXPECT_TRUE(
+      Has(std::string(layout.status().message()), PathOf("index.json") + ": not valid JSON"));
 }
 
 TEST_F(LayoutFaultTest, IndexJsonShape) {
@@ -765,7 +765,8 @@ TEST_F(LayoutFaultTest, OciLayoutIsASymlink) {
   fs::create_symlink(outside.path() / "oci-layout", tmp_.path() / "oci-layout");
   auto layout = ReadLayout(Dir());
   ASSERT_FALSE(layout.ok());
-  EXPECT_TRUE(Has(std::string(layout.status().message()), PathOf("oci-layout") + ": is a symbolic link"));
+  EXPECT_TRUE(
+      Has(std::string(layout.status().message()), PathOf("oci-layout") + ": is a symbolic link"));
 }
 
 TEST_F(LayoutFaultTest, BlobsDirectoryIsASymlink) {
@@ -775,7 +776,8 @@ TEST_F(LayoutFaultTest, BlobsDirectoryIsASymlink) {
   auto layout = ReadLayout(Dir());
   ASSERT_FALSE(layout.ok());
   EXPECT_TRUE(absl::IsInvalidArgument(layout.status())) << layout.status();
-  EXPECT_TRUE(Has(std::string(layout.status().message()), PathOf("blobs") + ": is a symbolic link"));
+  EXPECT_TRUE(
+      Has(std::string(layout.status().message()), PathOf("blobs") + ": is a symbolic link"));
   // ReadImage and FindRoots refuse it too.
   EXPECT_TRUE(Has(ReadImage(Dir(), m_).error, PathOf("blobs") + ": is a symbolic link"));
   std::vector<LayoutImage> roots = FindRoots(Dir(), {m_.digest.substr(7)});
@@ -789,7 +791,8 @@ TEST_F(LayoutFaultTest, Sha256DirectoryIsASymlink) {
   fs::create_symlink(outside.path() / "sha256", tmp_.path() / "blobs" / "sha256");
   auto layout = ReadLayout(Dir());
   ASSERT_FALSE(layout.ok());
-  EXPECT_TRUE(Has(std::string(layout.status().message()), PathOf("blobs/sha256") + ": is a symbolic link"));
+  EXPECT_TRUE(
+      Has(std::string(layout.status().message()), PathOf("blobs/sha256") + ": is a symbolic link"));
 }
 
 TEST_F(LayoutFaultTest, MissingDirectory) {

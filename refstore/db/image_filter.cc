@@ -33,8 +33,7 @@ absl::Status ParseDangling(const std::vector<std::string>& values, ImageFilter* 
   return absl::OkStatus();
 }
 
-absl::Status ParseUntils(const std::vector<std::string>& values, absl::Time now,
-                         ImageFilter* f) {
+absl::Status ParseUntils(const std::vector<std::string>& values, absl::Time now, ImageFilter* f) {
   for (const auto& v : values) {
     ASSIGN_OR_RETURN(absl::Time t, ParseUntil(v, now));
     f->until_ns.push_back(absl::ToUnixNanos(t));
@@ -77,8 +76,8 @@ bool ImageFilter::NameMatches(std::string_view familiar) const {
   return false;
 }
 
-absl::StatusOr<ImageFilter> ParseImageFilter(const Filters& filters, absl::Time now,
-                                             FilterUse use, const CreatedOf& created_of) {
+absl::StatusOr<ImageFilter> ParseImageFilter(const Filters& filters, absl::Time now, FilterUse use,
+                                             const CreatedOf& created_of) {
   for (const auto& [key, values] : filters) {
     if (!KeyAllowed(key, use)) return absl::InvalidArgumentError(Cat("invalid filter '", key, "'"));
   }

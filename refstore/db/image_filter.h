@@ -59,8 +59,8 @@ using CreatedOf = std::function<absl::StatusOr<int64_t>(std::string_view ref)>;
 // dangling: "invalid filter 'dangling'". Dangling values must be
 // true|false|1|0 and agree: "invalid filter 'dangling=[<values>]'". until:
 // ParseUntil's errors.
-absl::StatusOr<ImageFilter> ParseImageFilter(const Filters& filters, absl::Time now,
-                                             FilterUse use, const CreatedOf& created_of = {});
+absl::StatusOr<ImageFilter> ParseImageFilter(const Filters& filters, absl::Time now, FilterUse use,
+                                             const CreatedOf& created_of = {});
 
 }  // namespace refstore::internal
 

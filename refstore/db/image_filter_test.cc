@@ -1,9 +1,9 @@
 // image_filter_test.cc: ParseImageFilter's keys, order of checks and values.
 #include "refstore/db/image_filter.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -46,8 +46,8 @@ TEST(ParseImageFilter, DanglingWithNoValueIsRefused) {
 }
 
 TEST(ParseImageFilter, DanglingValues) {
-  absl::StatusOr<ImageFilter> f = ParseImageFilter({{"dangling", {"true", "1"}}}, kNow,
-                                                   FilterUse::kPrune);
+  absl::StatusOr<ImageFilter> f =
+      ParseImageFilter({{"dangling", {"true", "1"}}}, kNow, FilterUse::kPrune);
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->dangling, true);
   EXPECT_EQ(ErrorOf({{"dangling", {"true", "0"}}}, FilterUse::kPrune),
@@ -76,9 +76,8 @@ TEST(ParseImageFilter, BeforeAndSinceResolveFirst) {
     if (ref == "b:1") return 50;
     return absl::NotFoundError(std::string("No such image: ") + std::string(ref));
   };
-  absl::StatusOr<ImageFilter> f =
-      ParseImageFilter({{"before", {"a:1", "b:1"}}, {"since", {"b:1"}}}, kNow, FilterUse::kList,
-                       created_of);
+  absl::StatusOr<ImageFilter> f = ParseImageFilter({{"before", {"a:1", "b:1"}}, {"since", {"b:1"}}},
+                                                   kNow, FilterUse::kList, created_of);
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(f->created_below_ns, 50);  // before both
@@ -89,8 +88,8 @@ TEST(ParseImageFilter, BeforeAndSinceResolveFirst) {
   EXPECT_TRUE(f->CreatedInside(51));
   EXPECT_FALSE(f->CreatedInside(50));
   // An unknown ref wins over a bad until (before/since come first).
-  absl::StatusOr<ImageFilter> bad = ParseImageFilter(
-      {{"since", {"nope:1"}}, {"until", {"bad"}}}, kNow, FilterUse::kList, created_of);
+  absl::StatusOr<ImageFilter> bad = ParseImageFilter({{"since", {"nope:1"}}, {"until", {"bad"}}},
+                                                     kNow, FilterUse::kList, created_of);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(bad.status().message(), "No such image: nope:1");

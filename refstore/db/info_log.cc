@@ -5,10 +5,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
-#include <algorithm>
 #include <mutex>
 #include <string>
 
@@ -32,8 +32,8 @@ class InfoLog : public rocksdb::Logger {
     struct tm t;
     ::localtime_r(&now.tv_sec, &t);
     int n = std::snprintf(line, sizeof line, "%04d/%02d/%02d-%02d:%02d:%02d.%06ld ",
-                          t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
-                          t.tm_sec, static_cast<long>(now.tv_usec));
+                          t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                          static_cast<long>(now.tv_usec));
     if (n < 0) return;
     va_list copy;
     va_copy(copy, ap);

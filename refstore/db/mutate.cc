@@ -11,8 +11,7 @@ namespace {
 // Writes blob `raw` going from `before` to `after` (either may be null: a
 // new or a deleted record) and moves the df figures of the namespaces
 // involved accordingly. Every change of a blob record goes through here.
-void WriteBlob(Txn& txn, std::string_view raw, const BlobRecord* before,
-               const BlobRecord* after) {
+void WriteBlob(Txn& txn, std::string_view raw, const BlobRecord* before, const BlobRecord* after) {
   auto add = [&](std::string_view ns, const NsStats& d) { txn.StatsDelta(ns) += d; };
   if (before) ForEachContribution(*before, -1, add);
   if (after) ForEachContribution(*after, +1, add);
@@ -101,8 +100,8 @@ absl::Status ContentArrives(Txn& txn, const StoredDescriptor& d) {
     return absl::NotFoundError(Cat("content sha256:", hex, " is not in the content store"));
   }
   if (*size != d.size) {
-    return absl::InvalidArgumentError(Cat("content sha256:", hex, " has ", *size,
-                                          " bytes in the content store, not ", d.size));
+    return absl::InvalidArgumentError(
+        Cat("content sha256:", hex, " has ", *size, " bytes in the content store, not ", d.size));
   }
   txn.Delete(kGarbage, d.raw_digest);
   return absl::OkStatus();
@@ -356,9 +355,8 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, Ima
   return absl::OkStatus();
 }
 
-absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, const std::vector<NameEntry>& names,
-                         int64_t now_ns, Freed* freed) {
+absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id, const ImageRecord& img,
+                         const std::vector<NameEntry>& names, int64_t now_ns, Freed* freed) {
   const bool held = Protected(img);
   for (const auto& n : names) {
     txn.Delete(kRefs, NameKey(ns, n.full));
@@ -377,7 +375,7 @@ absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, bool>>> Holders(Txn& txn, std::string_view ns,
-                                                                   std::string_view id) {
+                                                                  std::string_view id) {
   std::vector<std::pair<std::string, bool>> out;
   auto it = txn.Scan(kHolders, HolderPrefix(ns, id));
   for (; it.Valid(); it.Next()) out.emplace_back(std::string(it.rest()), it.value() == "1");

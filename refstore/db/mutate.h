@@ -13,8 +13,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "refstore/format/codec.h"
 #include "refstore/db/txn.h"
+#include "refstore/format/codec.h"
 
 namespace refstore::internal {
 
@@ -36,9 +36,9 @@ void ForEachContribution(const BlobRecord& b, int sign, Add&& add) {
   // of them is held, and no lease holds it.
   const bool reclaimable = b.lease_refs == 0 && b.uses.size() == 1 && b.uses[0].held == 0;
   for (const auto& u : b.uses) {
-    add(u.ns, NsStats{.size = size,
-                      .shared_size = shared ? size : 0,
-                      .reclaimable = reclaimable ? size : 0});
+    add(u.ns,
+        NsStats{
+            .size = size, .shared_size = shared ? size : 0, .reclaimable = reclaimable ? size : 0});
   }
 }
 
@@ -126,9 +126,8 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, Ima
 // all of them, Txn::GetNames) and dangling entry, and one reference on each
 // of its blobs. Containers holding it keep their holder entries (they hold
 // the ID, should it come back).
-absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id,
-                         const ImageRecord& img, const std::vector<NameEntry>& names,
-                         int64_t now_ns, Freed* freed);
+absl::Status DeleteImage(Txn& txn, std::string_view ns, std::string_view id, const ImageRecord& img,
+                         const std::vector<NameEntry>& names, int64_t now_ns, Freed* freed);
 
 // Every blob of the image: the target then the content.
 std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img);
@@ -137,7 +136,7 @@ std::vector<StoredDescriptor*> MutableImageBlobs(ImageRecord& img);
 // Containers of namespace `ns` holding image `id`, as (raw cid, running),
 // in ascending ID order.
 absl::StatusOr<std::vector<std::pair<std::string, bool>>> Holders(Txn& txn, std::string_view ns,
-                                                                   std::string_view id);
+                                                                  std::string_view id);
 
 }  // namespace refstore::internal
 

@@ -11,11 +11,11 @@
 #include <random>
 #include <thread>
 
-#include "refstore/format/keys.h"
 #include "refstore/db/rocks_options.h"
+#include "refstore/db/txn.h"
+#include "refstore/format/keys.h"
 #include "refstore/util/posix_file.h"
 #include "refstore/util/strcat.h"
-#include "refstore/db/txn.h"
 
 namespace refstore::internal {
 namespace {
@@ -90,10 +90,9 @@ void Close(ReadOnlyDb& ro) {
 }
 
 std::minstd_rand& Rng() {
-  thread_local std::minstd_rand rng(static_cast<unsigned>(::getpid()) * 2654435761u ^
-                                    static_cast<unsigned>(::clock()) ^
-                                    static_cast<unsigned>(std::hash<std::thread::id>()(
-                                        std::this_thread::get_id())));
+  thread_local std::minstd_rand rng(
+      static_cast<unsigned>(::getpid()) * 2654435761u ^ static_cast<unsigned>(::clock()) ^
+      static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())));
   return rng;
 }
 
@@ -262,10 +261,10 @@ absl::Status ReverifyFileFindings(std::string_view path, const content::ContentD
       drop[p.index] = true;
     } else if (live) {
       Problem& problem = (*problems)[p.index];
-      problem.detail = Cat(problem.detail,
-                           " (may be transient: another process has the store open; seen again on ",
-                           rounds, " fresh views over ", ms, " ms",
-                           view_error.ok() ? "" : Cat("; ", std::string(view_error.message())), ")");
+      problem.detail = Cat(
+          problem.detail, " (may be transient: another process has the store open; seen again on ",
+          rounds, " fresh views over ", ms, " ms",
+          view_error.ok() ? "" : Cat("; ", std::string(view_error.message())), ")");
     }
   }
   size_t kept = 0;

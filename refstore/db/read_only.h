@@ -38,9 +38,9 @@ bool LockedByAnotherProcess(std::string_view path);
 // process holds the store, the whole open is retried after a short random
 // pause, a bounded number of times. An error after the last attempt says so.
 // Every column family of `descriptors` must exist.
-absl::StatusOr<ReadOnlyDb> OpenReadOnly(std::string_view path,
-                                        const rocksdb::DBOptions& base,
-                                        const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors);
+absl::StatusOr<ReadOnlyDb> OpenReadOnly(
+    std::string_view path, const rocksdb::DBOptions& base,
+    const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors);
 
 // Check's findings about blob files (`blob_without_file`,
 // `file_without_record`) made on a read-only view compare records of one

@@ -12,8 +12,8 @@ namespace {
 class ReserveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("refstore-reserve-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("refstore-reserve-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
@@ -39,7 +39,7 @@ TEST_F(ReserveTest, MadeWhenItFitsAndReleased) {
   if (AvailableBytes(dir_.string()) < 3 * size) GTEST_SKIP() << "not enough free space here";
   EXPECT_FALSE(ReleaseReserve(dir_.string()));  // none yet
   EnsureReserve(dir_.string(), 2);
-  EXPECT_GE(Allocated(), size);  // really allocated, not a sparse file
+  EXPECT_GE(Allocated(), size);     // really allocated, not a sparse file
   EnsureReserve(dir_.string(), 2);  // already there: unchanged
   EXPECT_GE(Allocated(), size);
   EXPECT_TRUE(ReleaseReserve(dir_.string()));

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "refstore/util/strcat.h"
 #include "refstore/format/keys.h"
 #include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::internal {
 namespace {
@@ -116,8 +116,8 @@ absl::StatusOr<Resolution> Resolve(Txn& txn, std::string_view ns, std::string_vi
   // docker treats the argument as an ID when the image's ID starts with it;
   // for a lookup an exact name wins, so the argument stays a name (a
   // container created with it protects that name, §5).
-  const bool is_id = maybe_id && RawToHex(res.id).starts_with(hex) &&
-                     !(mode == ResolveMode::kLookup && by_name);
+  const bool is_id =
+      maybe_id && RawToHex(res.id).starts_with(hex) && !(mode == ResolveMode::kLookup && by_name);
   res.via = is_id ? Resolution::Via::kId : Resolution::Via::kName;
   return res;
 }

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "refstore/reference.h"
 #include "refstore/db/txn.h"
+#include "refstore/reference.h"
 
 namespace refstore::internal {
 
@@ -20,7 +20,7 @@ struct Resolution {
     kId,          // a full or short ID, "sha256:..." included
     kRepoDigest,  // "name@sha256:..." with a name of that repository
   };
-  std::string id;                // raw image ID
+  std::string id;  // raw image ID
   Via via = Via::kName;
   std::optional<Reference> ref;  // the argument parsed as a reference, if it is one
 };

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 #include "rocksdb/comparator.h"
-#include "refstore/util/status_macros.h"
 
 namespace refstore::internal {
 
@@ -16,8 +16,7 @@ absl::Status RocksError(const rocksdb::Status& s, std::string_view what) {
     return absl::ResourceExhaustedError(msg);
   }
   // Retrying may succeed: a lock or a busy resource, or an I/O error.
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIOError() ||
-      s.IsShutdownInProgress()) {
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIOError() || s.IsShutdownInProgress()) {
     return absl::UnavailableError(msg);
   }
   return absl::InternalError(msg);
@@ -33,9 +32,7 @@ PrefixIterator::~PrefixIterator() {
   }
 }
 
-bool PrefixIterator::Valid() const {
-  return it_->Valid() && it_->key().starts_with(prefix_);
-}
+bool PrefixIterator::Valid() const { return it_->Valid() && it_->key().starts_with(prefix_); }
 std::string_view PrefixIterator::key() const {
   auto k = it_->key();
   return {k.data(), k.size()};
@@ -72,8 +69,8 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key)
   rocksdb::Status s;
   if (mode_ == Mode::kAppendOnly) {
     if (written_.contains(WrittenKey(cf, key))) {
-      return absl::InternalError(Cat("read after write of ", Printable(key),
-                                     " in an append-only change"));
+      return absl::InternalError(
+          Cat("read after write of ", Printable(key), " in an append-only change"));
     }
     s = db_->Get(read_, (*cfs_)[cf], key, &value);
   } else {
@@ -111,8 +108,7 @@ PrefixIterator Txn::Scan(Cf cf, std::string_view prefix, std::string_view start)
   return PrefixIterator(std::move(it), std::string(prefix), &scan_error_);
 }
 
-absl::StatusOr<std::optional<ImageRecord>> Txn::GetImage(std::string_view ns,
-                                                         std::string_view id) {
+absl::StatusOr<std::optional<ImageRecord>> Txn::GetImage(std::string_view ns, std::string_view id) {
   std::string key = ImageKey(ns, id);
   ASSIGN_OR_RETURN(auto v, Get(kImages, key));
   if (!v) return std::nullopt;
@@ -145,8 +141,8 @@ absl::Status Txn::PrefetchBlobs(std::vector<std::string> raws) {
   std::vector<rocksdb::Status> statuses(raws.size());
   // Blob records are never in the batch (see Finish), so the database is
   // the whole truth for keys not cached.
-  db_->MultiGet(read_, (*cfs_)[kBlobs], keys.size(), keys.data(), values.data(),
-                statuses.data(), /*sorted_input=*/true);
+  db_->MultiGet(read_, (*cfs_)[kBlobs], keys.size(), keys.data(), values.data(), statuses.data(),
+                /*sorted_input=*/true);
   for (size_t i = 0; i < raws.size(); ++i) {
     if (statuses[i].IsNotFound()) {
       blobs_[raws[i]];
@@ -179,13 +175,11 @@ absl::StatusOr<std::optional<ContainerRecord>> Txn::GetContainer(std::string_vie
                                                                  std::string_view cid) {
   ASSIGN_OR_RETURN(auto v, Get(kContainers, ContainerKey(ns, cid)));
   if (!v) return std::nullopt;
-  ASSIGN_OR_RETURN(auto r,
-                   DecodeContainer(*v, Cat("containers/", ns, "/", RawToHex(cid))));
+  ASSIGN_OR_RETURN(auto r, DecodeContainer(*v, Cat("containers/", ns, "/", RawToHex(cid))));
   return r;
 }
 
-absl::StatusOr<std::optional<LeaseRecord>> Txn::GetLease(std::string_view ns,
-                                                         std::string_view id) {
+absl::StatusOr<std::optional<LeaseRecord>> Txn::GetLease(std::string_view ns, std::string_view id) {
   ASSIGN_OR_RETURN(auto v, Get(kLeases, LeaseKey(ns, id)));
   if (!v) return std::nullopt;
   ASSIGN_OR_RETURN(auto r, DecodeLease(*v, Cat("leases/", ns, "/", id)));
@@ -217,8 +211,8 @@ absl::StatusOr<rocksdb::WriteBatch> Txn::SortedBatch() {
           appended_[i + 1].key == op.key) {
         continue;  // a later write of the same key wins
       }
-      rocksdb::Status s = op.put ? out.Put((*cfs_)[op.cf], op.key, op.value)
-                                 : out.Delete((*cfs_)[op.cf], op.key);
+      rocksdb::Status s =
+          op.put ? out.Put((*cfs_)[op.cf], op.key, op.value) : out.Delete((*cfs_)[op.cf], op.key);
       if (!s.ok()) return RocksError(s, Printable(op.key));
     }
     return out;
@@ -277,7 +271,7 @@ absl::StatusOr<std::optional<std::string>> Txn::GetName(std::string_view ns,
 }
 
 absl::StatusOr<NameEntry> DecodeNameEntry(std::string_view key, size_t name_at,
-                                           std::string_view value) {
+                                          std::string_view value) {
   ASSIGN_OR_RETURN(int64_t created, DecodeNameValue(value, Printable(key)));
   return NameEntry{std::string(key.substr(name_at)), created};
 }

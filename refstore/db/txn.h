@@ -18,8 +18,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "refstore/format/codec.h"
 #include "refstore/content/content_dir.h"
+#include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
@@ -176,7 +176,7 @@ class Txn {
 
 // The entry of a `names` key whose name starts at byte `name_at`.
 absl::StatusOr<NameEntry> DecodeNameEntry(std::string_view key, size_t name_at,
-                                           std::string_view value);
+                                          std::string_view value);
 
 // Internal status for a RocksDB error, naming the key.
 absl::Status RocksError(const rocksdb::Status& s, std::string_view what);

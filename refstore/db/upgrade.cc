@@ -3,11 +3,11 @@
 #include <memory>
 #include <string>
 
+#include "refstore/db/txn.h"
 #include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 #include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
-#include "refstore/db/txn.h"
 
 namespace refstore::internal {
 
@@ -53,8 +53,7 @@ absl::Status UpgradeFromFormat1(rocksdb::DB* db,
   }
   if (!it->status().ok()) return RocksError(it->status(), "format upgrade");
   it.reset();
-  batch.Put(cfs[kDefault], "format_version", std::to_string(kFormatVersion))
-      .PermitUncheckedError();
+  batch.Put(cfs[kDefault], "format_version", std::to_string(kFormatVersion)).PermitUncheckedError();
   return flush();
 }
 

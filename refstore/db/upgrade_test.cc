@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "refstore/db/seams.h"
 #include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 #include "refstore/store.h"
 #include "rocksdb/db.h"
-#include "refstore/db/seams.h"
 
 namespace refstore {
 namespace {
@@ -105,10 +105,12 @@ class UpgradeTest : public ::testing::Test {
                        .content = {{kLayer, Digest(1000), 5000}, {kLayer, Digest(2000 + i), 70}}});
       ASSERT_TRUE(id.ok()) << id.status();
       for (int t = 0; t < i % 4; ++t) {
-        ASSERT_TRUE((*store)->Tag(Ctx(100 + i * 10 + t, ns), *id, absl::StrCat("t", t, "/x:", i)).ok());
+        ASSERT_TRUE(
+            (*store)->Tag(Ctx(100 + i * 10 + t, ns), *id, absl::StrCat("t", t, "/x:", i)).ok());
       }
       if (i % 5 == 4) {
-        ASSERT_TRUE((*store)->RemoveImage(Ctx(500 + i, ns), absl::StrCat("r", i % 7, ":", i), false).ok());
+        ASSERT_TRUE(
+            (*store)->RemoveImage(Ctx(500 + i, ns), absl::StrCat("r", i % 7, ":", i), false).ok());
       }
     }
     // A name moves from image 2 to image 8 (both in "default"), which
@@ -132,12 +134,16 @@ class UpgradeTest : public ::testing::Test {
         out += "\n";
       }
       auto pruned = store.Prune(
-          Ctx(2000, ns), {.all = true, .filters = {{"until", {absl::FormatTime(absl::RFC3339_sec, T(125), absl::UTCTimeZone())}}},
-                          .dry_run = true});
+          Ctx(2000, ns),
+          {.all = true,
+           .filters = {{"until",
+                        {absl::FormatTime(absl::RFC3339_sec, T(125), absl::UTCTimeZone())}}},
+           .dry_run = true});
       EXPECT_TRUE(pruned.ok()) << pruned.status();
       if (!pruned.ok()) return "";
       for (const auto& e : pruned->deleted) {
-        absl::StrAppend(&out, ns, " prune ", e.kind == DeleteEntry::Kind::kDeleted ? "D " : "U ", e.ref, "\n");
+        absl::StrAppend(&out, ns, " prune ", e.kind == DeleteEntry::Kind::kDeleted ? "D " : "U ",
+                        e.ref, "\n");
       }
     }
     return out;

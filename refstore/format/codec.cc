@@ -1,7 +1,7 @@
 #include "refstore/format/codec.h"
 
-#include <utility>
 #include <algorithm>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "refstore/text/digest.h"
@@ -29,9 +29,7 @@ class Encoder {
     }
     out_.push_back(static_cast<char>(v));
   }
-  void I64(int64_t v) {
-    U64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-  }
+  void I64(int64_t v) { U64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void Str(std::string_view s) {
     U64(s.size());
     out_.append(s);
@@ -288,8 +286,10 @@ const NsUse* BlobRecord::FindUse(std::string_view ns) const {
 
 NsStats& NsStats::operator+=(const NsStats& o) {
   overflow = o.overflow || overflow;
-  for (auto [a, b] : {std::pair<int64_t*, int64_t>{&images, o.images}, {&active, o.active},
-                      {&size, o.size}, {&shared_size, o.shared_size},
+  for (auto [a, b] : {std::pair<int64_t*, int64_t>{&images, o.images},
+                      {&active, o.active},
+                      {&size, o.size},
+                      {&shared_size, o.shared_size},
                       {&reclaimable, o.reclaimable}}) {
     overflow = __builtin_add_overflow(*a, b, a) || overflow;
   }
@@ -323,10 +323,9 @@ absl::StatusOr<GarbageRecord> DecodeGarbage(std::string_view v, std::string_view
 std::string EncodeContainer(const ContainerRecord& r) { return EncodeWith(kContainerFields, r); }
 
 absl::StatusOr<ContainerRecord> DecodeContainer(std::string_view v, std::string_view what) {
-  return DecodeWith<ContainerRecord>(kContainerFields, v, "container", what,
-                                     [](const ContainerRecord& r) {
-                                       return r.image_raw.size() == text::kSha256RawLength;
-                                     });
+  return DecodeWith<ContainerRecord>(
+      kContainerFields, v, "container", what,
+      [](const ContainerRecord& r) { return r.image_raw.size() == text::kSha256RawLength; });
 }
 
 std::string EncodeLease(const LeaseRecord& r) { return EncodeWith(kLeaseFields, r); }

@@ -43,16 +43,16 @@ struct NameEntry {
 
 // Value of images[ns \0 id].
 struct ImageRecord {
-  StoredDescriptor target;                 // raw_digest == the image ID
-  std::vector<StoredDescriptor> content;   // distinct, never the target
+  StoredDescriptor target;                // raw_digest == the image ID
+  std::vector<StoredDescriptor> content;  // distinct, never the target
   std::map<std::string, std::string> labels;
   int64_t created_ns = 0;
   // The image's names are not in the record (a tag would rewrite every name
   // before it): they are the `names` column family's keys under ns \0 id.
-  int64_t dangling_since_ns = 0;           // meaningful when it has no name
-  uint64_t holders = 0;                    // containers of the namespace holding it
-  int64_t last_used_ns = 0;                // a container created or started from it, else creation
-  bool pinned = false;                     // prune skips it; rmi needs force
+  int64_t dangling_since_ns = 0;  // meaningful when it has no name
+  uint64_t holders = 0;           // containers of the namespace holding it
+  int64_t last_used_ns = 0;       // a container created or started from it, else creation
+  bool pinned = false;            // prune skips it; rmi needs force
 };
 
 // How one namespace uses a blob: `refs` images of the namespace use it,
@@ -68,11 +68,11 @@ struct NsUse {
 struct BlobRecord {
   int64_t size = 0;
   std::string media_type;
-  uint64_t lease_refs = 0;   // (namespace, lease) pairs that hold the blob
-  std::vector<NsUse> uses;   // sorted by ns; only namespaces with refs > 0
+  uint64_t lease_refs = 0;  // (namespace, lease) pairs that hold the blob
+  std::vector<NsUse> uses;  // sorted by ns; only namespaces with refs > 0
   // The image that owns the blob (see StoredDescriptor::owned), if any.
   std::string owner_ns;
-  std::string owner_id;      // raw image ID; empty: no owner
+  std::string owner_id;  // raw image ID; empty: no owner
 
   // (namespace, image) pairs that use the blob.
   uint64_t image_refs() const;
@@ -111,7 +111,7 @@ struct GarbageRecord {
 
 // Value of containers[ns \0 cid].
 struct ContainerRecord {
-  std::string image_raw;                     // the image ID it holds (raw)
+  std::string image_raw;  // the image ID it holds (raw)
   bool running = false;
   int64_t created_ns = 0;
   std::vector<std::string> protected_names;  // full names prune -a keeps

@@ -39,7 +39,9 @@ std::string LegacyRecord(char version = 2) {
     }
     out.push_back(static_cast<char>(v));
   };
-  auto i64 = [&](int64_t v) { u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); };
+  auto i64 = [&](int64_t v) {
+    u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  };
   auto str = [&](std::string_view v) {
     u64(v.size());
     out.append(v);
@@ -58,8 +60,8 @@ std::string LegacyRecord(char version = 2) {
   i64(42);
   str("x/y:z");
   i64(-7);
-  i64(99);          // dangling since
-  u64(3);           // holders
+  i64(99);                          // dangling since
+  u64(3);                           // holders
   str(std::string("\x01\x00", 2));  // owned flags
   if (version >= 2) {
     i64(77);  // last used
@@ -123,7 +125,9 @@ TEST(CodecTest, BlobContainerLeaseRoundTrip) {
   ASSERT_TRUE(sb.ok());
   EXPECT_EQ(*sb, stats);
 
-  ContainerRecord c{.image_raw = std::string(32, 'x'), .running = true, .created_ns = 3,
+  ContainerRecord c{.image_raw = std::string(32, 'x'),
+                    .running = true,
+                    .created_ns = 3,
                     .protected_names = {"a", "b"}};
   auto cb = DecodeContainer(EncodeContainer(c), "k");
   ASSERT_TRUE(cb.ok());

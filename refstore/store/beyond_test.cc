@@ -323,8 +323,8 @@ constexpr char kWriterFlag[] = "--writer-child=";
   char c = 'r';
   if (write(STDOUT_FILENO, &c, 1) != 1) _exit(4);
   for (int i = 0;; ++i) {
-    (void)(*s)->CreateImage(Ctx(i), {.name = absl::StrCat("w:", i),
-                                    .target = {kManifest, Digest(100000 + i), 10}});
+    (void)(*s)->CreateImage(
+        Ctx(i), {.name = absl::StrCat("w:", i), .target = {kManifest, Digest(100000 + i), 10}});
     usleep(1000);
   }
 }

@@ -7,8 +7,8 @@
 // files may have to go (see DESIGN.md, "Content and collection").
 #include "absl/cleanup/cleanup.h"
 #include "refstore/db/mutate.h"
-#include "refstore/util/status_macros.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
@@ -34,8 +34,9 @@ absl::Status StoreImpl::OpenContent(std::string_view path, content::FileHooks* h
     // The directory first, then the key that says it exists: a crash
     // between leaves a metadata store and an empty directory, never a key
     // without its directory.
-    ASSIGN_OR_RETURN(content::ContentDir dir, content::ContentDir::Open(Cat(path, "/content"), hooks,
-                                                              content::ContentDir::Mode::kCreate));
+    ASSIGN_OR_RETURN(content::ContentDir dir,
+                     content::ContentDir::Open(Cat(path, "/content"), hooks,
+                                               content::ContentDir::Mode::kCreate));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     s = db_->Put(wo, cfs_[kDefault], kContentKey, "content");
@@ -47,17 +48,18 @@ absl::Status StoreImpl::OpenContent(std::string_view path, content::FileHooks* h
   // An existing content store's directory must be there (not mounted: an
   // error, never a new empty directory), unless the caller says its files
   // are gone for good (StoreOptions::recreate_missing_content).
-  const content::ContentDir::Mode mode =
-      options_.read_only ? content::ContentDir::Mode::kReadOnly
-      : options_.recreate_missing_content ? content::ContentDir::Mode::kCreate
-                                          : content::ContentDir::Mode::kExisting;
-  ASSIGN_OR_RETURN(content::ContentDir dir, content::ContentDir::Open(Cat(path, "/content"), hooks, mode));
+  const content::ContentDir::Mode mode = options_.read_only ? content::ContentDir::Mode::kReadOnly
+                                         : options_.recreate_missing_content
+                                             ? content::ContentDir::Mode::kCreate
+                                             : content::ContentDir::Mode::kExisting;
+  ASSIGN_OR_RETURN(content::ContentDir dir,
+                   content::ContentDir::Open(Cat(path, "/content"), hooks, mode));
   content_.emplace(std::move(dir));
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::WriteBlob(const OpContext& ctx, std::string_view lease,
-                                  const Descriptor& d, const BlobReader& reader) {
+absl::Status StoreImpl::WriteBlob(const OpContext& ctx, std::string_view lease, const Descriptor& d,
+                                  const BlobReader& reader) {
   return WriteBlobs(ctx, lease, {{d, &reader}}, nullptr);
 }
 
@@ -92,8 +94,8 @@ absl::Status StoreImpl::WriteBlobs(const OpContext& ctx, std::string_view lease,
     --active_ingests_;
   };
   auto ingest = [&](Item& item) -> absl::Status {
-    ASSIGN_OR_RETURN(item.file, content_->Ingest(RawToHex(item.stored.raw_digest),
-                                                 item.stored.size, *item.reader));
+    ASSIGN_OR_RETURN(item.file, content_->Ingest(RawToHex(item.stored.raw_digest), item.stored.size,
+                                                 *item.reader));
     return absl::OkStatus();
   };
   {

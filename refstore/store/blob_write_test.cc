@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "refstore/content/content_dir.h"
-#include "tests/support/test_image.h"
 #include "refstore/store.h"
+#include "tests/support/test_image.h"
 
 namespace refstore {
 namespace {
@@ -130,7 +130,8 @@ TEST_F(ContentTest, WrongBytesAreRefusedAndLeaveNothing) {
 
 TEST_F(ContentTest, WriteNeedsALease) {
   Image img = MakeImage("a", {});
-  absl::Status s = store_->WriteBlob(Ctx(), "nope", Desc(img.target), content::StringReader(img.target.bytes));
+  absl::Status s =
+      store_->WriteBlob(Ctx(), "nope", Desc(img.target), content::StringReader(img.target.bytes));
   EXPECT_TRUE(absl::IsNotFound(s)) << s;
   EXPECT_TRUE(Files().empty());
 }
@@ -259,8 +260,8 @@ TEST_F(ContentTest, CheckOnAStoreChangingMeanwhileFindsNoFault) {
       const Image& img = images[round % images.size()];
       Pull(img, "r:" + std::to_string(round % images.size()));
       if (round % 2 == 1) {
-        auto rm = store_->RemoveImage(Ctx(), "r:" + std::to_string((round - 1) % images.size()),
-                                      false);
+        auto rm =
+            store_->RemoveImage(Ctx(), "r:" + std::to_string((round - 1) % images.size()), false);
         ASSERT_TRUE(rm.ok() || absl::IsNotFound(rm.status())) << rm.status();
       }
     }
@@ -305,7 +306,8 @@ TEST_F(ContentTest, MetadataOnlyStoreCannotGainContentOnceItHasBlobs) {
     Image a = MakeImage("a", {});
     ASSERT_TRUE((*s)->CreateImage(Ctx(), {.target = Desc(a.target)}).ok());
     ASSERT_TRUE((*s)->CreateLease(Ctx(), "l", std::nullopt).ok());
-    absl::Status w = (*s)->WriteBlob(Ctx(), "l", Desc(a.target), content::StringReader(a.target.bytes));
+    absl::Status w =
+        (*s)->WriteBlob(Ctx(), "l", Desc(a.target), content::StringReader(a.target.bytes));
     EXPECT_TRUE(absl::IsFailedPrecondition(w)) << w;
   }
   StoreOptions o;

@@ -17,9 +17,9 @@
 #include "absl/cleanup/cleanup.h"
 #include "refstore/content/oci_layout.h"
 #include "refstore/reference.h"
-#include "refstore/util/status_macros.h"
 #include "refstore/store/store_impl.h"
 #include "refstore/util/posix_file.h"
+#include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
@@ -86,8 +86,9 @@ absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::
   // Bare tags are named in `repo`: a directory name that is no repository
   // (upper case, spaces) is refused before anything is written, saying where
   // the name came from.
-  const bool bare_tags = std::any_of(layout.images.begin(), layout.images.end(),
-                                     [](const content::LayoutImage& li) { return !li.tags.empty(); });
+  const bool bare_tags =
+      std::any_of(layout.images.begin(), layout.images.end(),
+                  [](const content::LayoutImage& li) { return !li.tags.empty(); });
   if (bare_tags) {
     if (absl::StatusOr<Reference> r = ParseReference(Cat(repo, ":latest")); !r.ok()) {
       if (!options.repository.empty()) {

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <set>
 
-#include "tests/support/test_image.h"
 #include "nlohmann/json.hpp"
 #include "refstore/store.h"
+#include "tests/support/test_image.h"
 
 namespace refstore {
 namespace {
@@ -30,7 +30,8 @@ class ImportTest : public ::testing::TestWithParam<bool> {
   void SetUp() override {
     std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::replace(name.begin(), name.end(), '/', '-');
-    dir_ = fs::temp_directory_path() / ("refstore-import-" + std::to_string(::getpid()) + "-" + name);
+    dir_ =
+        fs::temp_directory_path() / ("refstore-import-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     StoreOptions o;
@@ -200,9 +201,10 @@ void Shell(const std::string& cmd, const fs::path& tmp) {
     fs::create_directories(tmp / d);
   }
   const std::string t = tmp.string();
-  const std::string env = "env HOME=" + t + "/home XDG_CONFIG_HOME=" + t + "/config XDG_DATA_HOME=" +
-                          t + "/data XDG_CACHE_HOME=" + t + "/cache XDG_RUNTIME_DIR=" + t +
-                          "/run TMPDIR=" + t + "/tmp _CONTAINERS_ROOTLESS_UID=65534 ";
+  const std::string env = "env HOME=" + t + "/home XDG_CONFIG_HOME=" + t +
+                          "/config XDG_DATA_HOME=" + t + "/data XDG_CACHE_HOME=" + t +
+                          "/cache XDG_RUNTIME_DIR=" + t + "/run TMPDIR=" + t +
+                          "/tmp _CONTAINERS_ROOTLESS_UID=65534 ";
   int rc = std::system((env + cmd + " >/dev/null 2>&1").c_str());
   ASSERT_EQ(rc, 0) << "command failed (run scripts/setup.sh for umoci and skopeo): " << cmd;
 }
@@ -244,12 +246,15 @@ TEST_P(ImportTest, UmociAndSkopeoLayouts) {
   // umoci writes layers as root, or with --rootless otherwise.
   const std::string insert = ::geteuid() == 0 ? "umoci insert" : "umoci insert --rootless";
   Shell(insert + " --image " + L + ":base --tag v1 " + (dir_ / "files/hello").string() +
-      " /etc/hello", dir_ / "env");
-  Shell(insert + " --image " + L + ":v1 --tag v2 " + (dir_ / "files/world").string() +
-      " /etc/world", dir_ / "env");
+            " /etc/hello",
+        dir_ / "env");
+  Shell(
+      insert + " --image " + L + ":v1 --tag v2 " + (dir_ / "files/world").string() + " /etc/world",
+      dir_ / "env");
   // skopeo copies v2 into a second layout under another tag.
   const fs::path s = dir_ / "skopeo";
-  Shell("skopeo --insecure-policy copy oci:" + L + ":v2 oci:" + s.string() + ":copied", dir_ / "env");
+  Shell("skopeo --insecure-policy copy oci:" + L + ":v2 oci:" + s.string() + ":copied",
+        dir_ / "env");
 
   auto names = IndexNames(l);
   ASSERT_EQ(names.size(), 3u);

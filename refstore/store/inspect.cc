@@ -5,10 +5,10 @@
 
 #include "refstore/db/mutate.h"
 #include "refstore/db/read_only.h"
-#include "refstore/reference.h"
 #include "refstore/db/resolve.h"
-#include "refstore/util/status_macros.h"
+#include "refstore/reference.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
@@ -89,8 +89,9 @@ absl::StatusOr<std::vector<LeaseInfo>> StoreImpl::ListLeases(const OpContext& ct
     RETURN_IF_ERROR(c.status());
     for (const auto& raw : raws) {
       ASSIGN_OR_RETURN(auto blob, txn.GetBlob(raw));
-      if (!blob) return absl::DataLossError(Cat("lease ", info.id, " holds ", RawToDigest(raw),
-                                                ", which has no record"));
+      if (!blob)
+        return absl::DataLossError(
+            Cat("lease ", info.id, " holds ", RawToDigest(raw), ", which has no record"));
       info.content.push_back({blob->media_type, RawToDigest(raw), blob->size});
     }
   }

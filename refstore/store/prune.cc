@@ -9,18 +9,18 @@
 // reported, and the entries unless PruneOptions::on_entry streams them).
 // A dry run does the same work inside one Txn over one snapshot that it never
 // commits: it reports exactly what a real prune of that state would.
-#include <optional>
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
-#include "refstore/util/strcat.h"
 #include "refstore/db/image_filter.h"
 #include "refstore/db/mutate.h"
 #include "refstore/reference.h"
-#include "refstore/util/status_macros.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::internal {
 
@@ -134,7 +134,9 @@ class PruneRun {
     std::vector<Candidate> candidates;
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && !stop_; it->Next()) {
       Candidate c{std::string(it->key().data() + prefix.size(), it->key().size() - prefix.size()),
-                  all_ ? it->value().ToString() : std::string(), {}, /*names_known=*/true};
+                  all_ ? it->value().ToString() : std::string(),
+                  {},
+                  /*names_known=*/true};
       if (names) {
         ASSIGN_OR_RETURN(c.names, names->NamesOf(c.id));
       }
@@ -167,8 +169,8 @@ class PruneRun {
     std::unique_ptr<rocksdb::Iterator> dangling(
         store_->db_->NewIterator(ro, store_->cfs_[kDangling]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      ASSIGN_OR_RETURN(ImageRecord img,
-                       DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));
+      ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it->value().ToStringView(),
+                                                    Printable(it->key().ToStringView())));
       std::string id(it->key().ToStringView().substr(prefix.size()));
       if (!all_) {  // dangling images only: the dangling index says which
         dangling->Seek(it->key());
@@ -204,8 +206,8 @@ class PruneRun {
     std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(ro, store_->cfs_[kImages]));
     NameCursor names = SnapshotNames(ro, prefix);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      ASSIGN_OR_RETURN(ImageRecord img,
-                       DecodeImage(it->value().ToStringView(), Printable(it->key().ToStringView())));
+      ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it->value().ToStringView(),
+                                                    Printable(it->key().ToStringView())));
       std::string id(it->key().ToStringView().substr(prefix.size()));
       ASSIGN_OR_RETURN(const std::vector<NameEntry> all, names.NamesOf(id));
       std::set<std::string> mine;
@@ -399,8 +401,7 @@ class PruneRun {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
     std::string value;
-    rocksdb::Status s =
-        store_->db_->Get(ro, store_->cfs_[kImages], ImageKey(ctx_.ns, raw), &value);
+    rocksdb::Status s = store_->db_->Get(ro, store_->cfs_[kImages], ImageKey(ctx_.ns, raw), &value);
     if (s.IsNotFound()) return false;
     if (!s.ok()) return RocksError(s, RawToDigest(raw));
     return true;
@@ -416,9 +417,9 @@ class PruneRun {
   PruneResult result_;
   Progress progress_;
   absl::flat_hash_set<std::string> children_reported_;  // freed child manifests reported
-  absl::flat_hash_set<std::string> kept_;  // image IDs `keep` keeps
-  PruneResult pending_;  // of the batch being made: see Emit
-  bool stop_ = false;                      // max_storage reached
+  absl::flat_hash_set<std::string> kept_;               // image IDs `keep` keeps
+  PruneResult pending_;                                 // of the batch being made: see Emit
+  bool stop_ = false;                                   // max_storage reached
 };
 
 namespace {

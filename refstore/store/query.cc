@@ -5,13 +5,13 @@
 #include <set>
 #include <tuple>
 
-#include "refstore/util/strcat.h"
 #include "refstore/db/image_filter.h"
 #include "refstore/db/mutate.h"
-#include "refstore/reference.h"
 #include "refstore/db/resolve.h"
-#include "refstore/util/status_macros.h"
+#include "refstore/reference.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::internal {
 namespace {
@@ -135,9 +135,9 @@ absl::StatusOr<DiskUsage> StoreImpl::GetDiskUsage(const OpContext& ctx) {
     if (current.empty() || !all_expired) return absl::OkStatus();
     ASSIGN_OR_RETURN(auto blob, txn.GetBlob(current));
     if (!blob) return absl::OkStatus();
-    const bool only_here = blob->uses.empty() ||
-                           (blob->uses.size() == 1 && blob->uses[0].ns == ctx.ns &&
-                            blob->uses[0].held == 0);
+    const bool only_here =
+        blob->uses.empty() ||
+        (blob->uses.size() == 1 && blob->uses[0].ns == ctx.ns && blob->uses[0].held == 0);
     if (only_here) du.reclaimable += blob->size;
     return absl::OkStatus();
   };

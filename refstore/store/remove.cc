@@ -3,12 +3,12 @@
 #include <optional>
 #include <set>
 
-#include "refstore/util/strcat.h"
 #include "refstore/db/mutate.h"
-#include "refstore/reference.h"
 #include "refstore/db/resolve.h"
-#include "refstore/util/status_macros.h"
+#include "refstore/reference.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 
 namespace refstore::internal {
 namespace {
@@ -155,10 +155,9 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
       by_id = true;  // the set is every name: removal by ID
     } else if (!holders.empty()) {
       if (!force) {
-        return absl::FailedPreconditionError(
-            Cat("conflict: unable to delete ", res.ref->Familiar(),
-                " (must be forced) - container ", Id12(holders[0].first),
-                " is using its referenced image ", Id12(id)));
+        return absl::FailedPreconditionError(Cat(
+            "conflict: unable to delete ", res.ref->Familiar(), " (must be forced) - container ",
+            Id12(holders[0].first), " is using its referenced image ", Id12(id)));
       }
       AddUntagged(names, &out);
       RemoveNames(txn, ctx.ns, id, img, names, /*none_left=*/true, now);
@@ -174,22 +173,20 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
       if (running) {
         return absl::FailedPreconditionError(
             Cat("conflict: unable to delete ", id12,
-                         " (cannot be forced) - image is being used by running container ",
-                         Id12(cid)));
+                " (cannot be forced) - image is being used by running container ", Id12(cid)));
       }
     }
     if (!force && !holders.empty()) {
-      return absl::FailedPreconditionError(
-          Cat("conflict: unable to delete ", id12,
-                       " (must be forced) - image is being used by stopped container ",
-                       Id12(holders[0].first)));
+      return absl::FailedPreconditionError(Cat(
+          "conflict: unable to delete ", id12,
+          " (must be forced) - image is being used by stopped container ", Id12(holders[0].first)));
     }
     // A digested reference standing for every name already chose all of
     // them: as in docker, it is not refused for naming several tags.
     if (!force && !digest_set && ReferencedInMultipleRepos(all)) {
       return absl::FailedPreconditionError(
           Cat("conflict: unable to delete ", id12,
-                       " (must be forced) - image is referenced in multiple repositories"));
+              " (must be forced) - image is referenced in multiple repositories"));
     }
   }
   if (img.pinned && !force) {

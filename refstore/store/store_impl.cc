@@ -6,20 +6,20 @@
 
 #include "absl/time/clock.h"
 #include "refstore/content/media_type.h"
-#include "refstore/util/strcat.h"
-#include "refstore/db/mutate.h"
-#include "refstore/filters.h"
-#include "refstore/reference.h"
-#include "refstore/db/resolve.h"
 #include "refstore/db/info_log.h"
+#include "refstore/db/mutate.h"
 #include "refstore/db/read_only.h"
 #include "refstore/db/reserve.h"
+#include "refstore/db/resolve.h"
 #include "refstore/db/rocks_options.h"
+#include "refstore/db/upgrade.h"
+#include "refstore/filters.h"
+#include "refstore/reference.h"
+#include "refstore/util/status_macros.h"
+#include "refstore/util/strcat.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
-#include "refstore/util/status_macros.h"
-#include "refstore/db/upgrade.h"
 
 namespace refstore {
 
@@ -144,8 +144,8 @@ absl::Status ConflictingSizes(std::string_view raw, int64_t a, int64_t b) {
 
 // The distinct descriptors of `in`, in order; the target's digest is
 // checked against the target and left out.
-absl::StatusOr<std::vector<StoredDescriptor>> DistinctContent(
-    const std::vector<Descriptor>& in, const StoredDescriptor* target) {
+absl::StatusOr<std::vector<StoredDescriptor>> DistinctContent(const std::vector<Descriptor>& in,
+                                                              const StoredDescriptor* target) {
   std::vector<StoredDescriptor> out;
   std::map<std::string, int64_t> seen;
   if (target) seen[target->raw_digest] = target->size;
@@ -170,9 +170,8 @@ absl::StatusOr<std::string> NewName(std::string_view text, bool allow_digest,
       return absl::InvalidArgumentError("refusing to create a tag with a digest reference");
     }
     if (*ref.digest != target_digest) {
-      return absl::InvalidArgumentError(Cat("name ", text, " carries digest ",
-                                                     *ref.digest, ", not the image's digest ",
-                                                     target_digest));
+      return absl::InvalidArgumentError(Cat("name ", text, " carries digest ", *ref.digest,
+                                            ", not the image's digest ", target_digest));
     }
   }
   if (ref.domain == "docker.io" && ref.path == "library/sha256") {
@@ -184,8 +183,8 @@ absl::StatusOr<std::string> NewName(std::string_view text, bool allow_digest,
 
 }  // namespace
 
-StoreImpl::StoreImpl(std::unique_ptr<rocksdb::DB> db,
-                     std::vector<rocksdb::ColumnFamilyHandle*> cfs, const StoreOptions& options)
+StoreImpl::StoreImpl(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
+                     const StoreOptions& options)
     : db_(std::move(db)), cfs_(std::move(cfs)), options_(options) {}
 
 StoreImpl::~StoreImpl() {
@@ -223,9 +222,9 @@ absl::Status BeingUpgraded(std::string_view path) {
   return absl::UnavailableError(Cat("store is being upgraded by another process: ", path));
 }
 absl::Status NeedsUpgrade(std::string_view path, std::string_view version) {
-  return absl::FailedPreconditionError(
-      Cat("store ", path, " has format version ", version, "; this build reads version ",
-          kFormatVersion, ": open it once for writing to upgrade it"));
+  return absl::FailedPreconditionError(Cat("store ", path, " has format version ", version,
+                                           "; this build reads version ", kFormatVersion,
+                                           ": open it once for writing to upgrade it"));
 }
 
 }  // namespace
@@ -302,9 +301,8 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     if (LockedByAnotherProcess(path)) return InUse(path);
     // A full disk: the reserve goes first, so that the open fits (reserve.h).
     // Small filesystems get no fallocate preallocation.
-    const std::string fs_dir = path_exists
-                                   ? std::string(path)
-                                   : std::filesystem::path(path).parent_path().string();
+    const std::string fs_dir =
+        path_exists ? std::string(path) : std::filesystem::path(path).parent_path().string();
     if (AvailableBytes(fs_dir) < ReserveBytes(fs_dir)) ReleaseReserve(path);
     if (!seams.tune && !PreallocationFits(fs_dir)) db_options.allow_fallocate = false;
     rocksdb::Status s =
@@ -315,8 +313,9 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     if (!s.ok()) {
       // RocksDB's LOCK is an fcntl lock: held by another process, or by
       // another open in this one ("lock hold by current process").
-      if (s.IsIOError() && (LockedByAnotherProcess(path) ||
-                            s.ToString().find("lock hold by current process") != std::string::npos)) {
+      if (s.IsIOError() &&
+          (LockedByAnotherProcess(path) ||
+           s.ToString().find("lock hold by current process") != std::string::npos)) {
         return InUse(path);
       }
       if (!options.create_if_missing && s.IsInvalidArgument()) {
@@ -345,12 +344,11 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
     if (LockedByAnotherProcess(path)) return BeingUpgraded(path);
     return NeedsUpgrade(path, version);
   } else if (version == "1") {
-    RETURN_IF_ERROR(UpgradeFromFormat1(store->db_.get(), store->cfs_,
-                                       seams.upgrade_batch_images, seams.upgrade_max_batches));
+    RETURN_IF_ERROR(UpgradeFromFormat1(store->db_.get(), store->cfs_, seams.upgrade_batch_images,
+                                       seams.upgrade_max_batches));
   } else if (version != std::to_string(kFormatVersion)) {
-    return absl::FailedPreconditionError(Cat("store ", path, " has format version ",
-                                                      version, "; this build reads version ",
-                                                      kFormatVersion));
+    return absl::FailedPreconditionError(Cat("store ", path, " has format version ", version,
+                                             "; this build reads version ", kFormatVersion));
   }
   RETURN_IF_ERROR(store->OpenContent(path, options.read_only ? nullptr : seams.content_hooks));
   return std::unique_ptr<Store>(std::move(store));
@@ -438,8 +436,7 @@ absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
 }
 
 absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std::string_view id,
-                                                       std::string_view image_ref,
-                                                       bool running) {
+                                                       std::string_view image_ref, bool running) {
   RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateContainerId(id));
   const std::string cid = HexToRaw(id);
@@ -449,8 +446,10 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
   ASSIGN_OR_RETURN(auto existing, txn.GetContainer(ctx.ns, cid));
   if (existing) return absl::AlreadyExistsError(Cat("container ", id, " already exists"));
 
-  ContainerRecord rec{
-      .image_raw = res.id, .running = running, .created_ns = ToNanos(ctx.now), .protected_names = {}};
+  ContainerRecord rec{.image_raw = res.id,
+                      .running = running,
+                      .created_ns = ToNanos(ctx.now),
+                      .protected_names = {}};
   if (res.via != Resolution::Via::kId && res.ref) {
     // The name as typed protects itself, and repo:tag@digest protects repo:tag.
     rec.protected_names.push_back(res.ref->Full());

@@ -12,11 +12,11 @@
 #include "absl/container/flat_hash_set.h"
 #include "gc/store_access.h"
 #include "refstore/content/content_dir.h"
-#include "refstore/store.h"
-#include "rocksdb/db.h"
 #include "refstore/db/seams.h"
 #include "refstore/db/txn.h"
+#include "refstore/store.h"
 #include "refstore/util/mutex.h"
+#include "rocksdb/db.h"
 
 namespace refstore::internal {
 
@@ -49,10 +49,9 @@ class StoreImpl final : public Store {
 
   absl::StatusOr<std::string> CreateImage(const OpContext& ctx,
                                           const CreateImageRequest& request) override;
-  absl::Status Tag(const OpContext& ctx, std::string_view source,
-                   std::string_view target) override;
-  absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref,
-                                           bool force) ABSL_LOCKS_EXCLUDED(write_mu_) override;
+  absl::Status Tag(const OpContext& ctx, std::string_view source, std::string_view target) override;
+  absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref, bool force)
+      ABSL_LOCKS_EXCLUDED(write_mu_) override;
   absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
                                               std::string_view image_ref, bool running) override;
   absl::Status StartContainer(const OpContext& ctx, std::string_view id) override;

@@ -11,8 +11,8 @@
 #include <set>
 #include <thread>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 #include "rocksdb/db.h"
@@ -37,7 +37,9 @@ Descriptor D(const char* type, int n, int64_t size) { return {type, Digest(n), s
 std::string RepoName(int n) { return absl::StrCat("r", n, ":1"); }
 
 absl::Time T(int64_t seconds) { return absl::FromUnixSeconds(1767225600 + seconds); }
-OpContext Ctx(int64_t seconds = 0, std::string ns = "default") { return {std::move(ns), T(seconds)}; }
+OpContext Ctx(int64_t seconds = 0, std::string ns = "default") {
+  return {std::move(ns), T(seconds)};
+}
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -77,17 +79,19 @@ class StoreTest : public ::testing::Test {
   std::string Create(int n, std::optional<std::string> name, OpContext ctx = Ctx(),
                      std::map<std::string, std::string> labels = {}) {
     auto id = store_->CreateImage(
-        ctx, {.name = name,
-              .target = D(kManifest, n, 100),
-              .content = {D(kConfig, 1000 + n, 10), D(kLayer, kShared, 5000), D(kLayer, 2000 + n, 700)},
-              .labels = labels});
+        ctx,
+        {.name = name,
+         .target = D(kManifest, n, 100),
+         .content = {D(kConfig, 1000 + n, 10), D(kLayer, kShared, 5000), D(kLayer, 2000 + n, 700)},
+         .labels = labels});
     EXPECT_TRUE(id.ok()) << id.status();
     return id.ok() ? *id : "";
   }
   void ExpectClean() {
     auto problems = store_->Check();
     ASSERT_TRUE(problems.ok()) << problems.status();
-    for (const auto& p : refstore::Faults(*problems)) ADD_FAILURE() << p.category << " " << p.subject << " " << p.detail;
+    for (const auto& p : refstore::Faults(*problems))
+      ADD_FAILURE() << p.category << " " << p.subject << " " << p.detail;
   }
   std::vector<std::string> Names(const std::string& ref, OpContext ctx = Ctx()) {
     auto d = store_->Inspect(ctx, ref);
@@ -102,16 +106,16 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, FailedCreateChangesNothing) {
   Create(1, "a:1");
   // Layer 1 is recorded with size 5000; another size for it is refused whole.
-  auto bad = store_->CreateImage(Ctx(), {.name = "b:1",
-                                         .target = D(kManifest, 2, 100),
-                                         .content = {D(kLayer, kShared, 4999)}});
+  auto bad = store_->CreateImage(
+      Ctx(),
+      {.name = "b:1", .target = D(kManifest, 2, 100), .content = {D(kLayer, kShared, 4999)}});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   auto images = store_->ListImages(Ctx(), {});
   ASSERT_TRUE(images.ok());
   EXPECT_EQ(images->size(), 1u);
   // The same digest twice in one request with two sizes is refused too.
-  bad = store_->CreateImage(Ctx(), {.target = D(kManifest, 3, 100),
-                                    .content = {D(kLayer, 9, 1), D(kLayer, 9, 2)}});
+  bad = store_->CreateImage(
+      Ctx(), {.target = D(kManifest, 3, 100), .content = {D(kLayer, 9, 1), D(kLayer, 9, 2)}});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   ExpectClean();
 }
@@ -264,13 +268,17 @@ TEST_F(StoreTest, DanglingFilterOverridesAll) {
     std::vector<std::string> out;
     auto images = store_->ListImages(Ctx(), o);
     EXPECT_TRUE(images.ok()) << images.status();
-    if (images.ok()) for (const auto& i : *images) out.push_back(i.id);
+    if (images.ok())
+      for (const auto& i : *images) out.push_back(i.id);
     return out;
   };
   EXPECT_EQ(ids({.all = false}), std::vector<std::string>{named});
-  EXPECT_EQ(ids({.all = false, .filters = {{"dangling", {"true"}}}}), std::vector<std::string>{dangling});
-  EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"1"}}}}), std::vector<std::string>{dangling});
-  EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"false"}}}}), std::vector<std::string>{named});
+  EXPECT_EQ(ids({.all = false, .filters = {{"dangling", {"true"}}}}),
+            std::vector<std::string>{dangling});
+  EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"1"}}}}),
+            std::vector<std::string>{dangling});
+  EXPECT_EQ(ids({.all = true, .filters = {{"dangling", {"false"}}}}),
+            std::vector<std::string>{named});
   EXPECT_EQ(ids({.all = false, .filters = {{"dangling", {"0"}}}}), std::vector<std::string>{named});
 }
 
@@ -300,9 +308,8 @@ TEST_F(StoreTest, ASecondWriterIsToldTheStoreIsInUseAndMayWait) {
 TEST_F(StoreTest, SizesWhoseSumDoesNotFitAreRefused) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   // One image: a target of 100 bytes and a layer of 2^63-1 do not fit.
-  auto one = store_->CreateImage(Ctx(), {.name = "big:1",
-                                         .target = D(kManifest, 1, 100),
-                                         .content = {D(kLayer, 2001, kMax)}});
+  auto one = store_->CreateImage(
+      Ctx(), {.name = "big:1", .target = D(kManifest, 1, 100), .content = {D(kLayer, 2001, kMax)}});
   EXPECT_EQ(one.status().code(), absl::StatusCode::kInvalidArgument) << one.status();
   // Two images of 2^62 and 2^62-1 bytes fit (2^63-1 together); one more
   // byte does not, and changes nothing.
@@ -313,9 +320,8 @@ TEST_F(StoreTest, SizesWhoseSumDoesNotFitAreRefused) {
                                           .content = {D(kLayer, 2000 + i, size)}});
     EXPECT_TRUE(ok.ok()) << ok.status();
   }
-  auto third = store_->CreateImage(Ctx(), {.name = "r4:1",
-                                           .target = D(kManifest, 4, 0),
-                                           .content = {D(kLayer, 2004, 1)}});
+  auto third = store_->CreateImage(
+      Ctx(), {.name = "r4:1", .target = D(kManifest, 4, 0), .content = {D(kLayer, 2004, 1)}});
   EXPECT_EQ(third.status().code(), absl::StatusCode::kInvalidArgument) << third.status();
   auto images = store_->ListImages(Ctx(), {});
   ASSERT_TRUE(images.ok());
@@ -347,8 +353,8 @@ TEST_F(StoreTest, PruneReportsChildManifestsOfAnIndexOnce) {
   for (const auto& e : r->deleted) {
     if (e.kind == DeleteEntry::Kind::kDeleted) deleted.insert(e.ref);
   }
-  EXPECT_EQ(deleted, (std::multiset<std::string>{Digest(1), Digest(2), Digest(50), Digest(61),
-                                                  Digest(62)}));
+  EXPECT_EQ(deleted,
+            (std::multiset<std::string>{Digest(1), Digest(2), Digest(50), Digest(61), Digest(62)}));
   EXPECT_EQ(r->space_reclaimed, 300 * 2 + 100 * 3 + 1000);
   ExpectClean();
 }
@@ -358,12 +364,15 @@ TEST_F(StoreTest, PruneReportsAnImageThatIsAlsoAChildManifestOnce) {
   // Whichever goes first, M's digest is reported once.
   for (int index : {1, 99}) {  // B's ID before, then after M's (digest 50)
     SetUp();
-    ASSERT_TRUE(store_->CreateImage(Ctx(), {.name = std::string("m:1"),
-                                            .target = D(kManifest, 50, 100),
-                                            .content = {D(kLayer, 70, 1000)}}).ok());
-    ASSERT_TRUE(store_->CreateImage(Ctx(), {.name = std::string("b:1"),
-                                            .target = D(kIndex, index, 300),
-                                            .content = {D(kManifest, 50, 100), D(kLayer, 70, 1000)}})
+    ASSERT_TRUE(store_
+                    ->CreateImage(Ctx(), {.name = std::string("m:1"),
+                                          .target = D(kManifest, 50, 100),
+                                          .content = {D(kLayer, 70, 1000)}})
+                    .ok());
+    ASSERT_TRUE(store_
+                    ->CreateImage(Ctx(), {.name = std::string("b:1"),
+                                          .target = D(kIndex, index, 300),
+                                          .content = {D(kManifest, 50, 100), D(kLayer, 70, 1000)}})
                     .ok());
     auto r = store_->Prune(Ctx(), {.all = true});
     ASSERT_TRUE(r.ok());
@@ -387,12 +396,13 @@ TEST_F(StoreTest, PruneJudgesEachBatchOnTheStateOfTheMoment) {
   std::vector<std::string> ids;
   for (int i = 1; i <= 6; ++i) ids.push_back(Create(i, RepoName(i)));
   bool changed = false;
-  PruneOptions opts{.all = true, .on_progress = [&](const Progress&) {
-    if (changed) return;
-    changed = true;
-    ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), ids[5], false).ok());
-    ASSERT_TRUE(store_->RemoveImage(Ctx(), ids[4], false).ok());
-  }};
+  PruneOptions opts{
+      .all = true, .on_progress = [&](const Progress&) {
+        if (changed) return;
+        changed = true;
+        ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), ids[5], false).ok());
+        ASSERT_TRUE(store_->RemoveImage(Ctx(), ids[4], false).ok());
+      }};
   auto r = store_->Prune(Ctx(), opts);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(changed);
@@ -438,7 +448,8 @@ TEST_F(StoreTest, TwoExpiredLeasesOnOneBlobDryRunAgreesWithPrune) {
 
 TEST_F(StoreTest, DeletingALeaseFreesWhatOnlyItHeld) {
   ASSERT_TRUE(store_->CreateLease(Ctx(), "pull", std::nullopt).ok());
-  ASSERT_TRUE(store_->AddLeaseContent(Ctx(), "pull", {D(kLayer, kShared, 5000), D(kLayer, 5, 42)}).ok());
+  ASSERT_TRUE(
+      store_->AddLeaseContent(Ctx(), "pull", {D(kLayer, kShared, 5000), D(kLayer, 5, 42)}).ok());
   EXPECT_EQ(store_->CreateLease(Ctx(), "pull", std::nullopt).code(),
             absl::StatusCode::kAlreadyExists);
   Create(1, "a:1");
@@ -450,8 +461,8 @@ TEST_F(StoreTest, DeletingALeaseFreesWhatOnlyItHeld) {
 
 TEST_F(StoreTest, DryRunReportsExactlyWhatPruneDoesAndChangesNothing) {
   for (int i = 1; i <= 30; ++i) {
-    Create(i, i % 3 == 0 ? std::nullopt : std::optional<std::string>(RepoName(i)),
-           Ctx(i), {{"tier", i % 2 ? "a" : "b"}});
+    Create(i, i % 3 == 0 ? std::nullopt : std::optional<std::string>(RepoName(i)), Ctx(i),
+           {{"tier", i % 2 ? "a" : "b"}});
   }
   ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'd'), "r4:1", false).ok());
   for (bool all : {false, true}) {
@@ -559,7 +570,8 @@ TEST_F(StoreTest, CheckFindsACountThatDrifted) {
     internal::BlobRecord b{.size = 5000, .media_type = kLayer};
     b.Use("default").refs = 3;
     ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(kShared)),
-                         internal::EncodeBlob(b)).ok());
+                         internal::EncodeBlob(b))
+                    .ok());
   });
   auto problems = store_->Check();
   ASSERT_TRUE(problems.ok());
@@ -576,7 +588,8 @@ TEST_F(StoreTest, CheckFindsAMissingAndAStrayBlobRecord) {
     ASSERT_TRUE(raw->Delete({}, handles[internal::kBlobs], internal::HexToRaw(Digest(1001))).ok());
     internal::BlobRecord stray{.size = 9, .media_type = kLayer};
     ASSERT_TRUE(raw->Put({}, handles[internal::kBlobs], internal::HexToRaw(Digest(424242)),
-                         internal::EncodeBlob(stray)).ok());
+                         internal::EncodeBlob(stray))
+                    .ok());
   });
   auto problems = store_->Check();
   ASSERT_TRUE(problems.ok());

@@ -21,9 +21,8 @@ StoreAccess StoreImpl::Access() {
   a.snapshots = secondary_dir_.empty();
   // gc/ calls it holding *a.write_mu (gc.h), which the analysis cannot follow
   // through the function object.
-  a.commit = [this](Txn& txn, bool sync) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return Commit(txn, sync);
-  };
+  a.commit = [this](Txn& txn, bool sync)
+                 ABSL_NO_THREAD_SAFETY_ANALYSIS { return Commit(txn, sync); };
   return a;
 }
 

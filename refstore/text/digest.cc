@@ -17,9 +17,7 @@ int HexValue(char c) {
 
 bool IsLowerHexString(std::string_view s) { return std::all_of(s.begin(), s.end(), IsLowerHex); }
 
-bool IsSha256Hex(std::string_view s) {
-  return s.size() == kSha256HexLength && IsLowerHexString(s);
-}
+bool IsSha256Hex(std::string_view s) { return s.size() == kSha256HexLength && IsLowerHexString(s); }
 
 bool IsSha256Digest(std::string_view s) {
   return s.starts_with(kSha256Prefix) && IsSha256Hex(s.substr(kSha256Prefix.size()));

@@ -12,16 +12,16 @@ const std::string kHex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff
 
 TEST(DigestTest, IsSha256Digest) {
   EXPECT_TRUE(IsSha256Digest("sha256:" + kHex));
-  EXPECT_FALSE(IsSha256Digest(kHex));                          // no algorithm
-  EXPECT_FALSE(IsSha256Digest("sha512:" + kHex));              // other algorithm
-  EXPECT_FALSE(IsSha256Digest("sha256:" + kHex.substr(1)));    // 63 characters
-  EXPECT_FALSE(IsSha256Digest("sha256:" + kHex + "0"));        // 65 characters
+  EXPECT_FALSE(IsSha256Digest(kHex));                        // no algorithm
+  EXPECT_FALSE(IsSha256Digest("sha512:" + kHex));            // other algorithm
+  EXPECT_FALSE(IsSha256Digest("sha256:" + kHex.substr(1)));  // 63 characters
+  EXPECT_FALSE(IsSha256Digest("sha256:" + kHex + "0"));      // 65 characters
   std::string upper = kHex;
   upper[0] = 'B';
-  EXPECT_FALSE(IsSha256Digest("sha256:" + upper));             // uppercase
+  EXPECT_FALSE(IsSha256Digest("sha256:" + upper));  // uppercase
   std::string bad = kHex;
   bad[10] = 'g';
-  EXPECT_FALSE(IsSha256Digest("sha256:" + bad));               // not hex
+  EXPECT_FALSE(IsSha256Digest("sha256:" + bad));  // not hex
   EXPECT_FALSE(IsSha256Digest("SHA256:" + kHex));
   EXPECT_FALSE(IsSha256Digest(""));
   EXPECT_FALSE(IsSha256Digest("sha256:"));

@@ -18,8 +18,7 @@ absl::StatusOr<bool> ParseDanglingValue(std::string_view value) {
       absl::StrCat("invalid filter 'dangling=[", std::string(value), "]'"));
 }
 
-bool LabelMatches(const std::map<std::string, std::string>& labels,
-                  std::string_view spec) {
+bool LabelMatches(const std::map<std::string, std::string>& labels, std::string_view spec) {
   const size_t eq = spec.find('=');
   const auto it = labels.find(std::string(spec.substr(0, eq)));
   if (it == labels.end()) return false;

@@ -1,9 +1,9 @@
 #include "refstore/filters.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -22,14 +22,12 @@ TEST(ParseDanglingValue, Cases) {
     absl::StatusOr<bool> v = ParseDanglingValue(bad);
     ASSERT_FALSE(v.ok()) << bad;
     EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(v.status().message(),
-              std::string("invalid filter 'dangling=[") + bad + "]'");
+    EXPECT_EQ(v.status().message(), std::string("invalid filter 'dangling=[") + bad + "]'");
   }
 }
 
 TEST(LabelMatches, Cases) {
-  const std::map<std::string, std::string> labels = {
-      {"k", "v"}, {"eq", "a=b"}, {"empty", ""}};
+  const std::map<std::string, std::string> labels = {{"k", "v"}, {"eq", "a=b"}, {"empty", ""}};
   EXPECT_TRUE(LabelMatches(labels, "k"));
   EXPECT_TRUE(LabelMatches(labels, "k=v"));
   EXPECT_FALSE(LabelMatches(labels, "k=w"));
@@ -52,8 +50,7 @@ TEST(ErrorCodeName, Mapping) {
   EXPECT_EQ(ErrorCodeName(absl::FailedPreconditionError("x")), "conflict");
   EXPECT_EQ(ErrorCodeName(absl::AbortedError("x")), "conflict");
   EXPECT_EQ(ErrorCodeName(absl::AlreadyExistsError("x")), "already_exists");
-  EXPECT_EQ(ErrorCodeName(absl::UnimplementedError("x")),
-            "failed_precondition");
+  EXPECT_EQ(ErrorCodeName(absl::UnimplementedError("x")), "failed_precondition");
   EXPECT_EQ(ErrorCodeName(absl::DataLossError("x")), "data_loss");
   EXPECT_EQ(ErrorCodeName(absl::InternalError("x")), "internal");
   EXPECT_EQ(ErrorCodeName(absl::UnknownError("x")), "internal");

@@ -78,8 +78,7 @@ absl::StatusOr<absl::Duration> ParseGoDuration(std::string_view s) {
     i = 0;
     while (i < s.size() && !(s[i] == '.' || IsDigit(s[i]))) ++i;
     if (i == 0) {
-      return absl::InvalidArgumentError(
-          Cat("time: missing unit in duration ", GoTimeQuote(orig)));
+      return absl::InvalidArgumentError(Cat("time: missing unit in duration ", GoTimeQuote(orig)));
     }
     std::string_view u = s.substr(0, i);
     s.remove_prefix(i);

@@ -1,10 +1,10 @@
 // go_duration_test.cc: ParseGoDuration, Go's time.ParseDuration.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 #include "absl/time/time.h"
 #include "refstore/filters.h"
@@ -66,14 +66,10 @@ TEST(ParseGoDurationTest, Errors) {
   EXPECT_EQ(DurationError("1h30"), "time: missing unit in duration \"1h30\"");
   EXPECT_EQ(DurationError("1x"), "time: unknown unit \"x\" in duration \"1x\"");
   EXPECT_EQ(DurationError("1d"), "time: unknown unit \"d\" in duration \"1d\"");
-  EXPECT_EQ(DurationError("1h-5m"),
-            "time: unknown unit \"h-\" in duration \"1h-5m\"");
-  EXPECT_EQ(DurationError("1 h"),
-            "time: unknown unit \" h\" in duration \"1 h\"");
-  EXPECT_EQ(DurationError("1\"s"),
-            "time: unknown unit \"\\\"s\" in duration \"1\\\"s\"");
-  EXPECT_EQ(DurationError("1\xffs"),
-            "time: unknown unit \"\\xffs\" in duration \"1\\xffs\"");
+  EXPECT_EQ(DurationError("1h-5m"), "time: unknown unit \"h-\" in duration \"1h-5m\"");
+  EXPECT_EQ(DurationError("1 h"), "time: unknown unit \" h\" in duration \"1 h\"");
+  EXPECT_EQ(DurationError("1\"s"), "time: unknown unit \"\\\"s\" in duration \"1\\\"s\"");
+  EXPECT_EQ(DurationError("1\xffs"), "time: unknown unit \"\\xffs\" in duration \"1\\xffs\"");
   EXPECT_EQ(DurationError("9223372036854775808ns"),
             "time: invalid duration \"9223372036854775808ns\"");
   EXPECT_EQ(DurationError("2562047h47m16.854775808s"),
@@ -84,8 +80,7 @@ TEST(ParseGoDurationTest, Errors) {
 
 // Go's uint64 sum wraps here and it returns 0; so do we.
 TEST(ParseGoDurationTest, GoOverflowQuirk) {
-  EXPECT_EQ(DurationOk("9223372036854775808ns9223372036854775808ns"),
-            absl::ZeroDuration());
+  EXPECT_EQ(DurationOk("9223372036854775808ns9223372036854775808ns"), absl::ZeroDuration());
 }
 
 }  // namespace

@@ -68,8 +68,8 @@ Digits FixedDigits(double x, int prec) {
 // |x| in the fewest digits that read back as x (strconv's shortest mode).
 Digits ShortestDigits(double x) {
   char buf[64];
-  std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), std::fabs(x),
-                                         std::chars_format::scientific);
+  std::to_chars_result r =
+      std::to_chars(buf, buf + sizeof(buf), std::fabs(x), std::chars_format::scientific);
   return DigitsFromScientific(std::string_view(buf, r.ptr - buf));
 }
 
@@ -169,9 +169,7 @@ namespace {
 // ---------------------------------------------------------------------------
 // Go's strconv.ParseFloat(s, 64) and strconv.Quote, for go-units' parseSize.
 
-char LowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -182,8 +180,7 @@ bool UnderscoreOk(std::string_view s) {
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
   bool hex = false;
   if (s.size() >= 2 && s[0] == '0' &&
-      (LowerAscii(s[1]) == 'b' || LowerAscii(s[1]) == 'o' ||
-       LowerAscii(s[1]) == 'x')) {
+      (LowerAscii(s[1]) == 'b' || LowerAscii(s[1]) == 'o' || LowerAscii(s[1]) == 'x')) {
     i = 2;
     saw = '0';
     hex = LowerAscii(s[1]) == 'x';
@@ -309,15 +306,14 @@ std::pair<int32_t, int> DecodeRune(std::string_view s) {
     unsigned char lo = b0 == 0xE0 ? 0xA0 : 0x80;
     unsigned char hi = b0 == 0xED ? 0x9F : 0xBF;
     if (cont(1, lo, hi) && cont(2)) {
-      return {((b0 & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F),
-              3};
+      return {((b0 & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F), 3};
     }
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
     unsigned char lo = b0 == 0xF0 ? 0x90 : 0x80;
     unsigned char hi = b0 == 0xF4 ? 0x8F : 0xBF;
     if (cont(1, lo, hi) && cont(2) && cont(3)) {
-      return {((b0 & 0x07) << 18) | ((byte(1) & 0x3F) << 12) |
-                  ((byte(2) & 0x3F) << 6) | (byte(3) & 0x3F),
+      return {((b0 & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) |
+                  (byte(3) & 0x3F),
               4};
     }
   }
@@ -349,8 +345,7 @@ void AppendUtf8(std::string& out, int32_t r) {
 // parseSize accepts (a suffix's first byte or its length) are built in.
 int32_t UnicodeToLower(int32_t r) {
   if (r < 0x80) return LowerAscii(static_cast<char>(r));
-  static const locale_t utf8 =
-      newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
   if (utf8 != static_cast<locale_t>(0)) {
     return static_cast<int32_t>(towlower_l(static_cast<wint_t>(r), utf8));
   }
@@ -404,8 +399,7 @@ bool IsNonPrintableNonAscii(int32_t r) {
   return (r >= 0x80 && r <= 0x9F) || r == 0xA0 || r == 0xAD || r == 0x1680 ||
          (r >= 0x2000 && r <= 0x200F) || (r >= 0x2028 && r <= 0x202F) ||
          (r >= 0x205F && r <= 0x206F) || r == 0x3000 || r == 0xFEFF ||
-         (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF) ||
-         r == 0xFFFE || r == 0xFFFF;
+         (r >= 0xFFF9 && r <= 0xFFFB) || (r >= 0xE000 && r <= 0xF8FF) || r == 0xFFFE || r == 0xFFFF;
 }
 
 }  // namespace
@@ -476,8 +470,7 @@ namespace {
 // (correctly rounded; glibc's strtod is too). Underscores are dropped first;
 // the "C" locale keeps '.' the decimal point whatever setlocale says.
 double ConvertFloat(std::string_view s) {
-  static const locale_t c_locale =
-      newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
+  static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
   std::string text;
   text.reserve(s.size());
   for (char c : s) {
@@ -491,8 +484,7 @@ double ConvertFloat(std::string_view s) {
 // strconv.ParseFloat(s, 64): the value, or the error text Go gives.
 absl::StatusOr<double> GoParseFloat(std::string_view s) {
   auto fail = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        Cat("strconv.ParseFloat: parsing ", GoQuote(s), ": ", why));
+    return absl::InvalidArgumentError(Cat("strconv.ParseFloat: parsing ", GoQuote(s), ": ", why));
   };
   double special = 0;
   size_t length = 0;

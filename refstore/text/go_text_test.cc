@@ -20,11 +20,11 @@ TEST(GoQuoteTest, StrconvQuote) {
   EXPECT_EQ(GoQuote("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(GoQuote("\a\b\f\n\r\t\v"), R"("\a\b\f\n\r\t\v")");
   EXPECT_EQ(GoQuote(std::string("\x00\x01\x1f\x7f", 4)), R"("\x00\x01\x1f\x7f")");
-  EXPECT_EQ(GoQuote("\xff"), R"("\xff")");                // invalid UTF-8: its byte
+  EXPECT_EQ(GoQuote("\xff"), R"("\xff")");                           // invalid UTF-8: its byte
   EXPECT_EQ(GoQuote("\xc3\xa9t\xc3\xa9"), "\"\xc3\xa9t\xc3\xa9\"");  // "été" printable
-  EXPECT_EQ(GoQuote("\xc2\xa0"), R"("\u00a0")");          // no-break space
-  EXPECT_EQ(GoQuote("\xef\xbb\xbf"), R"("\ufeff")");      // byte order mark
-  EXPECT_EQ(GoQuote("\xc2\x85"), R"("\u0085")");          // C1 control
+  EXPECT_EQ(GoQuote("\xc2\xa0"), R"("\u00a0")");                     // no-break space
+  EXPECT_EQ(GoQuote("\xef\xbb\xbf"), R"("\ufeff")");                 // byte order mark
+  EXPECT_EQ(GoQuote("\xc2\x85"), R"("\u0085")");                     // C1 control
 }
 
 TEST(GoTimeQuoteTest, TimePackageQuote) {

@@ -16,8 +16,7 @@ using internal::Cat;
 
 std::string HumanSize(double bytes, int precision) {
   // go-units getSizeAndUnit with base 1000 and decimapAbbrs.
-  static constexpr const char* kUnits[] = {"B",  "kB", "MB", "GB", "TB",
-                                           "PB", "EB", "ZB", "YB"};
+  static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
   constexpr int kLimit = 8;
   int i = 0;
   while (bytes >= 1000.0 && i < kLimit) {
@@ -43,22 +42,17 @@ std::string HumanDuration(absl::Duration duration) {
   constexpr int64_t kMonth = 30 * kDay;
   constexpr int64_t kYear = 365 * kDay;
   auto round_duration = [d](int64_t unit) {
-    return static_cast<int64_t>(
-        static_cast<double>(d) / static_cast<double>(unit) + 0.5);
+    return static_cast<int64_t>(static_cast<double>(d) / static_cast<double>(unit) + 0.5);
   };
   // time.Duration.Seconds() and .Minutes(), then int().
-  const int64_t seconds =
-      static_cast<int64_t>(static_cast<double>(d / kSecond) +
-                           static_cast<double>(d % kSecond) / 1e9);
-  auto count = [](int64_t n, const char* what) {
-    return std::to_string(n) + what;
-  };
+  const int64_t seconds = static_cast<int64_t>(static_cast<double>(d / kSecond) +
+                                               static_cast<double>(d % kSecond) / 1e9);
+  auto count = [](int64_t n, const char* what) { return std::to_string(n) + what; };
   if (seconds < 1) return "Less than a second";
   if (seconds == 1) return "1 second";
   if (seconds < 60) return count(seconds, " seconds");
-  const int64_t minutes =
-      static_cast<int64_t>(static_cast<double>(d / kMinute) +
-                           static_cast<double>(d % kMinute) / (60 * 1e9));
+  const int64_t minutes = static_cast<int64_t>(static_cast<double>(d / kMinute) +
+                                               static_cast<double>(d % kMinute) / (60 * 1e9));
   if (minutes == 1) return "About a minute";
   if (minutes < 60) return count(minutes, " minutes");
   const int64_t hours = round_duration(kHour);
@@ -70,15 +64,11 @@ std::string HumanDuration(absl::Duration duration) {
   return count(round_duration(kYear), " years");
 }
 
-std::string Ago(absl::Time t, absl::Time now) {
-  return Cat(HumanDuration(now - t), " ago");
-}
+std::string Ago(absl::Time t, absl::Time now) { return Cat(HumanDuration(now - t), " ago"); }
 
 absl::StatusOr<int64_t> ParseHumanSize(std::string_view s) {
   // go-units v0.5.0 parseSize with decimalMap.
-  auto invalid_size = [&] {
-    return absl::InvalidArgumentError(Cat("invalid size: '", s, "'"));
-  };
+  auto invalid_size = [&] { return absl::InvalidArgumentError(Cat("invalid size: '", s, "'")); };
   size_t sep = s.find_last_of("0123456789. ");
   if (sep == std::string_view::npos) return invalid_size();
   std::string_view num;

@@ -186,28 +186,17 @@ TEST(ParseHumanSizeTest, Errors) {
   EXPECT_EQ(SizeError("1KXB"), "invalid suffix: 'kxb'");
   EXPECT_EQ(SizeError("1 KBYTE"), "invalid suffix: 'KBYTE'");  // not lowered
   EXPECT_EQ(SizeError("1e"), "invalid suffix: 'e'");
-  EXPECT_EQ(SizeError("32m b"),
-            "strconv.ParseFloat: parsing \"32m\": invalid syntax");
-  EXPECT_EQ(SizeError(" 32 "),
-            "strconv.ParseFloat: parsing \" 32\": invalid syntax");
-  EXPECT_EQ(SizeError("1  k"),
-            "strconv.ParseFloat: parsing \"1 \": invalid syntax");
-  EXPECT_EQ(SizeError(".3.kB"),
-            "strconv.ParseFloat: parsing \".3.\": invalid syntax");
-  EXPECT_EQ(SizeError("1.5.3"),
-            "strconv.ParseFloat: parsing \"1.5.3\": invalid syntax");
-  EXPECT_EQ(SizeError("1__0"),
-            "strconv.ParseFloat: parsing \"1__0\": invalid syntax");
-  EXPECT_EQ(SizeError("0x10"),
-            "strconv.ParseFloat: parsing \"0x10\": invalid syntax");
-  EXPECT_EQ(SizeError("1e400"),
-            "strconv.ParseFloat: parsing \"1e400\": value out of range");
-  EXPECT_EQ(SizeError("\"\t1"),
-            "strconv.ParseFloat: parsing \"\\\"\\t1\": invalid syntax");
-  EXPECT_EQ(SizeError("\xff 1"),
-            "strconv.ParseFloat: parsing \"\\xff 1\": invalid syntax");
-  EXPECT_EQ(SizeError("\xc2\xa0 1"),
-            "strconv.ParseFloat: parsing \"\\u00a0 1\": invalid syntax");
+  EXPECT_EQ(SizeError("32m b"), "strconv.ParseFloat: parsing \"32m\": invalid syntax");
+  EXPECT_EQ(SizeError(" 32 "), "strconv.ParseFloat: parsing \" 32\": invalid syntax");
+  EXPECT_EQ(SizeError("1  k"), "strconv.ParseFloat: parsing \"1 \": invalid syntax");
+  EXPECT_EQ(SizeError(".3.kB"), "strconv.ParseFloat: parsing \".3.\": invalid syntax");
+  EXPECT_EQ(SizeError("1.5.3"), "strconv.ParseFloat: parsing \"1.5.3\": invalid syntax");
+  EXPECT_EQ(SizeError("1__0"), "strconv.ParseFloat: parsing \"1__0\": invalid syntax");
+  EXPECT_EQ(SizeError("0x10"), "strconv.ParseFloat: parsing \"0x10\": invalid syntax");
+  EXPECT_EQ(SizeError("1e400"), "strconv.ParseFloat: parsing \"1e400\": value out of range");
+  EXPECT_EQ(SizeError("\"\t1"), "strconv.ParseFloat: parsing \"\\\"\\t1\": invalid syntax");
+  EXPECT_EQ(SizeError("\xff 1"), "strconv.ParseFloat: parsing \"\\xff 1\": invalid syntax");
+  EXPECT_EQ(SizeError("\xc2\xa0 1"), "strconv.ParseFloat: parsing \"\\u00a0 1\": invalid syntax");
 }
 
 // go-units lower-cases the suffix with strings.ToLower before checking its
@@ -227,8 +216,7 @@ TEST(ParseHumanSizeTest, GoToLowerQuirks) {
 // Go's int64(float64) is math.MinInt64 on amd64 for these; we refuse them.
 TEST(ParseHumanSizeTest, TooLargeIsRefusedWhereGoWouldWrap) {
   EXPECT_EQ(SizeError("10000PB"), "invalid size: '10000PB'");
-  EXPECT_EQ(SizeError("9223372036854775808"),
-            "invalid size: '9223372036854775808'");
+  EXPECT_EQ(SizeError("9223372036854775808"), "invalid size: '9223372036854775808'");
   EXPECT_EQ(SizeError("inf k"), "invalid size: 'inf k'");
   EXPECT_EQ(SizeError("nan b"), "invalid size: 'nan b'");
 }

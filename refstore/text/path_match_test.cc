@@ -1,8 +1,8 @@
 // path_match_test.cc: PathMatch against Go's path.Match. The table was
 // produced by Go 1.19's path.Match on the same pattern and name.
-#include <string_view>
-
 #include <gtest/gtest.h>
+
+#include <string_view>
 
 #include "refstore/filters.h"
 
@@ -68,10 +68,32 @@ constexpr Row kGoRows[] = {
     {"*a[", "b", kBad},
     {"[x", "x", kBad},
     {"[^]", "a", kBad},
-    {"\xc3""\xa9""*", "\xc3""\xa9""a", kYes},
-    {"[\xc3""\xa9""]", "\xc3""\xa9""", kYes},
-    {"?", "\xc3""\xa9""", kYes},
-    {"\xc3""\xbf""", "\xc3""\xbf""", kYes},
+    {"\xc3"
+     "\xa9"
+     "*",
+     "\xc3"
+     "\xa9"
+     "a",
+     kYes},
+    {"[\xc3"
+     "\xa9"
+     "]",
+     "\xc3"
+     "\xa9"
+     "",
+     kYes},
+    {"?",
+     "\xc3"
+     "\xa9"
+     "",
+     kYes},
+    {"\xc3"
+     "\xbf"
+     "",
+     "\xc3"
+     "\xbf"
+     "",
+     kYes},
     {"*", "alpine", kYes},
     {"*", "alpine:3.18", kYes},
     {"*", "foo/bar:1", kNo},

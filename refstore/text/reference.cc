@@ -36,13 +36,9 @@ constexpr std::string_view kOfficialRepoPrefix = "library/";
 constexpr size_t kMaxPathLength = 255;
 constexpr size_t kMaxTagLength = 128;
 
-absl::Status InvalidFormat() {
-  return absl::InvalidArgumentError("invalid reference format");
-}
+absl::Status InvalidFormat() { return absl::InvalidArgumentError("invalid reference format"); }
 
-bool IsLowerAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 bool IsWordChar(char c) { return absl::ascii_isalnum(c) || c == '_'; }
 
@@ -51,9 +47,7 @@ bool AllOf(std::string_view s, Pred pred) {
   return std::all_of(s.begin(), s.end(), pred);
 }
 
-bool HasUpper(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), absl::ascii_isupper);
-}
+bool HasUpper(std::string_view s) { return std::any_of(s.begin(), s.end(), absl::ascii_isupper); }
 
 // Path component: [a-z0-9]+(([._]|__|-+)[a-z0-9]+)*.
 bool IsValidComponent(std::string_view s) {
@@ -123,8 +117,7 @@ bool IsValidHost(std::string_view host) {
 bool IsValidDomain(std::string_view domain) {
   const size_t bracket = domain.rfind(']');
   const size_t colon = domain.rfind(':');
-  if (colon != std::string_view::npos &&
-      (bracket == std::string_view::npos || colon > bracket)) {
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
     const std::string_view port = domain.substr(colon + 1);
     if (port.empty() || !AllOf(port, absl::ascii_isdigit)) return false;
     domain = domain.substr(0, colon);
@@ -169,14 +162,12 @@ bool MatchesDigestGrammar(std::string_view digest) {
 
 // docker's splitDockerDomain: the first component is a domain when it has a
 // '.' or ':', is "localhost", or has an uppercase letter.
-void SplitDomain(std::string_view text, std::string* domain,
-                 std::string* remainder) {
+void SplitDomain(std::string_view text, std::string* domain, std::string* remainder) {
   const size_t slash = text.find('/');
   std::string_view first;
   if (slash != std::string_view::npos) first = text.substr(0, slash);
-  if (slash == std::string_view::npos ||
-      (first.find_first_of(".:") == std::string_view::npos &&
-       first != "localhost" && !HasUpper(first))) {
+  if (slash == std::string_view::npos || (first.find_first_of(".:") == std::string_view::npos &&
+                                          first != "localhost" && !HasUpper(first))) {
     *domain = std::string(kDefaultDomain);
     *remainder = std::string(text);
   } else {
@@ -184,8 +175,7 @@ void SplitDomain(std::string_view text, std::string* domain,
     *remainder = std::string(text.substr(slash + 1));
   }
   if (*domain == kLegacyDefaultDomain) *domain = std::string(kDefaultDomain);
-  if (*domain == kDefaultDomain &&
-      remainder->find('/') == std::string::npos) {
+  if (*domain == kDefaultDomain && remainder->find('/') == std::string::npos) {
     remainder->insert(0, kOfficialRepoPrefix);
   }
 }
@@ -206,12 +196,10 @@ absl::StatusOr<Reference> Parse(std::string_view text, bool default_tag) {
 
   // As in docker, the name checked for case is everything up to the first
   // ':', so with a digest and no tag it includes "@sha256".
-  const std::string_view remote =
-      std::string_view(remainder).substr(0, remainder.find(':'));
+  const std::string_view remote = std::string_view(remainder).substr(0, remainder.find(':'));
   if (HasUpper(remote)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid reference format: repository name (",
-                     std::string(remote), ") must be lowercase"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid reference format: repository name (",
+                                                   std::string(remote), ") must be lowercase"));
   }
 
   // remainder := path [":" tag] ["@" digest]; neither path nor tag may hold
@@ -233,8 +221,7 @@ absl::StatusOr<Reference> Parse(std::string_view text, bool default_tag) {
   }
   if (!IsValidDomain(ref.domain) || !IsValidPath(rest)) return InvalidFormat();
   if (rest.size() > kMaxPathLength) {
-    return absl::InvalidArgumentError(
-        "repository name must not be more than 255 characters");
+    return absl::InvalidArgumentError("repository name must not be more than 255 characters");
   }
   ref.path = std::string(rest);
 
@@ -251,9 +238,7 @@ absl::StatusOr<Reference> Parse(std::string_view text, bool default_tag) {
 
 }  // namespace
 
-std::string Reference::Repository() const {
-  return absl::StrCat(domain, "/", path);
-}
+std::string Reference::Repository() const { return absl::StrCat(domain, "/", path); }
 
 std::string Reference::Full() const {
   std::string full = Repository();
@@ -294,8 +279,7 @@ bool LooksLikeIdPrefix(std::string_view text, std::string* hex) {
   if (text.substr(0, kSha256Prefix.size()) == kSha256Prefix) {
     text.remove_prefix(kSha256Prefix.size());
   }
-  if (text.size() < 4 || text.size() > kSha256HexLength ||
-      !IsLowerHexString(text)) {
+  if (text.size() < 4 || text.size() > kSha256HexLength || !IsLowerHexString(text)) {
     return false;
   }
   if (hex != nullptr) *hex = std::string(text);
@@ -306,8 +290,7 @@ bool IsDigest(std::string_view text) { return ValidateDigest(text).ok(); }
 
 absl::Status ValidateDigest(std::string_view text) {
   if (text.substr(0, kSha256Prefix.size()) != kSha256Prefix) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid digest '", std::string(text), "'"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid digest '", std::string(text), "'"));
   }
   const std::string_view hex = text.substr(kSha256Prefix.size());
   if (hex.size() != kSha256HexLength) {

@@ -1,8 +1,8 @@
 #include "refstore/reference.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "refstore/status_code.h"
@@ -11,8 +11,7 @@ namespace refstore {
 namespace {
 
 const std::string kHex(64, 'a');
-const std::string kHex2 =
-    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kHex2 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const std::string kDigest = "sha256:" + kHex2;
 
 // Full form of a successful parse, or the error message.
@@ -35,8 +34,7 @@ std::string Familiar(std::string_view text) {
 }
 
 TEST(ParseReference, SplitsFields) {
-  absl::StatusOr<Reference> r =
-      ParseReference("example.com:5000/a/b:tag@" + kDigest);
+  absl::StatusOr<Reference> r = ParseReference("example.com:5000/a/b:tag@" + kDigest);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->domain, "example.com:5000");
   EXPECT_EQ(r->path, "a/b");
@@ -50,12 +48,10 @@ TEST(ParseReference, SplitsFields) {
 TEST(ParseReference, Normalizes) {
   EXPECT_EQ(Parsed("alpine"), "docker.io/library/alpine:latest");
   EXPECT_EQ(Parsed("alpine:3.18"), "docker.io/library/alpine:3.18");
-  EXPECT_EQ(Parsed("docker.io/library/alpine"),
-            "docker.io/library/alpine:latest");
+  EXPECT_EQ(Parsed("docker.io/library/alpine"), "docker.io/library/alpine:latest");
   EXPECT_EQ(Parsed("docker.io/alpine"), "docker.io/library/alpine:latest");
   EXPECT_EQ(Parsed("index.docker.io/foo/bar:1"), "docker.io/foo/bar:1");
-  EXPECT_EQ(Parsed("index.docker.io/alpine"),
-            "docker.io/library/alpine:latest");
+  EXPECT_EQ(Parsed("index.docker.io/alpine"), "docker.io/library/alpine:latest");
   EXPECT_EQ(Parsed("foo/bar:1"), "docker.io/foo/bar:1");
   EXPECT_EQ(Parsed("localhost:5000/x"), "localhost:5000/x:latest");
   EXPECT_EQ(Parsed("localhost/x"), "localhost/x:latest");
@@ -88,16 +84,14 @@ TEST(ParseReference, DigestOnlyKeepsNoTag) {
 }
 
 TEST(ParseReference, TagAndDigest) {
-  EXPECT_EQ(Parsed("alpine:3.18@" + kDigest),
-            "docker.io/library/alpine:3.18@" + kDigest);
+  EXPECT_EQ(Parsed("alpine:3.18@" + kDigest), "docker.io/library/alpine:3.18@" + kDigest);
   EXPECT_EQ(Familiar("alpine:3.18@" + kDigest), "alpine:3.18@" + kDigest);
 }
 
 TEST(ParseReference, NoDefaultTag) {
   EXPECT_EQ(ParsedNoTag("alpine"), "docker.io/library/alpine");
   EXPECT_EQ(ParsedNoTag("alpine:3.18"), "docker.io/library/alpine:3.18");
-  EXPECT_EQ(ParsedNoTag("alpine@" + kDigest),
-            "docker.io/library/alpine@" + kDigest);
+  EXPECT_EQ(ParsedNoTag("alpine@" + kDigest), "docker.io/library/alpine@" + kDigest);
   absl::StatusOr<Reference> r = ParseReferenceNoDefaultTag("foo/bar");
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->tag.has_value());
@@ -144,28 +138,42 @@ TEST(ParseReference, Uppercase) {
 }
 
 TEST(ParseReference, Malformed) {
-  for (const char* bad :
-       {"alpine:", "alpine@", ":tag", "@sha256:x", "alpine:3.18:x",
-        "alpine:-x", "alpine:a/b", "a b", "alpine!", "/alpine", "alpine/",
-        "example.com/", "example.com:/x", "example.com:50a0/x", "-bad.com/x",
-        "bad-.com/x", "a_b.com/x", "[]/x", "[::g]/x", "foo:bar/baz",
-        "alpine@sha256:abc", "alpine@sha256", "alpine@1sha:" /* algorithm */}) {
-    EXPECT_EQ(Parsed(bad), "error: invalid reference format")
-        << "input: " << bad;
+  for (const char* bad : {"alpine:",
+                          "alpine@",
+                          ":tag",
+                          "@sha256:x",
+                          "alpine:3.18:x",
+                          "alpine:-x",
+                          "alpine:a/b",
+                          "a b",
+                          "alpine!",
+                          "/alpine",
+                          "alpine/",
+                          "example.com/",
+                          "example.com:/x",
+                          "example.com:50a0/x",
+                          "-bad.com/x",
+                          "bad-.com/x",
+                          "a_b.com/x",
+                          "[]/x",
+                          "[::g]/x",
+                          "foo:bar/baz",
+                          "alpine@sha256:abc",
+                          "alpine@sha256",
+                          "alpine@1sha:" /* algorithm */}) {
+    EXPECT_EQ(Parsed(bad), "error: invalid reference format") << "input: " << bad;
   }
   // The tag is at most 128 characters.
   EXPECT_EQ(Parsed("alpine:" + std::string(128, 't')),
             "docker.io/library/alpine:" + std::string(128, 't'));
-  EXPECT_EQ(Parsed("alpine:" + std::string(129, 't')),
-            "error: invalid reference format");
+  EXPECT_EQ(Parsed("alpine:" + std::string(129, 't')), "error: invalid reference format");
   EXPECT_EQ(Parsed("alpine:_x.y-Z"), "docker.io/library/alpine:_x.y-Z");
 }
 
 TEST(ParseReference, DigestErrors) {
   // Fewer than 32 hex characters fail the grammar, as in docker.
   EXPECT_EQ(Parsed("alpine@sha256:abc"), "error: invalid reference format");
-  EXPECT_EQ(Parsed("alpine@sha256:" + std::string(31, 'a')),
-            "error: invalid reference format");
+  EXPECT_EQ(Parsed("alpine@sha256:" + std::string(31, 'a')), "error: invalid reference format");
   // 32 or more hex pass the grammar, then fail the digest checks.
   EXPECT_EQ(Parsed("alpine@sha256:" + std::string(40, 'a')),
             "error: invalid checksum digest length");
@@ -175,11 +183,9 @@ TEST(ParseReference, DigestErrors) {
             "error: invalid checksum digest format");
   EXPECT_EQ(Parsed("alpine:1@sha256:" + std::string(64, 'A')),
             "error: invalid checksum digest format");
-  EXPECT_EQ(Parsed("alpine@sha256:" + std::string(64, 'g')),
-            "error: invalid reference format");
+  EXPECT_EQ(Parsed("alpine@sha256:" + std::string(64, 'g')), "error: invalid reference format");
   // Only sha256 is supported.
-  EXPECT_EQ(Parsed("alpine@sha512:" + std::string(128, 'a')),
-            "error: invalid reference format");
+  EXPECT_EQ(Parsed("alpine@sha512:" + std::string(128, 'a')), "error: invalid reference format");
 }
 
 TEST(ParseReference, PathLength) {
@@ -196,24 +202,19 @@ TEST(ParseReference, PathLength) {
   const std::string long_domain = std::string(60, 'd') + ".com";
   EXPECT_TRUE(ParseReference(long_domain + "/foo/" + std::string(251, 'a')).ok());
   // Grammar errors come before the length check.
-  EXPECT_EQ(Parsed("foo/" + std::string(252, 'a') + "!"),
-            "error: invalid reference format");
+  EXPECT_EQ(Parsed("foo/" + std::string(252, 'a') + "!"), "error: invalid reference format");
 }
 
 TEST(ParseReference, HexStrings) {
-  EXPECT_EQ(Parsed(kHex2),
-            "error: invalid repository name (" + kHex2 +
-                "), cannot specify 64-byte hexadecimal strings");
+  EXPECT_EQ(Parsed(kHex2), "error: invalid repository name (" + kHex2 +
+                               "), cannot specify 64-byte hexadecimal strings");
   // Not exactly 64 lowercase hex: an ordinary name.
-  EXPECT_EQ(Parsed(std::string(63, 'a')),
-            "docker.io/library/" + std::string(63, 'a') + ":latest");
-  EXPECT_EQ(Parsed(std::string(65, 'a')),
-            "docker.io/library/" + std::string(65, 'a') + ":latest");
+  EXPECT_EQ(Parsed(std::string(63, 'a')), "docker.io/library/" + std::string(63, 'a') + ":latest");
+  EXPECT_EQ(Parsed(std::string(65, 'a')), "docker.io/library/" + std::string(65, 'a') + ":latest");
   EXPECT_EQ(Parsed(kHex2 + ":1"), "docker.io/library/" + kHex2 + ":1");
   // "sha256:<64 hex>" parses as name sha256 with the hex as its tag.
   EXPECT_EQ(Parsed("sha256:" + kHex2), "docker.io/library/sha256:" + kHex2);
-  EXPECT_EQ(Parsed("sha256:" + std::string(129, 'a')),
-            "error: invalid reference format");
+  EXPECT_EQ(Parsed("sha256:" + std::string(129, 'a')), "error: invalid reference format");
 }
 
 TEST(ParseReference, ErrorsAreInvalidArgument) {
@@ -240,12 +241,10 @@ TEST(Familiar, Forms) {
 
 TEST(FamiliarName, FromFull) {
   EXPECT_EQ(FamiliarName("docker.io/library/alpine:3.18"), "alpine:3.18");
-  EXPECT_EQ(FamiliarName("docker.io/library/alpine@" + kDigest),
-            "alpine@" + kDigest);
+  EXPECT_EQ(FamiliarName("docker.io/library/alpine@" + kDigest), "alpine@" + kDigest);
   EXPECT_EQ(FamiliarName("docker.io/foo/bar:1"), "foo/bar:1");
   EXPECT_EQ(FamiliarName("docker.io/library/a/b:1"), "library/a/b:1");
-  EXPECT_EQ(FamiliarName("docker.io:5000/library/a:1"),
-            "docker.io:5000/library/a:1");
+  EXPECT_EQ(FamiliarName("docker.io:5000/library/a:1"), "docker.io:5000/library/a:1");
   EXPECT_EQ(FamiliarName("quay.io/library/a:1"), "quay.io/library/a:1");
 }
 
@@ -281,18 +280,15 @@ TEST(LooksLikeIdPrefix, Cases) {
 TEST(Digest, Validate) {
   EXPECT_TRUE(IsDigest(kDigest));
   EXPECT_TRUE(ValidateDigest(kDigest).ok());
-  EXPECT_EQ(ValidateDigest("sha256:abc").message(),
-            "invalid checksum digest length");
-  EXPECT_EQ(ValidateDigest("sha256:").message(),
-            "invalid checksum digest length");
+  EXPECT_EQ(ValidateDigest("sha256:abc").message(), "invalid checksum digest length");
+  EXPECT_EQ(ValidateDigest("sha256:").message(), "invalid checksum digest length");
   EXPECT_EQ(ValidateDigest("sha256:" + std::string(64, 'A')).message(),
             "invalid checksum digest format");
   EXPECT_EQ(ValidateDigest("sha256:" + std::string(64, 'z')).message(),
             "invalid checksum digest format");
   EXPECT_EQ(ValidateDigest(kHex2).message(), "invalid digest '" + kHex2 + "'");
   EXPECT_EQ(ValidateDigest("md5:abc").message(), "invalid digest 'md5:abc'");
-  EXPECT_EQ(ValidateDigest("sha256:abc").code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateDigest("sha256:abc").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(IsDigest("sha256:abc"));
   EXPECT_FALSE(IsDigest(kHex2));
   EXPECT_FALSE(IsDigest(kDigest + "0"));
@@ -326,7 +322,7 @@ TEST(ShortId, Cases) {
   EXPECT_EQ(ShortId("abc"), "abc");
   EXPECT_EQ(ShortId("sha256:abc"), "abc");
   EXPECT_EQ(ShortId("sha512:0123456789abcdef"), "0123456789ab");  // any algorithm
-  EXPECT_EQ(ShortId("a:b:c"), "b:c");                               // the first ':' only
+  EXPECT_EQ(ShortId("a:b:c"), "b:c");                             // the first ':' only
 }
 
 // moby's stringid.TruncateID (the tools had their own copy and this test).

@@ -20,8 +20,8 @@ std::string Render(const Table& table) {
 TEST(TableTest, DockerImageLs) {
   Table table({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
   table.Add({"alpine", "latest", "05455a08881e", "2 weeks ago", "7.8MB"});
-  table.Add({"registry.example.com/team/app", "v1.2.3", "a1b2c3d4e5f6",
-             "About an hour ago", "1e+03MB"});
+  table.Add(
+      {"registry.example.com/team/app", "v1.2.3", "a1b2c3d4e5f6", "About an hour ago", "1e+03MB"});
   // Columns: 29+3=32, max(6+3,10)=10, 12+3=15, 17+3=20, last unpadded.
   EXPECT_EQ(Render(table),
             "REPOSITORY                      TAG       IMAGE ID       "

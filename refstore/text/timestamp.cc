@@ -192,7 +192,9 @@ bool ParseUnixTimestamp(std::string_view value, absl::Time* t) {
   return true;
 }
 
-size_t Count(std::string_view s, char c) { return static_cast<size_t>(std::count(s.begin(), s.end(), c)); }
+size_t Count(std::string_view s, char c) {
+  return static_cast<size_t>(std::count(s.begin(), s.end(), c));
+}
 bool Contains(std::string_view s, std::string_view any) { return s.find_first_of(any) != s.npos; }
 
 // GetTimestamp's choice of layout and its fallback to Unix seconds.
@@ -224,10 +226,9 @@ bool ParseDockerTimestamp(std::string_view value, absl::Time* t) {
 }
 
 absl::Status OutOfRange(std::string_view what, std::string_view value) {
-  return absl::InvalidArgumentError(Cat(what, GoQuote(value),
-                                        " is outside the times a store keeps (",
-                                        FormatRfc3339(kEarliestTime), " to ",
-                                        FormatRfc3339(kLatestTime), ")"));
+  return absl::InvalidArgumentError(
+      Cat(what, GoQuote(value), " is outside the times a store keeps (",
+          FormatRfc3339(kEarliestTime), " to ", FormatRfc3339(kLatestTime), ")"));
 }
 
 }  // namespace
@@ -239,10 +240,9 @@ bool IsStorableTime(absl::Time t) { return t >= kEarliestTime && t <= kLatestTim
 
 absl::Status CheckStorableTime(absl::Time t, std::string_view what) {
   if (IsStorableTime(t)) return absl::OkStatus();
-  return absl::InvalidArgumentError(Cat(what, " ", FormatRfc3339(t),
-                                        " is outside the times a store keeps (",
-                                        FormatRfc3339(kEarliestTime), " to ",
-                                        FormatRfc3339(kLatestTime), ")"));
+  return absl::InvalidArgumentError(
+      Cat(what, " ", FormatRfc3339(t), " is outside the times a store keeps (",
+          FormatRfc3339(kEarliestTime), " to ", FormatRfc3339(kLatestTime), ")"));
 }
 
 absl::StatusOr<absl::Time> ParseUntil(std::string_view value, absl::Time now) {
@@ -260,8 +260,8 @@ absl::StatusOr<absl::Time> ParseUntil(std::string_view value, absl::Time now) {
 
 absl::StatusOr<absl::Time> ParseRfc3339(std::string_view value) {
   // RFC 3339 exactly: "2006-01-02T15:04:05[.frac](Z|±hh:mm)".
-  const Layout layout = With(kDate, {E::kT, E::kHour, E::kColon, E::kMinute, E::kColon,
-                                     E::kSecond, E::kFrac, E::kZone});
+  const Layout layout = With(
+      kDate, {E::kT, E::kHour, E::kColon, E::kMinute, E::kColon, E::kSecond, E::kFrac, E::kZone});
   Fields f;
   // Go's hour takes one digit too; RFC 3339 wants two.
   const bool two_digit_hour = value.size() > 12 && IsDigit(value, 11) && IsDigit(value, 12);
@@ -271,9 +271,9 @@ absl::StatusOr<absl::Time> ParseRfc3339(std::string_view value) {
   }
   const absl::Time t = ToTime(f);
   if (!IsStorableTime(t)) {
-    return absl::InvalidArgumentError(Cat("invalid time '", value, "': outside the times a store keeps (",
-                                          FormatRfc3339(kEarliestTime), " to ",
-                                          FormatRfc3339(kLatestTime), ")"));
+    return absl::InvalidArgumentError(
+        Cat("invalid time '", value, "': outside the times a store keeps (",
+            FormatRfc3339(kEarliestTime), " to ", FormatRfc3339(kLatestTime), ")"));
   }
   return t;
 }

@@ -4,11 +4,11 @@
 // reference time of Unix 1800000000 in UTC; the rows where Go versions
 // differ or where the time is outside the times a store keeps are tested
 // separately below.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
@@ -163,10 +163,9 @@ TEST(ParseUntil, OutsideTheStoredTimesIsRefused) {
   // Go takes these; a store keeps int64 nanoseconds and never clamps.
   for (const char* value : {"0000-01-01", "9999-12-31T23:59:59Z", "1677-09-21T00:12:43Z",
                             "2262-04-11T23:47:17Z", "9223372037", "-2562047h"}) {
-    EXPECT_EQ(ErrorOf(value),
-              "invalid value for 'until' filter: \"" + std::string(value) +
-                  "\" is outside the times a store keeps (1677-09-21T00:12:44Z to "
-                  "2262-04-11T23:47:16Z)");
+    EXPECT_EQ(ErrorOf(value), "invalid value for 'until' filter: \"" + std::string(value) +
+                                  "\" is outside the times a store keeps (1677-09-21T00:12:44Z to "
+                                  "2262-04-11T23:47:16Z)");
   }
   EXPECT_EQ(ParseUntil("1677-09-21T00:12:44Z", kNow).value(), kEarliestTime);
   EXPECT_EQ(ParseUntil("2262-04-11T23:47:16Z", kNow).value(), kLatestTime);

@@ -9,10 +9,10 @@
 #define REFSTORE_CONCAT(a, b) REFSTORE_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): returns the status of `expr` when it is not OK.
-#define RETURN_IF_ERROR(expr)                \
-  do {                                       \
-    ::absl::Status _st = (expr);             \
-    if (!_st.ok()) return _st;               \
+#define RETURN_IF_ERROR(expr)    \
+  do {                           \
+    ::absl::Status _st = (expr); \
+    if (!_st.ok()) return _st;   \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates the StatusOr `expr`; returns its

@@ -27,9 +27,7 @@ bool Alnum(char c) {
 }
 
 // §8 Input: empty or only spaces, tabs, CR, LF.
-bool Blank(std::string_view s) {
-  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
+bool Blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // §1: 1-76 chars, [A-Za-z0-9]+([._-][A-Za-z0-9]+)*. Lease IDs alike (§8).
 bool GoodNsName(std::string_view s) {
@@ -78,8 +76,7 @@ absl::Status CheckLeaseId(std::string_view id) {
 
 absl::Status CheckContainerId(std::string_view id) {
   if (GoodContainerId(id)) return absl::OkStatus();
-  return Invalid(Cat("invalid container ID '", id,
-                              "': want 64 lowercase hex characters"));
+  return Invalid(Cat("invalid container ID '", id, "': want 64 lowercase hex characters"));
 }
 
 // §8 Input: a descriptor has a valid digest, a non-empty media type and a
@@ -104,8 +101,8 @@ absl::StatusOr<std::vector<Descriptor>> Distinct(const std::vector<Descriptor>& 
     auto [it, inserted] = seen.emplace(d.digest, d.size);
     if (!inserted) {
       if (it->second != d.size) {
-        return Invalid(Cat("digest ", d.digest, " given with two sizes: ", it->second,
-                                    " and ", d.size));
+        return Invalid(
+            Cat("digest ", d.digest, " given with two sizes: ", it->second, " and ", d.size));
       }
       continue;
     }
@@ -184,15 +181,33 @@ std::string GoQuote(std::string_view v) {
   std::string out = "\"";
   for (unsigned char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -679,8 +694,7 @@ struct Model::Filter {
   static absl::StatusOr<Filter> Parse(const Model& m, std::string_view ns, const Filters& filters,
                                       absl::Time now, bool listing) {
     for (const auto& [key, values] : filters) {
-      const bool known = key == "label" || key == "label!" || key == "until" ||
-                         key == "dangling" ||
+      const bool known = key == "label" || key == "label!" || key == "until" || key == "dangling" ||
                          (listing && (key == "reference" || key == "before" || key == "since"));
       if (!known) return Invalid(Cat("invalid filter '", key, "'"));
     }
@@ -805,8 +819,8 @@ absl::StatusOr<std::string> Model::RecordedSizeCheck(const std::vector<Descripto
   for (const Descriptor& d : ds) {
     auto it = rec.find(d.digest);
     if (it != rec.end() && it->second.size != d.size) {
-      return Invalid(Cat("size ", d.size, " of ", d.digest,
-                                  " differs from the recorded size ", it->second.size));
+      return Invalid(Cat("size ", d.size, " of ", d.digest, " differs from the recorded size ",
+                         it->second.size));
     }
   }
   return std::string();
@@ -894,7 +908,8 @@ absl::StatusOr<Model::Resolved> Model::Resolve(const Namespace& n, std::string_v
   return r;
 }
 
-absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx, const CreateImageRequest& req) {
+absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx,
+                                               const CreateImageRequest& req) {
   if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
   if (absl::Status s = CheckDescriptor(req.target); !s.ok()) return s;
   absl::StatusOr<std::vector<Descriptor>> content =
@@ -906,7 +921,7 @@ absl::StatusOr<std::string> Model::CreateImage(const OpContext& ctx, const Creat
     if (!ref.ok()) return ref.status();
     if (ref->digest && *ref->digest != req.target.digest) {  // §8, DESIGN "A name on create"
       return Invalid(Cat("name ", *req.name, " carries digest ", *ref->digest,
-                                  ", not the image's digest ", req.target.digest));
+                         ", not the image's digest ", req.target.digest));
     }
     if (ref->Repository() == "docker.io/library/sha256") {
       return Invalid("refusing to create an ambiguous tag using digest algorithm as name");
@@ -1060,8 +1075,8 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
     } else if (!holders.empty()) {
       if (!force) {
         return Conflict(Cat("conflict: unable to delete ", res->ref->Familiar(),
-                                     " (must be forced) - container ", Short12(holders[0]),
-                                     " is using its referenced image ", Short12(id)));
+                            " (must be forced) - container ", Short12(holders[0]),
+                            " is using its referenced image ", Short12(id)));
       }
       untag(names);  // the image stays, dangling, held by the container
       return out;
@@ -1071,13 +1086,13 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
     const std::string id12 = Short12(id);
     if (!running.empty()) {
       return Conflict(Cat("conflict: unable to delete ", id12,
-                                   " (cannot be forced) - image is being used by running container ",
-                                   Short12(running[0])));
+                          " (cannot be forced) - image is being used by running container ",
+                          Short12(running[0])));
     }
     if (!force && !holders.empty()) {
       return Conflict(Cat("conflict: unable to delete ", id12,
-                                   " (must be forced) - image is being used by stopped container ",
-                                   Short12(holders[0])));
+                          " (must be forced) - image is being used by stopped container ",
+                          Short12(holders[0])));
     }
     if (!force && res->via == Via::kId) {
       std::set<std::string> repos;
@@ -1089,7 +1104,7 @@ absl::StatusOr<RemoveResult> Model::RemoveImage(const OpContext& ctx, std::strin
       }
       if (repos.size() > 1 || tags.size() > 1) {
         return Conflict(Cat("conflict: unable to delete ", id12,
-                                     " (must be forced) - image is referenced in multiple repositories"));
+                            " (must be forced) - image is referenced in multiple repositories"));
       }
     }
   }
@@ -1173,7 +1188,7 @@ absl::Status Model::RemoveContainer(const OpContext& ctx, std::string_view id) {
   if (it == ns(ctx.ns).containers.end()) return NotFound(Cat("No such container: ", id));
   if (it->second.running) {
     return Conflict(Cat("conflict: You cannot remove a running container ", id,
-                                 ". Stop the container before attempting removal or force remove"));
+                        ". Stop the container before attempting removal or force remove"));
   }
   mut(ctx.ns).containers.erase(std::string(id));
   return absl::OkStatus();
@@ -1239,7 +1254,8 @@ absl::StatusOr<int64_t> Model::DeleteLease(const OpContext& ctx, std::string_vie
 absl::StatusOr<PruneResult> Model::Prune(const OpContext& ctx, const PruneOptions& options,
                                          std::vector<PrunedImage>* pruned) {
   if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
-  absl::StatusOr<Filter> f = Filter::Parse(*this, ctx.ns, options.filters, ctx.now, /*listing=*/false);
+  absl::StatusOr<Filter> f =
+      Filter::Parse(*this, ctx.ns, options.filters, ctx.now, /*listing=*/false);
   if (!f.ok()) return f.status();
   f->references = options.references;
   if (options.unused_for) {
@@ -1414,7 +1430,8 @@ ImageSummary Model::Summarize(std::string_view ns_name, const std::string& id, c
 absl::StatusOr<std::vector<ImageSummary>> Model::ListImages(const OpContext& ctx,
                                                             const ListOptions& options) const {
   if (absl::Status s = CheckCtx(ctx); !s.ok()) return s;
-  absl::StatusOr<Filter> f = Filter::Parse(*this, ctx.ns, options.filters, ctx.now, /*listing=*/true);
+  absl::StatusOr<Filter> f =
+      Filter::Parse(*this, ctx.ns, options.filters, ctx.now, /*listing=*/true);
   if (!f.ok()) return f.status();
   const bool name_filters = !f->until.empty() || !f->references.empty();
   const std::map<std::string, int> uses = ImageUses();
@@ -1432,8 +1449,8 @@ absl::StatusOr<std::vector<ImageSummary>> Model::ListImages(const OpContext& ctx
       if (f->Selects(t) && f->NameMatches(FamiliarOf(name))) names.push_back(name);
     }
     if (name_filters) {
-      const bool shown = dangling ? f->references.empty() && f->Selects(img.dangling_since)
-                                  : !names.empty();
+      const bool shown =
+          dangling ? f->references.empty() && f->Selects(img.dangling_since) : !names.empty();
       if (!shown) continue;
     }
     out.push_back(Summarize(ctx.ns, id, img, names, uses));

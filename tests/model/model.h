@@ -88,8 +88,7 @@ class Model {
   absl::StatusOr<std::string> CreateImage(const OpContext& ctx, const CreateImageRequest& req);
   absl::Status Tag(const OpContext& ctx, std::string_view source, std::string_view target);
   absl::Status Pin(const OpContext& ctx, std::string_view ref, bool pinned);
-  absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref,
-                                           bool force);
+  absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref, bool force);
   absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
                                               std::string_view image_ref, bool running);
   absl::Status StartContainer(const OpContext& ctx, std::string_view id);

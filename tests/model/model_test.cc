@@ -24,6 +24,8 @@
 //                     (with "at" and "ns"; reopens appear as {"reopen": ...})
 //   MODEL_KEEP_GOING  1: do not stop at the first divergence
 // A failing seed replays exactly: the stream depends only on the seed.
+#include "model.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,7 +51,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "model.h"
 #include "nlohmann/json.hpp"
 #include "refstore/filters.h"
 #include "refstore/reference.h"
@@ -90,14 +91,14 @@ char HexDigit(int v) { return "0123456789abcdef"[v & 15]; }
 
 struct Universe {
   std::vector<Descriptor> manifests, indexes, configs, layers, extras;
-  std::vector<Descriptor> targets;  // manifests and indexes: image IDs
-  std::vector<Descriptor> all;      // every digest
+  std::vector<Descriptor> targets;                         // manifests and indexes: image IDs
+  std::vector<Descriptor> all;                             // every digest
   std::map<std::string, std::vector<Descriptor>> content;  // canonical content of a target
   std::map<std::string, std::map<std::string, std::string>> labels;
   // Names with '/' (foo/bar, fob/bar, a registry's three-part name) so that
   // reference globs meet '/'; "library/..." spellings come from NameSpelling.
   std::vector<std::string> repos = {"alpine", "busybox", "foo/bar", "localhost:5000/app",
-                                    "beef", "abcd", "fob/bar", "ghcr.io/acme/tool"};
+                                    "beef",   "abcd",    "fob/bar", "ghcr.io/acme/tool"};
   std::vector<std::string> tags = {"latest", "1", "2"};
   std::vector<std::string> namespaces = {"default", "ns1", "team-b"};
   std::vector<std::string> leases = {"pull-0", "pull-1", "pull-2", "pull.3"};
@@ -108,15 +109,19 @@ struct Universe {
     // pairs; index IDs share 4-char prefixes with manifests.
     const char* pfx[] = {"aaaa", "abcd", "beef", "cafe"};
     for (int i = 0; i < 16; ++i) {
-      std::string hex = std::string(pfx[i % 4]) + HexDigit((i / 4) / 2) + HexDigit((i / 4) % 2) +
-                        Tail(i, 58);
-      manifests.push_back({i % 5 == 4 ? kDockerManifest : kManifest, "sha256:" + hex, 500 + 13 * i});
+      std::string hex =
+          std::string(pfx[i % 4]) + HexDigit((i / 4) / 2) + HexDigit((i / 4) % 2) + Tail(i, 58);
+      manifests.push_back(
+          {i % 5 == 4 ? kDockerManifest : kManifest, "sha256:" + hex, 500 + 13 * i});
       configs.push_back({kConfig, "sha256:c0f1" + Tail(200 + i, 60), 1000 + 7 * i});
     }
-    for (int k = 0; k < 20; ++k) layers.push_back({kLayer, "sha256:1a7e" + Tail(300 + k, 60), (k + 1) * 1009});
-    for (int k = 0; k < 6; ++k) extras.push_back({kLayer, "sha256:e0e0" + Tail(400 + k, 60), 777 * (k + 1) + 5});
+    for (int k = 0; k < 20; ++k)
+      layers.push_back({kLayer, "sha256:1a7e" + Tail(300 + k, 60), (k + 1) * 1009});
+    for (int k = 0; k < 6; ++k)
+      extras.push_back({kLayer, "sha256:e0e0" + Tail(400 + k, 60), 777 * (k + 1) + 5});
     for (int j = 0; j < 4; ++j) {
-      std::string hex = std::string(j % 2 ? "beef" : "abcd") + "2" + HexDigit(j) + Tail(100 + j, 58);
+      std::string hex =
+          std::string(j % 2 ? "beef" : "abcd") + "2" + HexDigit(j) + Tail(100 + j, 58);
       indexes.push_back({j == 3 ? kDockerList : kIndex, "sha256:" + hex, 300 + 11 * j});
     }
     for (int i = 0; i < 16; ++i) {
@@ -147,7 +152,8 @@ struct Universe {
     for (const auto* v : {&manifests, &indexes, &configs, &layers, &extras}) {
       all.insert(all.end(), v->begin(), v->end());
     }
-    for (int k = 0; k < 6; ++k) containers.push_back(std::string("c0ffee") + HexDigit(k) + Tail(500 + k, 57));
+    for (int k = 0; k < 6; ++k)
+      containers.push_back(std::string("c0ffee") + HexDigit(k) + Tail(500 + k, 57));
   }
 };
 
@@ -155,12 +161,27 @@ struct Universe {
 // Operations.
 
 enum class Kind {
-  kCreate, kTag, kRmi, kCtrCreate, kCtrStart, kCtrStop, kCtrRm, kLeaseCreate, kLeaseAdd,
-  kLeaseDelete, kPrune, kInspect, kDf, kImages, kPin, kCount
+  kCreate,
+  kTag,
+  kRmi,
+  kCtrCreate,
+  kCtrStart,
+  kCtrStop,
+  kCtrRm,
+  kLeaseCreate,
+  kLeaseAdd,
+  kLeaseDelete,
+  kPrune,
+  kInspect,
+  kDf,
+  kImages,
+  kPin,
+  kCount
 };
-const char* kKindNames[] = {"create_image", "tag", "rmi", "container_create", "container_start",
-                            "container_stop", "container_rm", "lease_create", "lease_add",
-                            "lease_delete", "prune", "inspect", "df", "images", "pin"};
+const char* kKindNames[] = {
+    "create_image",   "tag",          "rmi",          "container_create", "container_start",
+    "container_stop", "container_rm", "lease_create", "lease_add",        "lease_delete",
+    "prune",          "inspect",      "df",           "images",           "pin"};
 // Weights of the operation mix (percent).
 const int kWeights[] = {22, 10, 17, 6, 3, 3, 4, 3, 4, 2, 8, 7, 4, 5, 2};
 
@@ -169,7 +190,7 @@ struct Op {
   int64_t index = 0;
   OpContext ctx;
   CreateImageRequest create;
-  std::string a, b;  // ref / id / source; target
+  std::string a, b;   // ref / id / source; target
   bool flag = false;  // force / running / all (images, prune)
   bool dry_run = false;
   std::optional<absl::Time> expires;
@@ -291,7 +312,9 @@ std::string Show(const PruneResult& r) {
                       " reclaimed=", r.space_reclaimed);
 }
 
-std::string Show(const Descriptor& d) { return absl::StrCat(d.media_type, " ", d.digest, " ", d.size); }
+std::string Show(const Descriptor& d) {
+  return absl::StrCat(d.media_type, " ", d.digest, " ", d.size);
+}
 
 std::string Show(const std::map<std::string, std::string>& m) {
   std::vector<std::string> v;
@@ -300,12 +323,11 @@ std::string Show(const std::map<std::string, std::string>& m) {
 }
 
 std::string Show(const ImageSummary& s) {
-  return absl::StrCat(s.id, " names=[", absl::StrJoin(s.names, ","), "] repo_digests=[",
-                      absl::StrJoin(s.repo_digests, ","), "] size=", s.size,
-                      " shared=", s.shared_size, " unique=", s.unique_size,
-                      " containers=", s.containers, " created=", T(s.created),
-                      " last_used=", T(s.last_used),
-                      " labels=", Show(s.labels), s.pinned ? " pinned" : "");
+  return absl::StrCat(
+      s.id, " names=[", absl::StrJoin(s.names, ","), "] repo_digests=[",
+      absl::StrJoin(s.repo_digests, ","), "] size=", s.size, " shared=", s.shared_size,
+      " unique=", s.unique_size, " containers=", s.containers, " created=", T(s.created),
+      " last_used=", T(s.last_used), " labels=", Show(s.labels), s.pinned ? " pinned" : "");
 }
 
 std::string Show(const std::vector<ImageSummary>& v) {
@@ -414,7 +436,8 @@ class Runner {
  public:
   Runner(uint64_t seed, int64_t ops) : seed_(seed), ops_(ops), rng_(seed) {
     if (const char* t = std::getenv("MODEL_TRACE"); t && *t) trace_.open(t);
-    if (const char* k = std::getenv("MODEL_KEEP_GOING"); k && std::string(k) == "1") keep_going_ = true;
+    if (const char* k = std::getenv("MODEL_KEEP_GOING"); k && std::string(k) == "1")
+      keep_going_ = true;
     const char* tmp = std::getenv("TMPDIR");
     std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/refstore-model-XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
@@ -437,7 +460,9 @@ class Runner {
   uint64_t R(uint64_t n) { return rng_() % n; }
   bool P(int percent) { return static_cast<int>(R(100)) < percent; }
   template <typename V>
-  const typename V::value_type& Pick(const V& v) { return v[R(v.size())]; }
+  const typename V::value_type& Pick(const V& v) {
+    return v[R(v.size())];
+  }
 
   void Reopen();
   void Step();
@@ -527,7 +552,8 @@ std::string Runner::ModelState() const {
     m << "    namespace " << name << ":\n";
     for (const auto& [id, img] : n.images) {
       std::vector<std::string> names, blobs;
-      for (const auto& [full, t] : img.names) names.push_back(FamiliarOf(full) + "@" + FormatRfc3339(t));
+      for (const auto& [full, t] : img.names)
+        names.push_back(FamiliarOf(full) + "@" + FormatRfc3339(t));
       for (const auto& d : img.content) blobs.push_back(d12(d.digest));
       m << "      image " << d12(id) << " created " << FormatRfc3339(img.created) << " names ["
         << absl::StrJoin(names, " ") << "]"
@@ -537,7 +563,8 @@ std::string Runner::ModelState() const {
     for (const auto& [cid, c] : n.containers) {
       m << "      container " << cid.substr(0, 12) << " -> " << d12(c.image_id)
         << (c.running ? " running" : " stopped") << " protects ["
-        << absl::StrJoin(std::vector<std::string>(c.protected_names.begin(), c.protected_names.end()), " ")
+        << absl::StrJoin(
+               std::vector<std::string>(c.protected_names.begin(), c.protected_names.end()), " ")
         << "]\n";
     }
     for (const auto& [lid, l] : n.leases) {
@@ -606,9 +633,7 @@ std::string Runner::NameSpelling(size_t repo, size_t tag) {
   return Pick(v);
 }
 
-std::string Runner::SpellFull(const std::string& full) {
-  return P(50) ? full : FamiliarOf(full);
-}
+std::string Runner::SpellFull(const std::string& full) { return P(50) ? full : FamiliarOf(full); }
 
 std::vector<std::string> Runner::ExistingNames(const std::string& ns) {
   std::vector<std::string> v;
@@ -634,7 +659,8 @@ std::string RepoOf(const std::string& full) {
   std::string s = full.substr(0, full.find('@'));
   size_t slash = s.rfind('/');
   size_t colon = s.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) s = s.substr(0, colon);
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+    s = s.substr(0, colon);
   return s;
 }
 
@@ -655,14 +681,26 @@ std::string Runner::Ref(const std::string& ns) {
   }
   if (r < 90) {
     static const std::vector<std::string> kHexNames = {"beef", "abcd", "beef:1", "abcd:latest",
-                                                       "cafe", "aaaa", "abcd2", "sha256:beef"};
+                                                       "cafe", "aaaa", "abcd2",  "sha256:beef"};
     return Pick(kHexNames);
   }
-  static const std::vector<std::string> kBad = {
-      "", "   ", "\t", "Alpine:1", "alpine@sha256:abc",
-      "alpine@sha256:" + Tail(1, 40), "alpine@sha256:" + std::string(64, 'A'), "alpine:", ":1",
-      "alpine::1", "UPPER/x:1", "aaa", "sha", "-x", std::string(300, 'a'), "localhost:5000/App:1",
-      "alpine@sha512:" + Tail(2, 64)};
+  static const std::vector<std::string> kBad = {"",
+                                                "   ",
+                                                "\t",
+                                                "Alpine:1",
+                                                "alpine@sha256:abc",
+                                                "alpine@sha256:" + Tail(1, 40),
+                                                "alpine@sha256:" + std::string(64, 'A'),
+                                                "alpine:",
+                                                ":1",
+                                                "alpine::1",
+                                                "UPPER/x:1",
+                                                "aaa",
+                                                "sha",
+                                                "-x",
+                                                std::string(300, 'a'),
+                                                "localhost:5000/App:1",
+                                                "alpine@sha512:" + Tail(2, 64)};
   return Pick(kBad);
 }
 
@@ -675,8 +713,8 @@ std::string Runner::DigestedRef(const std::string& ns) {
   const auto& images = model_.ns(ns).images;
   auto any = [&]() {
     std::vector<std::string> names = ExistingNames(ns);
-    std::string repo = !names.empty() && P(60) ? FamiliarOf(RepoOf(Pick(names)))
-                                               : u_.repos[R(u_.repos.size())];
+    std::string repo =
+        !names.empty() && P(60) ? FamiliarOf(RepoOf(Pick(names))) : u_.repos[R(u_.repos.size())];
     std::string tag = P(50) ? "" : ":" + Pick(u_.tags);
     return repo + tag + "@sha256:" + SomeTargetHex(ns);
   };
@@ -753,8 +791,9 @@ std::string Runner::NewName(const std::string& ns, const std::string* target_dig
   if (r < 94 && target_digest) {
     return repo + (P(50) ? "" : ":" + Pick(u_.tags)) + "@" + *target_digest;
   }
-  std::vector<std::string> bad = {"sha256:abc", "sha256", Tail(3, 64), "", " ", "Alpine",
-                                  "bad name!", repo + "@" + Pick(u_.targets).digest};
+  std::vector<std::string> bad = {
+      "sha256:abc", "sha256", Tail(3, 64), "",
+      " ",          "Alpine", "bad name!", repo + "@" + Pick(u_.targets).digest};
   return Pick(bad);
 }
 
@@ -786,7 +825,8 @@ std::string Runner::LeaseId(const std::string& ns) {
 Descriptor Runner::Spoil(Descriptor d, int how) {
   switch (how) {
     case 0:
-      for (size_t i = 7; i < d.digest.size(); ++i) d.digest[i] = static_cast<char>(std::toupper(d.digest[i]));
+      for (size_t i = 7; i < d.digest.size(); ++i)
+        d.digest[i] = static_cast<char>(std::toupper(d.digest[i]));
       break;
     case 1:
       d.media_type.clear();
@@ -810,14 +850,16 @@ Descriptor Runner::Spoil(Descriptor d, int how) {
 absl::Time Runner::OutOfRangeTime() {
   const absl::Time earliest = absl::FromUnixSeconds(-9223372036);
   const absl::Time latest = absl::FromUnixSeconds(9223372036);
-  const std::vector<absl::Time> v = {
-      earliest - absl::Seconds(1),     earliest - absl::Nanoseconds(1),
-      earliest,                        latest,
-      latest + absl::Nanoseconds(1),   latest + absl::Seconds(1),
-      absl::FromUnixSeconds(-11676096000) /* 1600 */,
-      absl::FromUnixSeconds(253402300799) /* 9999-12-31T23:59:59Z */,
-      absl::FromUnixNanos(std::numeric_limits<int64_t>::max()),
-      absl::FromUnixNanos(std::numeric_limits<int64_t>::min())};
+  const std::vector<absl::Time> v = {earliest - absl::Seconds(1),
+                                     earliest - absl::Nanoseconds(1),
+                                     earliest,
+                                     latest,
+                                     latest + absl::Nanoseconds(1),
+                                     latest + absl::Seconds(1),
+                                     absl::FromUnixSeconds(-11676096000) /* 1600 */,
+                                     absl::FromUnixSeconds(253402300799) /* 9999-12-31T23:59:59Z */,
+                                     absl::FromUnixNanos(std::numeric_limits<int64_t>::max()),
+                                     absl::FromUnixNanos(std::numeric_limits<int64_t>::min())};
   return Pick(v);
 }
 
@@ -832,7 +874,8 @@ std::string Runner::UntilLayout(absl::Time base) {
   const absl::CivilSecond c =
       absl::ToCivilSecond(base + absl::Seconds(offset), absl::UTCTimeZone());
   char date[64];
-  std::snprintf(date, sizeof date, "%04d-%02d-%02d", static_cast<int>(c.year()), c.month(), c.day());
+  std::snprintf(date, sizeof date, "%04d-%02d-%02d", static_cast<int>(c.year()), c.month(),
+                c.day());
   char hms[64];
   std::string out = date;
   switch (R(5)) {
@@ -853,8 +896,8 @@ std::string Runner::UntilLayout(absl::Time base) {
     default: {
       std::snprintf(hms, sizeof hms, "T%02d:%02d:%02d", c.hour(), c.minute(), c.second());
       out += hms;
-      static const std::vector<std::string> kFractions = {".5", ".25", ".123456789", ".000000001",
-                                                          ".1234567891234", ".0", ",5"};
+      static const std::vector<std::string> kFractions = {
+          ".5", ".25", ".123456789", ".000000001", ".1234567891234", ".0", ",5"};
       out += Pick(kFractions);
       break;
     }
@@ -866,30 +909,93 @@ std::string Runner::UntilValue(const std::string& ns) {
   const int r = static_cast<int>(R(100));
   if (r < 12) {
     // Rejected forms, and a few edges docker's parser takes.
-    static const std::vector<std::string> kOdd = {
-        "yesterday", "24x", "1.2.3", "now", "1h30", "", " ", "1e9", "5 m", "1h ", ".5",
-        "2026-13-01", "2026-02-30", "2026-02-29", "2024-02-29", "2026-1-01", "2026-01-01 10:00:00",
-        "2026-01-01T24", "2026-01-01T10:60", "2026-01-01T10:00:60Z", "2026-01-01t10:00:00Z",
-        "2026-01-01T10:00:00z", "2026-01-01T10:00:00+0100", "2026-01-01T10:00:00+25:00",
-        "2026-01-01T10:00:00+24:00", "2026-01-01T10:00:00+01:61", "2026-01-01T10:00:00+01:60",
-        "2026-01-01T5Z", "2026-01-01T5", "2026-01-01Z", "2026-01-01-01:00", "2026-01-01T10.5",
-        "2026-01-01T10:00.5", "2026-01-01T10:00:00.5.5", "2026-01-01T10:00:00Z.5",
-        "2026-01-01T10:00:00,5Z", "-1700000000", "+1767225700", "+5", "1767225700.",
-        "1767225700.5.5", "1767225700.abc", "1767225700.123456789012345678901",
-        "1767225700.12345678901234567890", "9999999999999999999", "0", "+0", "-0", "00",
-        "1677-09-21T00:12:44Z", "1677-09-21T00:12:43Z", "2262-04-11T23:47:16Z",
-        "2262-04-11T23:47:17Z", "2262-04-11T23:47:16.5Z", "9223372036", "9223372037",
-        "0001-01-01", "9999-12-31T23:59:59Z", "-2562047h", "2562047h", "2562048h",
-        "-9223372036854775808ns", "9223372036854775807ns", "9223372036854775808ns"};
+    static const std::vector<std::string> kOdd = {"yesterday",
+                                                  "24x",
+                                                  "1.2.3",
+                                                  "now",
+                                                  "1h30",
+                                                  "",
+                                                  " ",
+                                                  "1e9",
+                                                  "5 m",
+                                                  "1h ",
+                                                  ".5",
+                                                  "2026-13-01",
+                                                  "2026-02-30",
+                                                  "2026-02-29",
+                                                  "2024-02-29",
+                                                  "2026-1-01",
+                                                  "2026-01-01 10:00:00",
+                                                  "2026-01-01T24",
+                                                  "2026-01-01T10:60",
+                                                  "2026-01-01T10:00:60Z",
+                                                  "2026-01-01t10:00:00Z",
+                                                  "2026-01-01T10:00:00z",
+                                                  "2026-01-01T10:00:00+0100",
+                                                  "2026-01-01T10:00:00+25:00",
+                                                  "2026-01-01T10:00:00+24:00",
+                                                  "2026-01-01T10:00:00+01:61",
+                                                  "2026-01-01T10:00:00+01:60",
+                                                  "2026-01-01T5Z",
+                                                  "2026-01-01T5",
+                                                  "2026-01-01Z",
+                                                  "2026-01-01-01:00",
+                                                  "2026-01-01T10.5",
+                                                  "2026-01-01T10:00.5",
+                                                  "2026-01-01T10:00:00.5.5",
+                                                  "2026-01-01T10:00:00Z.5",
+                                                  "2026-01-01T10:00:00,5Z",
+                                                  "-1700000000",
+                                                  "+1767225700",
+                                                  "+5",
+                                                  "1767225700.",
+                                                  "1767225700.5.5",
+                                                  "1767225700.abc",
+                                                  "1767225700.123456789012345678901",
+                                                  "1767225700.12345678901234567890",
+                                                  "9999999999999999999",
+                                                  "0",
+                                                  "+0",
+                                                  "-0",
+                                                  "00",
+                                                  "1677-09-21T00:12:44Z",
+                                                  "1677-09-21T00:12:43Z",
+                                                  "2262-04-11T23:47:16Z",
+                                                  "2262-04-11T23:47:17Z",
+                                                  "2262-04-11T23:47:16.5Z",
+                                                  "9223372036",
+                                                  "9223372037",
+                                                  "0001-01-01",
+                                                  "9999-12-31T23:59:59Z",
+                                                  "-2562047h",
+                                                  "2562047h",
+                                                  "2562048h",
+                                                  "-9223372036854775808ns",
+                                                  "9223372036854775807ns",
+                                                  "9223372036854775808ns"};
     return Pick(kOdd);
   }
   if (r < 30) return std::to_string(R(600)) + "s";
   if (r < 38) return std::to_string(1 + R(30)) + "m";
   if (r < 45) {
-    static const std::vector<std::string> kDurations = {
-        "1h", "1h30m", "2h", "1.5h", "90m", ".5h", "5.m", "-5m", "+5m", "0s", "500ms",
-        "1500ms", "250000us", "250000\xc2\xb5s", "250000\xce\xbcs", "1h1m1s1ms1us1ns",
-        "1.0000000001s", "0.75s"};
+    static const std::vector<std::string> kDurations = {"1h",
+                                                        "1h30m",
+                                                        "2h",
+                                                        "1.5h",
+                                                        "90m",
+                                                        ".5h",
+                                                        "5.m",
+                                                        "-5m",
+                                                        "+5m",
+                                                        "0s",
+                                                        "500ms",
+                                                        "1500ms",
+                                                        "250000us",
+                                                        "250000\xc2\xb5s",
+                                                        "250000\xce\xbcs",
+                                                        "1h1m1s1ms1us1ns",
+                                                        "1.0000000001s",
+                                                        "0.75s"};
     return Pick(kDurations);
   }
   // An absolute time: often exactly the time of a record (boundary).
@@ -915,10 +1021,10 @@ std::string Runner::UntilValue(const std::string& ns) {
 std::string Runner::Glob() {
   static const std::vector<std::string> kGlobs = {
       "alpine*", "*:1", "foo/*", "beef*", "*", "localhost:5000/*", "*@sha256:*", "nomatch",
-      "[ab]*:latest", "alpine", "foo/bar", "foo*", "*/bar", "*/bar:*", "f?o/*", "f?o/bar",
-      "[a-f]*", "[a-f]*/*", "*/*", "*/*/*", "ghcr.io/*/*", "ghcr.io/*", "ghcr.io/acme/tool",
-      "library/*", "library/alpine", "docker.io/*", "?lpine:?", "[^a]*", "foo[/]bar",
-      "fo[a-z]/bar", "*:[0-9]", "alpine:*", "localhost:5000/app:*", "*/tool", "fob/bar:latest",
+      "[ab]*:latest", "alpine", "foo/bar", "foo*", "*/bar", "*/bar:*", "f?o/*", "f?o/bar", "[a-f]*",
+      "[a-f]*/*", "*/*", "*/*/*", "ghcr.io/*/*", "ghcr.io/*", "ghcr.io/acme/tool", "library/*",
+      "library/alpine", "docker.io/*", "?lpine:?", "[^a]*", "foo[/]bar", "fo[a-z]/bar", "*:[0-9]",
+      "alpine:*", "localhost:5000/app:*", "*/tool", "fob/bar:latest",
       // Malformed (Go's ErrBadPattern): DESIGN "Reference globs", it matches nothing.
       "[", "alpine[", "*[-]", "foo\\"};
   return Pick(kGlobs);
@@ -926,8 +1032,8 @@ std::string Runner::Glob() {
 
 Filters Runner::RandomFilters(const std::string& ns, bool listing) {
   Filters f;
-  static const std::vector<std::string> kLabels = {"k=0", "k=1", "k=2", "env=prod", "env",
-                                                   "k",   "x=y", "multi", "k=idx", "env=dev"};
+  static const std::vector<std::string> kLabels = {"k=0", "k=1", "k=2",   "env=prod", "env",
+                                                   "k",   "x=y", "multi", "k=idx",    "env=dev"};
   if (P(45)) {
     f["until"].push_back(UntilValue(ns));
     if (P(20)) f["until"].push_back(UntilValue(ns));
@@ -961,7 +1067,7 @@ Filters Runner::RandomFilters(const std::string& ns, bool listing) {
     f["dangling"] = {Pick(kBadDangling)};
     if (P(30)) f[P(50) ? "foo" : "zzz"].push_back("x");  // an unknown key is reported first
   }
-  if (P(2)) f["dangling"] = {};  // the key with no value: invalid filter 'dangling'
+  if (P(2)) f["dangling"] = {};                 // the key with no value: invalid filter 'dangling'
   if (P(1)) f[P(50) ? "until" : "label"] = {};  // no value: no filter
   return f;
 }
@@ -1010,7 +1116,8 @@ void Runner::PlanRecreateUnderLease(const std::string& ns) {
   create.create.target = it->second.target;
   create.create.content = it->second.content;
   if (P(30)) {  // the request's own content is validated, not applied
-    create.create.content = u_.content.count(it->first) ? u_.content.at(it->first) : it->second.content;
+    create.create.content =
+        u_.content.count(it->first) ? u_.content.at(it->first) : it->second.content;
   }
   create.create.labels = it->second.labels;
   create.create.lease = lease;
@@ -1112,8 +1219,8 @@ Op Runner::Generate() {
         static const std::vector<std::string> kUnknown = {"nosuch:1", "foo/nosuch",
                                                           "sha256:" + std::string(64, 'f'),
                                                           std::string(64, 'e'), "ffff"};
-        static const std::vector<std::string> kBadTarget = {"", "Alpine", "bad name!", "sha256:abc",
-                                                            "alpine@sha256:" + std::string(64, 'a')};
+        static const std::vector<std::string> kBadTarget = {
+            "", "Alpine", "bad name!", "sha256:abc", "alpine@sha256:" + std::string(64, 'a')};
         op.a = Pick(kUnknown);
         op.b = Pick(kBadTarget);
       }
@@ -1143,8 +1250,10 @@ Op Runner::Generate() {
       op.a = LeaseId(ns);
       for (int i = 0, n = 1 + static_cast<int>(R(3)); i < n; ++i) {
         const int r = static_cast<int>(R(10));
-        op.content.push_back(r < 5 ? Pick(u_.layers) : r < 8 ? Pick(u_.extras)
-                             : r < 9 ? Pick(u_.configs) : Pick(u_.manifests));
+        op.content.push_back(r < 5   ? Pick(u_.layers)
+                             : r < 8 ? Pick(u_.extras)
+                             : r < 9 ? Pick(u_.configs)
+                                     : Pick(u_.manifests));
         if (op.content.back().media_type == kLayer && P(10)) {
           op.content.back().media_type = "application/octet-stream";
         }
@@ -1206,7 +1315,8 @@ void Runner::Apply(const Op& op) {
       auto a = store_->CreateImage(ctx, op.create);
       check(Canon(e), Canon(a));
       Count(op, a.status());
-      if (a.ok() && existed && op.create.lease) ++paths_["create of an existing image under a lease"];
+      if (a.ok() && existed && op.create.lease)
+        ++paths_["create of an existing image under a lease"];
       break;
     }
     case Kind::kTag: {
@@ -1222,10 +1332,12 @@ void Runner::Apply(const Op& op) {
       check(Canon(e), Canon(a));
       Count(op, a.status());
       if (a.ok()) {
-        const bool deleted = !a->deleted.empty() && a->deleted.back().kind == DeleteEntry::Kind::kDeleted;
+        const bool deleted =
+            !a->deleted.empty() && a->deleted.back().kind == DeleteEntry::Kind::kDeleted;
         ++paths_[deleted ? "rmi deleted an image" : "rmi untagged only"];
         if (deleted && a->deleted.size() == 1) ++paths_["rmi deleted a dangling image"];
-        if (!deleted && op.flag) ++paths_["rmi -f untagged only (a container holds it, or other names remain)"];
+        if (!deleted && op.flag)
+          ++paths_["rmi -f untagged only (a container holds it, or other names remain)"];
         if (a->space_reclaimed > 0) ++paths_["rmi reclaimed bytes"];
       }
       if (op.a.find('@') != std::string::npos) {  // §4 "By a digested reference"
@@ -1311,18 +1423,22 @@ void Runner::Apply(const Op& op) {
         size_t untagged = 0, of_deleted = 0;
         for (const auto& entry : a->deleted) untagged += entry.kind == DeleteEntry::Kind::kUntagged;
         for (const PrunedImage& p : pruned) of_deleted += p.untagged.size();
-        const int64_t children = static_cast<int64_t>(a->deleted.size() - untagged) - a->images_deleted;
+        const int64_t children =
+            static_cast<int64_t>(a->deleted.size() - untagged) - a->images_deleted;
         if (op.dry_run) ++paths_["prune dry run"];
         if (a->images_deleted > 0) ++paths_["prune deleted images"];
         if (untagged > of_deleted) ++paths_["prune untagged names of kept images"];
         if (children > 0) ++paths_["prune freed child manifests/indexes"];
-        if (a->space_reclaimed > 0 && a->images_deleted == 0) ++paths_["prune reclaimed only expired lease content"];
+        if (a->space_reclaimed > 0 && a->images_deleted == 0)
+          ++paths_["prune reclaimed only expired lease content"];
         if (!op.filters.empty()) ++paths_["prune with filters"];
         const bool deleted = a->images_deleted > 0;
-        if (!op.references.empty()) ++paths_[deleted ? "prune references, deleted" : "prune references"];
+        if (!op.references.empty())
+          ++paths_[deleted ? "prune references, deleted" : "prune references"];
         if (op.unused_for) ++paths_[deleted ? "prune unused_for, deleted" : "prune unused_for"];
         if (op.keep > 0) ++paths_[deleted ? "prune keep, deleted" : "prune keep"];
-        if (op.max_storage >= 0) ++paths_[deleted ? "prune max_storage, deleted" : "prune max_storage"];
+        if (op.max_storage >= 0)
+          ++paths_[deleted ? "prune max_storage, deleted" : "prune max_storage"];
       }
       if (a.ok() && e.ok()) {
         // §8: per deleted image its Untagged entries, then its Deleted entry.
@@ -1424,7 +1540,8 @@ void Runner::CompareAll(const std::string& when) {
       for (const ImageSummary& s : *e) {
         auto ei = model_.Inspect(ctx, s.id);
         auto ai = store_->Inspect(ctx, s.id);
-        if (Canon(ei) != Canon(ai)) Diverge(when + ": inspect " + ns + " " + s.id, Canon(ei), Canon(ai));
+        if (Canon(ei) != Canon(ai))
+          Diverge(when + ": inspect " + ns + " " + s.id, Canon(ei), Canon(ai));
       }
     }
     auto ed = model_.GetDiskUsage(ctx);
@@ -1442,9 +1559,10 @@ void Runner::CompareAll(const std::string& when) {
   for (const Descriptor& d : u_.all) {
     std::optional<BlobFacts> e = model_.ExplainBlob(d.digest, now_);
     auto a = store_->Explain(probe, d.digest);
-    std::string es = e ? absl::StrCat("blob size=", e->size, " images=[", absl::StrJoin(e->images, ","),
-                                      "] leases=[", absl::StrJoin(e->leases, ","), "]")
-                       : "NOT_FOUND: No such image or blob: " + d.digest;
+    std::string es =
+        e ? absl::StrCat("blob size=", e->size, " images=[", absl::StrJoin(e->images, ","),
+                         "] leases=[", absl::StrJoin(e->leases, ","), "]")
+          : "NOT_FOUND: No such image or blob: " + d.digest;
     std::string as;
     if (!a.ok()) {
       as = StatusText(a.status());
@@ -1506,11 +1624,12 @@ void Runner::Run() {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::printf("model: %lld operations in %.1f s (%.0f ops/s), %lld reopens, %lld full "
-              "comparisons with Check, %lld real prunes after a dry run\n",
-              static_cast<long long>(done_), secs, done_ / std::max(secs, 1e-9),
-              static_cast<long long>(reopens_), static_cast<long long>(checks_),
-              static_cast<long long>(dry_followups_));
+  std::printf(
+      "model: %lld operations in %.1f s (%.0f ops/s), %lld reopens, %lld full "
+      "comparisons with Check, %lld real prunes after a dry run\n",
+      static_cast<long long>(done_), secs, done_ / std::max(secs, 1e-9),
+      static_cast<long long>(reopens_), static_cast<long long>(checks_),
+      static_cast<long long>(dry_followups_));
   std::printf("model: operation mix (ok / error):\n");
   for (const auto& [name, c] : mix_) {
     std::printf("  %-18s %9lld ok %9lld error\n", name.c_str(), static_cast<long long>(c.first),

@@ -77,8 +77,8 @@ class WritableFile : public rocksdb::FSWritableFileOwnerWrapper {
     if (s.ok()) pos_ += static_cast<int64_t>(data.size());
     return s;
   }
-  IOStatus Append(const Slice& data, const IOOptions& o,
-                  const rocksdb::DataVerificationInfo& v, IODebugContext* d) override {
+  IOStatus Append(const Slice& data, const IOOptions& o, const rocksdb::DataVerificationInfo& v,
+                  IODebugContext* d) override {
     if (int e = fs_->Admit(FaultFs::Call::kWrite, path_, data.size())) return IoError(e, path_);
     IOStatus s = target()->Append(data, o, v, d);
     if (s.ok()) pos_ += static_cast<int64_t>(data.size());
@@ -131,8 +131,7 @@ class SequentialFile : public rocksdb::FSSequentialFileOwnerWrapper {
  public:
   SequentialFile(std::unique_ptr<rocksdb::FSSequentialFile> t, FaultFs* fs, std::string path)
       : FSSequentialFileOwnerWrapper(std::move(t)), fs_(fs), path_(std::move(path)) {}
-  IOStatus Read(size_t n, const IOOptions& o, Slice* r, char* scratch,
-                IODebugContext* d) override {
+  IOStatus Read(size_t n, const IOOptions& o, Slice* r, char* scratch, IODebugContext* d) override {
     if (int e = fs_->Admit(FaultFs::Call::kRead, path_, n)) return IoError(e, path_);
     return target()->Read(n, o, r, scratch, d);
   }
@@ -195,8 +194,7 @@ class Directory : public rocksdb::FSDirectoryWrapper {
 
 class FileSystem : public rocksdb::FileSystemWrapper {
  public:
-  explicit FileSystem(FaultFs* fs)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fs_(fs) {}
+  explicit FileSystem(FaultFs* fs) : FileSystemWrapper(rocksdb::FileSystem::Default()), fs_(fs) {}
   const char* Name() const override { return "FaultFs"; }
 
   IOStatus NewWritableFile(const std::string& f, const FileOptions& fo,

@@ -55,15 +55,15 @@ struct FaultPlan {
 };
 
 struct FaultCounts {
-  int64_t writes = 0, syncs = 0, reads = 0;                  // calls seen
+  int64_t writes = 0, syncs = 0, reads = 0;  // calls seen
   int64_t failed_writes = 0, failed_syncs = 0, failed_reads = 0;
-  int64_t no_space = 0;                                      // ENOSPC returned
+  int64_t no_space = 0;  // ENOSPC returned
 };
 
 struct DropStats {
-  int64_t files_truncated = 0;   // cut back to their synced length
-  int64_t bytes_dropped = 0;     // bytes removed by those cuts
-  int64_t entries_undone = 0;    // directory changes reverted
+  int64_t files_truncated = 0;  // cut back to their synced length
+  int64_t bytes_dropped = 0;    // bytes removed by those cuts
+  int64_t entries_undone = 0;   // directory changes reverted
 };
 
 class FaultFs {
@@ -112,9 +112,9 @@ class FaultFs {
   // A directory change not yet covered by an fsync of its directory.
   struct Entry {
     enum Kind { kCreate, kRename, kUnlink } kind;
-    std::string path;  // created, renamed from, unlinked
-    std::string to;    // renamed to
-    std::string dir;   // the directory whose fsync makes it durable
+    std::string path;           // created, renamed from, unlinked
+    std::string to;             // renamed to
+    std::string dir;            // the directory whose fsync makes it durable
     bool had_old = false;       // rename: `to` existed; unlink: always
     std::string old_bytes;      // the synced bytes of what was replaced or removed
     bool from_tracked = false;  // rename: `path` had a synced length

@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 class FaultFsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("fault-fs-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("fault-fs-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -152,7 +153,9 @@ TEST_F(FaultFsTest, ContentDirectoryFollowsTheSameRules) {
   EXPECT_FALSE(dir->HashBlob(ha).ok());
   f.SetFaults(FaultPlan{.write_one_in = 1});
   const std::string c = "never written";
-  EXPECT_FALSE(dir->Ingest(content::Sha256Hex(c), static_cast<int64_t>(c.size()), content::StringReader(c)).ok());
+  EXPECT_FALSE(
+      dir->Ingest(content::Sha256Hex(c), static_cast<int64_t>(c.size()), content::StringReader(c))
+          .ok());
 }
 
 }  // namespace

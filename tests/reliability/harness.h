@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "fault_fs.h"
-#include "refstore/store.h"
 #include "refstore/db/seams.h"
+#include "refstore/store.h"
 #include "workload.h"
 
 namespace refstore::testing {

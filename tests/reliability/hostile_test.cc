@@ -61,10 +61,10 @@ class HostileTest : public ::testing::Test {
     // Enough records for several SST files after the flush on close, and a
     // WAL that holds the last writes (written after a manual reopen).
     for (int i = 0; i < 3000; ++i) {
-      auto id = (*store)->CreateImage(
-          Ctx(), {.name = absl::StrCat("r", i % 50, ":", i),
-                  .target = {kManifest, Digest(i + 1), 100 + i},
-                  .content = {{kLayer, Digest(100000 + i % 300), 5000}}});
+      auto id =
+          (*store)->CreateImage(Ctx(), {.name = absl::StrCat("r", i % 50, ":", i),
+                                        .target = {kManifest, Digest(i + 1), 100 + i},
+                                        .content = {{kLayer, Digest(100000 + i % 300), 5000}}});
       ASSERT_TRUE(id.ok()) << id.status();
     }
     store->reset();
@@ -101,8 +101,8 @@ class HostileTest : public ::testing::Test {
     std::vector<fs::path> out;
     for (const auto& e : fs::directory_iterator(dir_)) {
       const std::string name = e.path().filename().string();
-      if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(),
-                                                       suffix) == 0) {
+      if (name.size() >= suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
         out.push_back(e.path());
       }
     }
@@ -233,15 +233,11 @@ TEST_F(HostileTest, DamagedWriteAheadLog) {
 
 TEST_F(HostileTest, DamagedOrMissingCurrent) {
   Copy();
-  {
-    std::ofstream(dir_ / "CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
-  }
+  { std::ofstream(dir_ / "CURRENT", std::ios::trunc) << "MANIFEST-999999\n"; }
   EXPECT_GT(ReadEverything(), 0);
   fs::remove_all(dir_);
   Copy();
-  {
-    std::ofstream(dir_ / "CURRENT", std::ios::trunc) << "\x01\x02garbage";
-  }
+  { std::ofstream(dir_ / "CURRENT", std::ios::trunc) << "\x01\x02garbage"; }
   EXPECT_GT(ReadEverything(), 0);
   fs::remove_all(dir_);
   Copy();
@@ -258,9 +254,7 @@ TEST_F(HostileTest, SymlinkLeadingOutOfTheStore) {
   fs::create_directories(outside);
   auto ssts = FilesEndingWith(".sst");
   ASSERT_FALSE(ssts.empty());
-  {
-    std::ofstream(outside / "decoy", std::ios::binary) << std::string(4096, 'x');
-  }
+  { std::ofstream(outside / "decoy", std::ios::binary) << std::string(4096, 'x'); }
   fs::remove(ssts.front());
   fs::create_symlink(outside / "decoy", ssts.front());
   const auto outside_before = Fingerprint(outside);

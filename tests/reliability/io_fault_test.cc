@@ -101,8 +101,9 @@ void RunFaults(bool content, int64_t ops, uint64_t seed, Totals& t, FaultCounts&
         now_state = Dump(*h.real(), w, op.ctx.now);
       }
       if (now_state != after) {
-        problem(i, op, "answered " + got + " as expected, but the state differs from the shadow's:" +
-                           LineDiff(after, now_state));
+        problem(i, op,
+                "answered " + got + " as expected, but the state differs from the shadow's:" +
+                    LineDiff(after, now_state));
       }
       continue;
     }
@@ -130,9 +131,10 @@ void RunFaults(bool content, int64_t ops, uint64_t seed, Totals& t, FaultCounts&
         return;
       }
     } else {
-      problem(i, op, "after the error " + got + " the state is neither before nor after it; " +
-                         "against before:" + LineDiff(before, state) +
-                         "\n against after:" + LineDiff(after, state));
+      problem(i, op,
+              "after the error " + got + " the state is neither before nor after it; " +
+                  "against before:" + LineDiff(before, state) +
+                  "\n against after:" + LineDiff(after, state));
       return;
     }
   }
@@ -147,16 +149,16 @@ void RunFaults(bool content, int64_t ops, uint64_t seed, Totals& t, FaultCounts&
 }
 
 void Report(const char* name, uint64_t seed, const Totals& t, const FaultCounts& f) {
-  std::printf("%s: seed %llu: %lld operations under faults, %lld answered with an error "
-              "(%lld applied, %lld not applied and retried), %lld reopens under faults (%lld "
-              "failed, then reopened without); faults injected: %lld of %lld writes, %lld of "
-              "%lld syncs, %lld of %lld reads, %lld disk full; %lld problems\n",
-              name, static_cast<unsigned long long>(seed), (long long)t.ops, (long long)t.errors,
-              (long long)t.applied, (long long)t.not_applied, (long long)t.reopens_under_faults,
-              (long long)t.failed_opens_under_faults, (long long)f.failed_writes,
-              (long long)f.writes, (long long)f.failed_syncs, (long long)f.syncs,
-              (long long)f.failed_reads, (long long)f.reads, (long long)f.no_space,
-              (long long)t.problems);
+  std::printf(
+      "%s: seed %llu: %lld operations under faults, %lld answered with an error "
+      "(%lld applied, %lld not applied and retried), %lld reopens under faults (%lld "
+      "failed, then reopened without); faults injected: %lld of %lld writes, %lld of "
+      "%lld syncs, %lld of %lld reads, %lld disk full; %lld problems\n",
+      name, static_cast<unsigned long long>(seed), (long long)t.ops, (long long)t.errors,
+      (long long)t.applied, (long long)t.not_applied, (long long)t.reopens_under_faults,
+      (long long)t.failed_opens_under_faults, (long long)f.failed_writes, (long long)f.writes,
+      (long long)f.failed_syncs, (long long)f.syncs, (long long)f.failed_reads, (long long)f.reads,
+      (long long)f.no_space, (long long)t.problems);
   std::fflush(stdout);
 }
 

@@ -41,16 +41,15 @@ struct View {
   std::map<std::string, std::string> inspect;
   int64_t total = 0, active = 0, size = 0;
   bool operator==(const View& o) const {
-    return images == o.images && inspect == o.inspect && total == o.total &&
-           active == o.active && size == o.size;
+    return images == o.images && inspect == o.inspect && total == o.total && active == o.active &&
+           size == o.size;
   }
 };
 
 class NamespaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("refstore-ns-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() / ("refstore-ns-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     auto s = Store::Open(dir_.string(), {.prune_batch = 7});
     ASSERT_TRUE(s.ok()) << s.status();
@@ -79,8 +78,7 @@ class NamespaceTest : public ::testing::Test {
       std::string labels;
       for (const auto& [k, val] : i.labels) labels += k + "=" + val + ";";
       v.images.push_back(absl::StrCat(i.id, " ", absl::StrJoin(i.names, ","), " ", i.size, " ",
-                                      i.containers, " ", absl::FormatTime(i.created), " ",
-                                      labels));
+                                      i.containers, " ", absl::FormatTime(i.created), " ", labels));
       for (const std::string& ref : i.names.empty() ? std::vector<std::string>{i.id} : i.names) {
         auto d = store_->Inspect(ctx, ref);
         EXPECT_TRUE(d.ok()) << d.status();
@@ -120,8 +118,8 @@ TEST_F(NamespaceTest, OperationsInOneNamespaceLeaveTheOthersAlone) {
   }
   ASSERT_TRUE(store_->CreateContainer({"b", T(20)}, std::string(64, 'b'), "b1:1", true).ok());
   ASSERT_TRUE(store_->CreateLease({"c", T(20)}, "pull", std::nullopt).ok());
-  ASSERT_TRUE(store_->AddLeaseContent({"c", T(20)}, "pull", {{kLayer, Digest(39), LayerSize(39)}})
-                  .ok());
+  ASSERT_TRUE(
+      store_->AddLeaseContent({"c", T(20)}, "pull", {{kLayer, Digest(39), LayerSize(39)}}).ok());
   const View b0 = Observe("b", 30), c0 = Observe("c", 30);
 
   constexpr int kOps = 10000;
@@ -148,10 +146,18 @@ TEST_F(NamespaceTest, OperationsInOneNamespaceLeaveTheOthersAlone) {
     } else if (pick < 76) {
       const std::string cid(64, "0123456789abcdef"[rng() % 16]);
       switch (rng() % 4) {
-        case 0: s = store_->CreateContainer(a, cid, name, rng() % 2 == 0).status(); break;
-        case 1: s = store_->StartContainer(a, cid); break;
-        case 2: s = store_->StopContainer(a, cid); break;
-        default: s = store_->RemoveContainer(a, cid); break;
+        case 0:
+          s = store_->CreateContainer(a, cid, name, rng() % 2 == 0).status();
+          break;
+        case 1:
+          s = store_->StartContainer(a, cid);
+          break;
+        case 2:
+          s = store_->StopContainer(a, cid);
+          break;
+        default:
+          s = store_->RemoveContainer(a, cid);
+          break;
       }
     } else if (pick < 88) {
       const std::string lease = absl::StrCat("l", rng() % 3);
@@ -164,7 +170,9 @@ TEST_F(NamespaceTest, OperationsInOneNamespaceLeaveTheOthersAlone) {
           s = store_->AddLeaseContent(a, lease, {{kLayer, Digest(l), LayerSize(l)}});
           break;
         }
-        default: s = store_->DeleteLease(a, lease).status(); break;
+        default:
+          s = store_->DeleteLease(a, lease).status();
+          break;
       }
     } else {
       s = store_->Prune(a, {.all = true, .dry_run = true}).status();

@@ -87,7 +87,8 @@ void RunCuts(bool sync, bool content, int cuts, uint64_t seed, Totals& t) {
       // during it, in a background flush or after its last write): it must
       // survive the cut.
       if (got != expected) {
-        problem(round, "without a cut, " + Describe(op) + " gave " + got + ", expected " + expected);
+        problem(round,
+                "without a cut, " + Describe(op) + " gave " + got + ", expected " + expected);
         return;
       }
       history.push_back(after);
@@ -164,14 +165,15 @@ void RunCuts(bool sync, bool content, int cuts, uint64_t seed, Totals& t) {
 }
 
 void Report(const char* name, uint64_t seed, const Totals& t) {
-  std::printf("%s: seed %llu: %lld cuts (%lld inside an operation, %lld between, %lld in a "
-              "close/reopen), %lld operations acknowledged, %lld lost, %lld in-flight applied; "
-              "dropped %lld unsynced bytes in %lld files, undid %lld directory changes; "
-              "%lld problems\n",
-              name, static_cast<unsigned long long>(seed), (long long)t.cuts, (long long)t.inside_ops,
-              (long long)t.between_ops, (long long)t.in_reopen, (long long)t.ops_acked,
-              (long long)t.ops_lost, (long long)t.in_flight_applied, (long long)t.bytes_dropped,
-              (long long)t.files_truncated, (long long)t.entries_undone, (long long)t.problems);
+  std::printf(
+      "%s: seed %llu: %lld cuts (%lld inside an operation, %lld between, %lld in a "
+      "close/reopen), %lld operations acknowledged, %lld lost, %lld in-flight applied; "
+      "dropped %lld unsynced bytes in %lld files, undid %lld directory changes; "
+      "%lld problems\n",
+      name, static_cast<unsigned long long>(seed), (long long)t.cuts, (long long)t.inside_ops,
+      (long long)t.between_ops, (long long)t.in_reopen, (long long)t.ops_acked,
+      (long long)t.ops_lost, (long long)t.in_flight_applied, (long long)t.bytes_dropped,
+      (long long)t.files_truncated, (long long)t.entries_undone, (long long)t.problems);
   std::fflush(stdout);
 }
 

@@ -22,12 +22,11 @@
 // binary than the build's.
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -43,8 +42,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/test_image.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/test_image.h"
 
 extern char** environ;
 
@@ -52,9 +51,9 @@ namespace refstore {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using test_oci::Image;
 using test_oci::MakeImage;
-using nlohmann::json;
 
 constexpr int kLayouts = 6;
 constexpr int kImagesPerLayout = 2;
@@ -86,7 +85,7 @@ struct RunResult {
 // Runs the refstore binary with `args`, `input` on stdin, TMPDIR=`tmpdir`
 // (unset when empty); `scratch` is a private prefix for the output files.
 RunResult RunTool(const std::vector<std::string>& args, const std::string& input,
-              const std::string& tmpdir, const fs::path& scratch) {
+                  const std::string& tmpdir, const fs::path& scratch) {
   const fs::path in_path = scratch.string() + ".in";
   const fs::path out_path = scratch.string() + ".out";
   const fs::path err_path = scratch.string() + ".err";
@@ -156,7 +155,8 @@ class ReadersBesideWriter : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* base = std::getenv("TMPDIR");
-    std::string templ = std::string(base && *base ? base : "/tmp") + "/readers-beside-writer-XXXXXX";
+    std::string templ =
+        std::string(base && *base ? base : "/tmp") + "/readers-beside-writer-XXXXXX";
     ASSERT_NE(::mkdtemp(templ.data()), nullptr);
     root_ = templ;
     store_ = (root_ / "store").string();
@@ -202,16 +202,17 @@ TEST_F(ReadersBesideWriter, NoAbortNoErrorNoFalseFinding) {
   const int threads = std::max(1, EnvInt("READERS_THREADS", 2));
   const unsigned seed = static_cast<unsigned>(
       EnvInt("READERS_SEED", static_cast<int>(std::random_device()() & 0x7fffffff)));
-  std::printf("readers beside writer: seed %u (READERS_SEED), %d reader runs (READERS_RUNS), "
-              "%d threads\n",
-              seed, runs, threads);
+  std::printf(
+      "readers beside writer: seed %u (READERS_SEED), %d reader runs (READERS_RUNS), "
+      "%d threads\n",
+      seed, runs, threads);
   const std::set<std::string> tmp_before = SecondaryDirsInTmp();
 
   // The store, the anchor image, pinned.
   const fs::path wscratch = root_ / "scratch" / "writer";
-  RunResult r = RunTool(Cmd({"--content", "image", "import", (root_ / "layouts" / "anchor").string(),
-                         "--repository", "anchor"}),
-                    "", "", wscratch);
+  RunResult r = RunTool(Cmd({"--content", "image", "import",
+                             (root_ / "layouts" / "anchor").string(), "--repository", "anchor"}),
+                        "", "", wscratch);
   ASSERT_EQ(r.code, 0) << r.err;
   r = RunTool(Cmd({"image", "pin", "anchor:latest"}), "", "", wscratch);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -232,9 +233,10 @@ TEST_F(ReadersBesideWriter, NoAbortNoErrorNoFalseFinding) {
       bool must_succeed = true;  // imports and collections; apply may refuse an op
       if (step < 5) {
         const int i = pick(kLayouts);
-        w = RunTool(Cmd({"image", "import", (root_ / "layouts" / ("l" + std::to_string(i))).string(),
-                     "--repository", "l" + std::to_string(i)}),
-                "", "", wscratch);
+        w = RunTool(
+            Cmd({"image", "import", (root_ / "layouts" / ("l" + std::to_string(i))).string(),
+                 "--repository", "l" + std::to_string(i)}),
+            "", "", wscratch);
       } else if (step < 19) {
         std::string batch;
         const int ops = 1 + pick(4);
@@ -243,7 +245,8 @@ TEST_F(ReadersBesideWriter, NoAbortNoErrorNoFalseFinding) {
           json op;
           switch (pick(8)) {
             case 0:
-              op = {{"op", "tag"}, {"source", name(i, j)},
+              op = {{"op", "tag"},
+                    {"source", name(i, j)},
                     {"target", "alias" + std::to_string(pick(4)) + ":x"}};
               break;
             case 1:
@@ -386,10 +389,11 @@ TEST_F(ReadersBesideWriter, NoAbortNoErrorNoFalseFinding) {
     }
   }
 
-  std::printf("readers beside writer: %d reader runs (%d checks) beside %d writer runs in %.1f s: "
-              "%d aborts, %d errors, %d false findings, %d left behind; seed %u\n",
-              runs, checks.load(), writer_runs.load(), secs, aborts.load(), errors.load(),
-              false_findings.load(), leftovers, seed);
+  std::printf(
+      "readers beside writer: %d reader runs (%d checks) beside %d writer runs in %.1f s: "
+      "%d aborts, %d errors, %d false findings, %d left behind; seed %u\n",
+      runs, checks.load(), writer_runs.load(), secs, aborts.load(), errors.load(),
+      false_findings.load(), leftovers, seed);
   for (const auto& e : examples) std::printf("  e.g. %s\n", e.c_str());
   EXPECT_EQ(aborts.load(), 0);
   EXPECT_EQ(errors.load(), 0);
@@ -466,8 +470,8 @@ TEST_F(ReadersBesideWriter, RealFaultIsReportedBesideAWriter) {
 TEST_F(ReadersBesideWriter, NoTemporaryDirectoryNeeded) {
   const fs::path scratch = root_ / "scratch" / "t";
   RunResult r = RunTool(Cmd({"--content", "image", "import", (root_ / "layouts" / "l0").string(),
-                         "--repository", "l0"}),
-                    "", "", scratch);
+                             "--repository", "l0"}),
+                        "", "", scratch);
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string missing = (root_ / "no-such-dir").string();
   r = RunTool(Cmd({"image", "ls"}), "", missing, scratch);
@@ -479,8 +483,7 @@ TEST_F(ReadersBesideWriter, NoTemporaryDirectoryNeeded) {
   if (pid == 0) {
     int fd = ::open(fifo.c_str(), O_RDONLY);
     ::dup2(fd, 0);
-    ::execl(Bin(), Bin(), "--store", store_.c_str(), "apply", "-",
-            static_cast<char*>(nullptr));
+    ::execl(Bin(), Bin(), "--store", store_.c_str(), "apply", "-", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int wfd = ::open(fifo.c_str(), O_WRONLY);

@@ -31,8 +31,8 @@ std::string Text(const absl::Status& s) {
 std::string Entries(const std::vector<DeleteEntry>& v) {
   std::vector<std::string> out;
   for (const auto& e : v) {
-    out.push_back(absl::StrCat(e.kind == DeleteEntry::Kind::kDeleted ? "Deleted " : "Untagged ",
-                               e.ref));
+    out.push_back(
+        absl::StrCat(e.kind == DeleteEntry::Kind::kDeleted ? "Deleted " : "Untagged ", e.ref));
   }
   return absl::StrJoin(out, ",");
 }
@@ -67,9 +67,7 @@ Workload::Workload(uint64_t seed, bool content_store)
   }
 }
 
-std::string Workload::Name() {
-  return absl::StrCat(kRepos[R(3)], ":", kTags[R(2)]);
-}
+std::string Workload::Name() { return absl::StrCat(kRepos[R(3)], ":", kTags[R(2)]); }
 
 std::string Workload::Ref(const std::string& ns) {
   (void)ns;
@@ -114,13 +112,18 @@ Op Workload::Next() {
     if (R(10) < 8) image.b = Name();
     if (content_) {
       for (size_t k = 0; k < images_[i].all().size(); ++k) {
-        queued_.push_back(Op{.kind = OpKind::kWriteBlobs, .ctx = op.ctx, .a = lease, .b = std::to_string(k), .image = i});
+        queued_.push_back(Op{.kind = OpKind::kWriteBlobs,
+                             .ctx = op.ctx,
+                             .a = lease,
+                             .b = std::to_string(k),
+                             .image = i});
       }
     } else {
       queued_.push_back(Op{.kind = OpKind::kLeaseAdd, .ctx = op.ctx, .a = lease, .image = i});
     }
     queued_.push_back(image);
-    if (!left_behind) queued_.push_back(Op{.kind = OpKind::kLeaseDelete, .ctx = op.ctx, .a = lease});
+    if (!left_behind)
+      queued_.push_back(Op{.kind = OpKind::kLeaseDelete, .ctx = op.ctx, .a = lease});
     return create;
   }
   if (r < 34) {
@@ -153,7 +156,8 @@ Op Workload::Next() {
     op.kind = OpKind::kPrune;
     op.flag = R(2) == 0;
     op.dry_run = R(5) == 0;
-    if (R(5) == 0) op.until = FormatRfc3339(now_ - absl::Seconds(30 + static_cast<int64_t>(R(900))));
+    if (R(5) == 0)
+      op.until = FormatRfc3339(now_ - absl::Seconds(30 + static_cast<int64_t>(R(900))));
   } else if (r < 93) {
     op.kind = OpKind::kCollect;
   } else if (r < 97) {
@@ -230,12 +234,12 @@ std::string Apply(Store& store, const Workload& w, const Op& op) {
 }
 
 std::string Describe(const Op& op) {
-  static const char* names[] = {"lease_create", "write_blob", "lease_add", "create_image",
-                                "lease_delete", "tag", "rmi", "container_create",
-                                "container_start", "container_stop", "container_rm", "prune",
-                                "collect", "reopen"};
-  return absl::StrCat(names[static_cast<int>(op.kind)], " ns=", op.ctx.ns, " a=", op.a,
-                      " b=", op.b, " image=", op.image, " flag=", op.flag, " dry=", op.dry_run,
+  static const char* names[] = {
+      "lease_create", "write_blob", "lease_add",        "create_image",    "lease_delete",
+      "tag",          "rmi",        "container_create", "container_start", "container_stop",
+      "container_rm", "prune",      "collect",          "reopen"};
+  return absl::StrCat(names[static_cast<int>(op.kind)], " ns=", op.ctx.ns, " a=", op.a, " b=", op.b,
+                      " image=", op.image, " flag=", op.flag, " dry=", op.dry_run,
                       op.until.empty() ? "" : " until=" + op.until, " at ",
                       FormatRfc3339(op.ctx.now));
 }
@@ -260,9 +264,8 @@ std::string Dump(Store& store, const Workload& w, absl::Time now) {
         out << " image " << i.id << " names=" << absl::StrJoin(i.names, ",")
             << " digests=" << absl::StrJoin(i.repo_digests, ",") << " size=" << i.size
             << " shared=" << i.shared_size << " containers=" << i.containers
-            << " created=" << FormatRfc3339(i.created)
-            << " used=" << FormatRfc3339(i.last_used) << " labels=" << absl::StrJoin(labels, ",")
-            << "\n";
+            << " created=" << FormatRfc3339(i.created) << " used=" << FormatRfc3339(i.last_used)
+            << " labels=" << absl::StrJoin(labels, ",") << "\n";
       }
     }
     auto containers = store.ListContainers(ctx);
@@ -281,8 +284,8 @@ std::string Dump(Store& store, const Workload& w, absl::Time now) {
       for (const auto& l : *leases) {
         std::vector<std::string> held;
         for (const auto& d : l.content) held.push_back(d.digest.substr(7, 12));
-        out << " lease " << l.id << " expires="
-            << (l.expires ? FormatRfc3339(*l.expires) : std::string("never"))
+        out << " lease " << l.id
+            << " expires=" << (l.expires ? FormatRfc3339(*l.expires) : std::string("never"))
             << " holds=" << absl::StrJoin(held, ",") << "\n";
       }
     }

@@ -19,26 +19,37 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "tests/support/test_image.h"
 #include "refstore/store.h"
+#include "tests/support/test_image.h"
 
 namespace refstore::testing {
 
 enum class OpKind {
-  kLeaseCreate, kWriteBlobs, kLeaseAdd, kCreateImage, kLeaseDelete, kTag, kRmi,
-  kContainerCreate, kContainerStart, kContainerStop, kContainerRm, kPrune, kCollect,
+  kLeaseCreate,
+  kWriteBlobs,
+  kLeaseAdd,
+  kCreateImage,
+  kLeaseDelete,
+  kTag,
+  kRmi,
+  kContainerCreate,
+  kContainerStart,
+  kContainerStop,
+  kContainerRm,
+  kPrune,
+  kCollect,
   kReopen,  // not a store call: the test closes and reopens the store
 };
 
 struct Op {
   OpKind kind;
   OpContext ctx;
-  std::string a, b;        // lease / ref / container id; name / image ref
-  int image = -1;          // index into the universe's images
-  bool flag = false;       // force, running, prune all
+  std::string a, b;   // lease / ref / container id; name / image ref
+  int image = -1;     // index into the universe's images
+  bool flag = false;  // force, running, prune all
   bool dry_run = false;
   std::optional<absl::Time> expires;
-  std::string until;       // prune filter, empty for none
+  std::string until;  // prune filter, empty for none
 };
 
 class Workload {

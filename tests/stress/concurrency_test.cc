@@ -44,8 +44,8 @@ TEST(ConcurrencyTest, RandomOperationsFromManyThreadsKeepEveryCount) {
   }
   for (auto& t : threads) t.join();
   for (int t = 0; t < kThreads; ++t) {
-    EXPECT_TRUE(unexpected[t].empty()) << "thread " << t << " (seed " << base_seed << "): "
-                                       << unexpected[t];
+    EXPECT_TRUE(unexpected[t].empty())
+        << "thread " << t << " (seed " << base_seed << "): " << unexpected[t];
   }
   EXPECT_GT(ok.load(), kThreads * kSteps / 4) << "too few operations succeeded to test much";
 

@@ -3,11 +3,10 @@
 // acknowledgments, reopens the store and requires Check to find nothing.
 // The kill point is chosen by counting acknowledgments, not by time.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -48,8 +47,8 @@ constexpr char kChildFlag[] = "--crash-child=";
 }
 
 TEST(CrashTest, KilledAtRandomMomentsTheStoreStaysConsistent) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("refstore-crash-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("refstore-crash-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const uint64_t seed = ::testing::UnitTest::GetInstance()->random_seed();
   std::mt19937_64 rng(seed);
@@ -58,8 +57,8 @@ TEST(CrashTest, KilledAtRandomMomentsTheStoreStaysConsistent) {
   for (int round = 0; round < kKills; ++round) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
-    std::string arg = std::string(kChildFlag) + dir.string() + ":" +
-                      std::to_string(seed + round) + ":" + std::to_string(step);
+    std::string arg = std::string(kChildFlag) + dir.string() + ":" + std::to_string(seed + round) +
+                      ":" + std::to_string(step);
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {

@@ -428,8 +428,8 @@ ExpectedState::Verdict ExpectedState::Verify(const StoreModel& observed) {
       std::string p = key + ": the store has " + ValueOf(actual_flat, key) + ", expected " +
                       ValueOf(*against, key);
       auto lc = last_change_.find(key);
-      const bool touched_by_flight = against == &predicted_flat &&
-                                     ValueOf(predicted_flat, key) != ValueOf(expected_flat, key);
+      const bool touched_by_flight =
+          against == &predicted_flat && ValueOf(predicted_flat, key) != ValueOf(expected_flat, key);
       if (lc != last_change_.end() && !touched_by_flight) {
         p += " (as acknowledged operation " + std::to_string(lc->second) + " left it)";
         v.lost.insert(lc->second);

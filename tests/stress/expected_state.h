@@ -56,9 +56,9 @@ struct StoreModel {
     // observable: Verify copies them from the expected state.
     std::set<std::string> protected_names;
   };
-  std::map<std::string, Image> images;                   // ID -> image
-  std::map<std::string, Container> containers;           // ID -> container
-  std::map<std::string, std::set<std::string>> leases;   // ID -> blob digests
+  std::map<std::string, Image> images;                  // ID -> image
+  std::map<std::string, Container> containers;          // ID -> container
+  std::map<std::string, std::set<std::string>> leases;  // ID -> blob digests
 
   // key -> value, one entry per fact ("image <id>", "name <n>", "pinned <id>",
   // "container <id>", "lease <id>", "lease-blob <id> <digest>").
@@ -123,8 +123,8 @@ class ExpectedState {
   std::optional<nlohmann::json> in_flight_;
   int64_t next_seq_ = -1;  // -1: the first begin line sets it
   int64_t acknowledged_ = 0;
-  std::map<std::string, int64_t> last_change_;  // flattened key -> seq
-  std::map<std::string, int64_t> sizes_;        // digest -> size
+  std::map<std::string, int64_t> last_change_;                   // flattened key -> seq
+  std::map<std::string, int64_t> sizes_;                         // digest -> size
   std::map<std::string, std::vector<std::string>> image_blobs_;  // ID -> digests
 };
 

@@ -32,11 +32,10 @@
 // where a delayed kill lands depends on timing.
 #include <errno.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
@@ -54,20 +53,20 @@
 #include <vector>
 
 #include "expected_state.h"
+#include "nlohmann/json.hpp"
 #include "refstore/content/content_dir.h"
 #include "refstore/content/sha256.h"
-#include "tests/support/test_image.h"
-#include "nlohmann/json.hpp"
 #include "refstore/store.h"
+#include "tests/support/test_image.h"
 
 namespace refstore {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using test_oci::Blob;
 using test_oci::Image;
 using test_oci::MakeImage;
-using nlohmann::json;
 
 constexpr char kChildFlag[] = "--gc-crash-child=";
 
@@ -258,8 +257,11 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
         if (!s.ok()) Die(kExitPull, "pull write", s);
       }
       CreateImageRequest req{.target = Desc(img.target), .lease = lease};
-      json announce = {{"op", "create_image"}, {"target", DescJson(img.target)},
-                       {"content", json::array()}, {"lease", lease}, {"pull", k}};
+      json announce = {{"op", "create_image"},
+                       {"target", DescJson(img.target)},
+                       {"content", json::array()},
+                       {"lease", lease},
+                       {"pull", k}};
       if (rng() % 10 != 0) {
         req.name = Name(rng);
         announce["name"] = *req.name;
@@ -274,7 +276,8 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
       if (!id.ok()) Die(kExitPull, "pull create", id.status());
       n = report.Begin({{"op", "delete_lease"}, {"lease", lease}, {"pull", k}});
       auto freed = store.DeleteLease(ctx, lease);
-      report.End(n, freed.status(), freed.ok() ? json{{"freed", freed->space_reclaimed}} : json::object());
+      report.End(n, freed.status(),
+                 freed.ok() ? json{{"freed", freed->space_reclaimed}} : json::object());
       if (!freed.ok()) Die(kExitPull, "pull lease delete", freed.status());
     } else if (op < 38) {
       const std::string source =
@@ -285,8 +288,7 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
       report.End(n, s);
       if (!s.ok() && !absl::IsNotFound(s)) Die(kExitTag, "tag", s);
     } else if (op < 48) {
-      const std::string ref =
-          rng() % 4 == 0 ? pool[rng() % kPoolImages].target.digest : Name(rng);
+      const std::string ref = rng() % 4 == 0 ? pool[rng() % kPoolImages].target.digest : Name(rng);
       const bool force = rng() % 3 == 0;
       const int64_t n = report.Begin({{"op", "rmi"}, {"ref", ref}, {"force", force}});
       auto rm = store.RemoveImage(ctx, ref, force);
@@ -343,12 +345,12 @@ json DescJson(const Blob& b) { return json::array({b.digest, b.size()}); }
       if (rng() % 2 == 0) {
         n = report.Begin({{"op", "delete_lease"}, {"lease", lease}});
         auto freed = store.DeleteLease(ctx, lease);
-        report.End(n, freed.status(), freed.ok() ? json{{"freed", freed->space_reclaimed}} : json::object());
+        report.End(n, freed.status(),
+                   freed.ok() ? json{{"freed", freed->space_reclaimed}} : json::object());
         if (!freed.ok()) Die(kExitLease, "lease delete", freed.status());
       }
     } else if (op < 82) {
-      const std::string ref =
-          rng() % 2 == 0 ? pool[rng() % kPoolImages].target.digest : Name(rng);
+      const std::string ref = rng() % 2 == 0 ? pool[rng() % kPoolImages].target.digest : Name(rng);
       const bool pinned = rng() % 2 == 0;
       const int64_t n = report.Begin({{"op", "pin"}, {"ref", ref}, {"pinned", pinned}});
       absl::Status s = store.Pin(ctx, ref, pinned);
@@ -479,10 +481,10 @@ struct Totals {
       kills_between = 0;
   int kills_exact = 0, kills_delayed = 0, kills_at_marker = 0, kills_at_pull = 0;
   std::map<std::string, int> in_flight_outcomes;  // "prune: none" -> kills
-  int64_t acks = 0;                // acknowledged operations, all verified after a kill
-  int64_t acks_lost = 0;           // acknowledged operations the store did not keep
-  int64_t blobs_checked = 0;       // blob references checked against their files
-  int64_t blobs_missing = 0;       // of them, no file or a file of another size
+  int64_t acks = 0;           // acknowledged operations, all verified after a kill
+  int64_t acks_lost = 0;      // acknowledged operations the store did not keep
+  int64_t blobs_checked = 0;  // blob references checked against their files
+  int64_t blobs_missing = 0;  // of them, no file or a file of another size
   int64_t problems = 0;
   CollectResult collected;  // the parent's collections, summed
   int leases_left = 0;      // leases alive after the kills (summed over rounds)
@@ -546,15 +548,15 @@ class GcCrashTest : public ::testing::Test {
     CheckOptions co;
     co.verify_digests = verify_digests;
     auto problems = store.Check(co);
-    if (!problems.ok()) return Problem(round, std::string(which) + ": Check: " +
-                                                  problems.status().ToString());
+    if (!problems.ok())
+      return Problem(round, std::string(which) + ": Check: " + problems.status().ToString());
     for (const auto& p : *problems) {
       if (!p.info) {
-        Problem(round, std::string(which) + ": fault " + p.category + " " + p.subject + " " +
-                           p.detail);
+        Problem(round,
+                std::string(which) + ": fault " + p.category + " " + p.subject + " " + p.detail);
       } else if (after_collect && p.category == "garbage_pending") {
-        Problem(round, std::string(which) + ": garbage left after Collect: " + p.subject + " " +
-                           p.detail);
+        Problem(round,
+                std::string(which) + ": garbage left after Collect: " + p.subject + " " + p.detail);
       }
     }
   }
@@ -744,7 +746,7 @@ class GcCrashTest : public ::testing::Test {
   fs::path dir_, copy_;
   uint64_t seed_ = 0;
   std::vector<Image> pool_;
-  std::map<std::string, int64_t> pool_sizes_;                  // hex -> size
+  std::map<std::string, int64_t> pool_sizes_;                // hex -> size
   std::map<std::string, std::set<std::string>> pool_by_id_;  // digest -> hexes
   stress::ExpectedState expected_;
   Totals totals_;
@@ -837,8 +839,7 @@ TEST_F(GcCrashTest, KilledAtRandomMomentsLosesNoAcknowledgedOperation) {
     while (reader.Next(&text)) take(text);
     close(fds[0]);
     ASSERT_FALSE(eof) << "child ended early, status " << status << " (exit code "
-                      << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", " << At(round)
-                      << ")";
+                      << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", " << At(round) << ")";
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << At(round);
     ++totals.kills;
     totals.acks += acks;
@@ -890,10 +891,11 @@ TEST_F(GcCrashTest, KilledAtRandomMomentsLosesNoAcknowledgedOperation) {
   std::printf("kill modes: %d at an ack, %d delayed, %d at a prune/collect, %d at a pull step\n",
               totals.kills_exact, totals.kills_delayed, totals.kills_at_marker,
               totals.kills_at_pull);
-  std::printf("kills during prune %d, during collection %d, during pull %d, during another "
-              "operation %d, between operations %d\n",
-              totals.kills_in_prune, totals.kills_in_collect, totals.kills_in_pull,
-              totals.kills_in_other, totals.kills_between);
+  std::printf(
+      "kills during prune %d, during collection %d, during pull %d, during another "
+      "operation %d, between operations %d\n",
+      totals.kills_in_prune, totals.kills_in_collect, totals.kills_in_pull, totals.kills_in_other,
+      totals.kills_between);
   for (const auto& [what, n] : totals.in_flight_outcomes) {
     std::printf("  in flight %s: %d\n", what.c_str(), n);
   }
@@ -904,12 +906,12 @@ TEST_F(GcCrashTest, KilledAtRandomMomentsLosesNoAcknowledgedOperation) {
       static_cast<long long>(totals.collected.bytes_deleted),
       static_cast<long long>(totals.collected.records_dropped),
       static_cast<long long>(totals.collected.temp_files_deleted), totals.leases_left);
-  std::printf("acknowledged operations verified %lld, acknowledged operations lost %lld, "
-              "referenced blobs checked %lld, referenced blobs missing %lld, problems %lld\n",
-              static_cast<long long>(totals.acks), static_cast<long long>(totals.acks_lost),
-              static_cast<long long>(totals.blobs_checked),
-              static_cast<long long>(totals.blobs_missing),
-              static_cast<long long>(totals.problems));
+  std::printf(
+      "acknowledged operations verified %lld, acknowledged operations lost %lld, "
+      "referenced blobs checked %lld, referenced blobs missing %lld, problems %lld\n",
+      static_cast<long long>(totals.acks), static_cast<long long>(totals.acks_lost),
+      static_cast<long long>(totals.blobs_checked), static_cast<long long>(totals.blobs_missing),
+      static_cast<long long>(totals.problems));
   EXPECT_EQ(totals.acks_lost, 0);
   EXPECT_EQ(totals.blobs_missing, 0);
   EXPECT_EQ(totals.problems, 0);

@@ -22,8 +22,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "refstore/content/content_dir.h"
-#include "tests/support/test_image.h"
 #include "refstore/store.h"
+#include "tests/support/test_image.h"
 
 namespace refstore {
 namespace {
@@ -45,7 +45,8 @@ bool Expected(const absl::Status& s) {
 }
 
 TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
-  const fs::path dir = fs::temp_directory_path() / ("refstore-pullrace-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("refstore-pullrace-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   StoreOptions options;
   options.content_store = true;
@@ -131,7 +132,8 @@ TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
           bool ok = true;
           for (const Blob& b : img.all()) {
             ok = must(store.WriteBlob(Ctx(), lease, Desc(b), content::StringReader(b.bytes)),
-                      "write") && ok;
+                      "write") &&
+                 ok;
           }
           // While the lease lives, every blob written under it is on disk.
           if (ok) lost += missing(img);
@@ -152,10 +154,18 @@ TEST(PullRaceTest, PullsUnderLeasesSurvivePrunesAndCollections) {
         } else {
           const std::string cid = content::Sha256Hex(absl::StrCat("c", t, "-", rng() % 3));
           switch (rng() % 4) {
-            case 0: fail(store.CreateContainer(Ctx(), cid, name, false).status(), "ctr"); break;
-            case 1: fail(store.StartContainer(Ctx(), cid), "start"); break;
-            case 2: fail(store.StopContainer(Ctx(), cid), "stop"); break;
-            default: fail(store.RemoveContainer(Ctx(), cid), "ctr rm"); break;
+            case 0:
+              fail(store.CreateContainer(Ctx(), cid, name, false).status(), "ctr");
+              break;
+            case 1:
+              fail(store.StartContainer(Ctx(), cid), "start");
+              break;
+            case 2:
+              fail(store.StopContainer(Ctx(), cid), "stop");
+              break;
+            default:
+              fail(store.RemoveContainer(Ctx(), cid), "ctr rm");
+              break;
           }
           ++container_ops;
         }

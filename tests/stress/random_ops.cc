@@ -5,8 +5,8 @@
 namespace refstore::stress {
 namespace {
 
-constexpr int kImages = 40;     // image numbers 1..kImages
-constexpr int kLayers = 60;     // shared layer pool
+constexpr int kImages = 40;  // image numbers 1..kImages
+constexpr int kLayers = 60;  // shared layer pool
 constexpr int kNames = 12;
 constexpr int kContainers = 10;
 constexpr int kLeases = 4;

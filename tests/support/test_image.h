@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "refstore/content/sha256.h"
 #include "nlohmann/json.hpp"
+#include "refstore/content/sha256.h"
 
 namespace refstore::test_oci {
 
@@ -52,10 +52,11 @@ struct Image {
 // An image whose config says `config_text` and whose layers hold `layers`.
 inline Image MakeImage(const std::string& config_text, const std::vector<std::string>& layers) {
   Image img;
-  img.content.push_back(MakeBlob(
-      kConfigType, nlohmann::json{{"architecture", "amd64"}, {"os", "linux"},
-                                  {"config", {{"Labels", {{"text", config_text}}}}}}
-                       .dump()));
+  img.content.push_back(
+      MakeBlob(kConfigType, nlohmann::json{{"architecture", "amd64"},
+                                           {"os", "linux"},
+                                           {"config", {{"Labels", {{"text", config_text}}}}}}
+                                .dump()));
   nlohmann::json manifest = {{"schemaVersion", 2},
                              {"mediaType", kManifestType},
                              {"config", DescriptorJson(img.content[0])},

@@ -75,7 +75,7 @@ REFSTORE_EXPORT absl::StatusOr<bool> ParseDanglingValue(std::string_view value);
 // LabelMatches: `spec` is "k" or "k=v" (split at the first '='); true when
 // `labels` has key k (and, for "k=v", value v).
 REFSTORE_EXPORT bool LabelMatches(const std::map<std::string, std::string>& labels,
-                  std::string_view spec);
+                                  std::string_view spec);
 
 // PathMatch is Go's path.Match, which docker's reference filter uses: '*'
 // matches any run of characters but '/', '?' one character but '/',

@@ -85,8 +85,8 @@ class REFSTORE_EXPORT Store {
   // waiting up to `options.lock_wait` (an Unavailable I/O error is retried
   // as long); DataLoss, ResourceExhausted, Internal (RocksDB could not
   // open).
-  static absl::StatusOr<std::unique_ptr<Store>> Open(
-      std::string_view path, const StoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view path,
+                                                     const StoreOptions& options);
 
   virtual ~Store() = default;
   Store(const Store&) = delete;
@@ -102,8 +102,8 @@ class REFSTORE_EXPORT Store {
   // for that blob, or sizes whose sum does not fit), NotFound (`lease`
   // given and absent; with a content store, a blob whose file is not
   // there: "content sha256:<hex> is not in the content store").
-  virtual absl::StatusOr<std::string> CreateImage(
-      const OpContext& ctx, const CreateImageRequest& request) = 0;
+  virtual absl::StatusOr<std::string> CreateImage(const OpContext& ctx,
+                                                  const CreateImageRequest& request) = 0;
 
   // Tag points name `target` at the image `source` resolves to.
   // Errors: NotFound (`source` names nothing, or is ambiguous),
@@ -120,8 +120,7 @@ class REFSTORE_EXPORT Store {
   // container uses it, it is referenced in several repositories, or it is
   // pinned, without `force`; a running container uses it, even with
   // `force`).
-  virtual absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx,
-                                                   std::string_view ref,
+  virtual absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref,
                                                    bool force) = 0;
 
   // CreateContainer resolves `image_ref` as the user typed it and records a
@@ -129,20 +128,16 @@ class REFSTORE_EXPORT Store {
   // Errors: InvalidArgument (a bad container ID, a blank reference),
   // AlreadyExists (the ID is taken), NotFound (`image_ref` names nothing,
   // or is ambiguous).
-  virtual absl::StatusOr<std::string> CreateContainer(
-      const OpContext& ctx, std::string_view id, std::string_view image_ref,
-      bool running) = 0;
+  virtual absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
+                                                      std::string_view image_ref, bool running) = 0;
   // Start and Stop set the container running or stopped (no-op when it
   // already is). Errors: NotFound "No such container: <id>",
   // InvalidArgument (a bad ID).
-  virtual absl::Status StartContainer(const OpContext& ctx,
-                                      std::string_view id) = 0;
-  virtual absl::Status StopContainer(const OpContext& ctx,
-                                     std::string_view id) = 0;
+  virtual absl::Status StartContainer(const OpContext& ctx, std::string_view id) = 0;
+  virtual absl::Status StopContainer(const OpContext& ctx, std::string_view id) = 0;
   // Errors: as StartContainer, and FailedPrecondition when the container
   // is running.
-  virtual absl::Status RemoveContainer(const OpContext& ctx,
-                                       std::string_view id) = 0;
+  virtual absl::Status RemoveContainer(const OpContext& ctx, std::string_view id) = 0;
 
   // Leases. A lease holds content until deleted; with an expiry it protects
   // nothing once `now >= expires` and is removed by the next prune.
@@ -153,9 +148,8 @@ class REFSTORE_EXPORT Store {
   // AddLeaseContent errors: NotFound (no such lease, looked up first),
   // InvalidArgument (a bad ID or descriptor, or a size other than the
   // recorded one).
-  virtual absl::Status AddLeaseContent(
-      const OpContext& ctx, std::string_view id,
-      const std::vector<Descriptor>& content) = 0;
+  virtual absl::Status AddLeaseContent(const OpContext& ctx, std::string_view id,
+                                       const std::vector<Descriptor>& content) = 0;
   // Deletes the lease; returns the bytes freed (content nothing else held)
   // and, as RemoveImage, what the collection after it did.
   // Errors: NotFound "lease <id> not found", InvalidArgument (a bad ID).
@@ -167,19 +161,17 @@ class REFSTORE_EXPORT Store {
   // commit is PruneResult::error, beside what was removed.
   // Errors: Aborted "a prune operation is already running", InvalidArgument
   // (a bad filter key or value, a negative unused_for or keep).
-  virtual absl::StatusOr<PruneResult> Prune(const OpContext& ctx,
-                                            const PruneOptions& options) = 0;
+  virtual absl::StatusOr<PruneResult> Prune(const OpContext& ctx, const PruneOptions& options) = 0;
 
   // Images of the namespace, newest first (creation time descending, then ID).
   // Errors: InvalidArgument (a bad filter), NotFound (the image of a
   // before= or since= filter).
-  virtual absl::StatusOr<std::vector<ImageSummary>> ListImages(
-      const OpContext& ctx, const ListOptions& options) = 0;
+  virtual absl::StatusOr<std::vector<ImageSummary>> ListImages(const OpContext& ctx,
+                                                               const ListOptions& options) = 0;
   // Resolves `ref` (an exact name wins over an ID prefix) and describes it.
   // Errors: InvalidArgument (a blank reference), NotFound ("No such image:
   // <ref>", "ambiguous reference").
-  virtual absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx,
-                                              std::string_view ref) = 0;
+  virtual absl::StatusOr<ImageDetail> Inspect(const OpContext& ctx, std::string_view ref) = 0;
   // Errors: only the common ones.
   virtual absl::StatusOr<DiskUsage> GetDiskUsage(const OpContext& ctx) = 0;
 
@@ -240,8 +232,8 @@ class REFSTORE_EXPORT Store {
   // lease ID or descriptor; bytes whose size or SHA-256 is not `d`'s: the
   // file is not kept), NotFound "lease <id> not found", and whatever
   // `reader` returns.
-  virtual absl::Status WriteBlob(const OpContext& ctx, std::string_view lease,
-                                 const Descriptor& d, const BlobReader& reader) = 0;
+  virtual absl::Status WriteBlob(const OpContext& ctx, std::string_view lease, const Descriptor& d,
+                                 const BlobReader& reader) = 0;
 
   // Deletes the files of garbage blobs (blobs freed by remove, prune and
   // lease deletion), then their records, and the leftovers of interrupted

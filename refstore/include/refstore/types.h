@@ -30,8 +30,8 @@ REFSTORE_EXPORT bool IsManifestOrIndex(std::string_view media_type);
 // What a collection did: the garbage blob files it deleted.
 struct CollectResult {
   int64_t files_deleted = 0;
-  int64_t bytes_deleted = 0;   // sizes of the files, as found on disk
-  int64_t records_dropped = 0; // garbage records whose file was gone or revived
+  int64_t bytes_deleted = 0;       // sizes of the files, as found on disk
+  int64_t records_dropped = 0;     // garbage records whose file was gone or revived
   int64_t temp_files_deleted = 0;  // leftovers of interrupted writes
   // After a change (RemoveImage, Prune, DeleteLease): non-empty when the
   // collection stopped on this error. The change itself is committed and
@@ -47,9 +47,7 @@ struct DeleteEntry {
   Kind kind;
   std::string ref;  // familiar name or "sha256:<hex>"
 
-  bool operator==(const DeleteEntry& o) const {
-    return kind == o.kind && ref == o.ref;
-  }
+  bool operator==(const DeleteEntry& o) const { return kind == o.kind && ref == o.ref; }
 };
 
 struct RemoveResult {
@@ -89,18 +87,18 @@ struct PruneResult {
 };
 
 struct ImageSummary {
-  std::string id;                  // "sha256:<hex>"
-  std::vector<std::string> names;  // familiar names, sorted
+  std::string id;                         // "sha256:<hex>"
+  std::vector<std::string> names;         // familiar names, sorted
   std::vector<std::string> repo_digests;  // "repo@sha256:<target>" per repository, sorted
-  int64_t size = 0;                // sum of the image's distinct blobs
-  int64_t shared_size = 0;         // part of size also used by another image
-  int64_t unique_size = 0;         // size - shared_size
-  int64_t containers = 0;          // containers of the namespace holding it
+  int64_t size = 0;                       // sum of the image's distinct blobs
+  int64_t shared_size = 0;                // part of size also used by another image
+  int64_t unique_size = 0;                // size - shared_size
+  int64_t containers = 0;                 // containers of the namespace holding it
   absl::Time created;
   // When a container was last created or started from it; `created` when
   // never.
   absl::Time last_used;
-  bool pinned = false;             // see Store::Pin
+  bool pinned = false;  // see Store::Pin
   std::map<std::string, std::string> labels;
 };
 
@@ -156,10 +154,10 @@ struct StoreStats {
   std::string format_version;
   bool content_store = false;
   std::vector<Family> families;
-  int64_t disk_bytes = 0;          // every file of the store directory (RocksDB's)
-  int64_t content_files = 0;       // blob files (content store)
+  int64_t disk_bytes = 0;     // every file of the store directory (RocksDB's)
+  int64_t content_files = 0;  // blob files (content store)
   int64_t content_bytes = 0;
-  bool secondary = false;          // opened read-only while another process holds the store
+  bool secondary = false;  // opened read-only while another process holds the store
 };
 
 struct DiskUsage {
@@ -191,9 +189,9 @@ inline std::vector<Problem> Faults(std::vector<Problem> problems) {
 
 // What Repair found and did.
 struct RepairResult {
-  std::vector<Problem> found;         // Check's faults before the repair
-  std::vector<std::string> actions;   // one line per change made
-  int64_t images_removed = 0;         // images whose content was lost
+  std::vector<Problem> found;        // Check's faults before the repair
+  std::vector<std::string> actions;  // one line per change made
+  int64_t images_removed = 0;        // images whose content was lost
   CollectResult collected;
 };
 
@@ -205,7 +203,7 @@ struct ImportedImage {
 
 struct ImportResult {
   std::vector<ImportedImage> images;
-  int64_t blobs_written = 0;   // files written to the content store
+  int64_t blobs_written = 0;  // files written to the content store
   int64_t bytes_written = 0;
 };
 

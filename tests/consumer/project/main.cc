@@ -23,12 +23,11 @@ int Run(const std::string& dir) {
   refstore::OpContext ctx{.ns = "default", .now = absl::FromUnixSeconds(1767225600)};
   refstore::CreateImageRequest req;
   req.name = "alpine:3.18";
-  req.target = {"application/vnd.oci.image.manifest.v1+json",
-                "sha256:" + std::string(64, 'a'), 1000};
+  req.target = {"application/vnd.oci.image.manifest.v1+json", "sha256:" + std::string(64, 'a'),
+                1000};
   req.content = {
       {"application/vnd.oci.image.config.v1+json", "sha256:" + std::string(64, 'b'), 1500},
-      {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'c'),
-       3000000},
+      {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'c'), 3000000},
   };
   const int64_t want = 1000 + 1500 + 3000000;
 
@@ -44,11 +43,11 @@ int Run(const std::string& dir) {
     std::cerr << "Prune failed: " << pruned.status() << "\n";
     return 1;
   }
-  std::cout << "prune -a: " << pruned->deleted.size() << " entries, "
-            << pruned->images_deleted << " image(s) deleted, "
-            << pruned->space_reclaimed << " bytes reclaimed\n";
+  std::cout << "prune -a: " << pruned->deleted.size() << " entries, " << pruned->images_deleted
+            << " image(s) deleted, " << pruned->space_reclaimed << " bytes reclaimed\n";
   for (const auto& e : pruned->deleted) {
-    std::cout << "  " << (e.kind == refstore::DeleteEntry::Kind::kUntagged ? "Untagged: " : "Deleted: ")
+    std::cout << "  "
+              << (e.kind == refstore::DeleteEntry::Kind::kUntagged ? "Untagged: " : "Deleted: ")
               << e.ref << "\n";
   }
   if (pruned->space_reclaimed != want || pruned->images_deleted != 1) {
