@@ -75,8 +75,8 @@ uint32_t BlobRecount::Intern(std::vector<std::string>& table,
 absl::Status BlobRecount::Add(std::string_view raw, std::string_view id, uint32_t ns, int64_t size,
                               std::string_view media_type, bool held, bool owned) {
   Edge e{};
-  std::memcpy(e.raw.data(), raw.data(), std::min(raw.size(), e.raw.size()));
-  std::memcpy(e.id.data(), id.data(), std::min(id.size(), e.id.size()));
+  std::copy_n(raw.data(), std::min(raw.size(), e.raw.size()), e.raw.data());
+  std::copy_n(id.data(), std::min(id.size(), e.id.size()), e.id.data());
   e.seq = seq_++;
   e.size = size;
   e.ns = ns;

@@ -116,8 +116,8 @@ class Repairer {
   ImageMark Mark(std::string_view ns, std::string_view id, std::string_view raw = {}) {
     ImageMark m{};
     m.ns = NsIndex(ns);
-    std::memcpy(m.id.data(), id.data(), std::min(id.size(), m.id.size()));
-    std::memcpy(m.raw.data(), raw.data(), std::min(raw.size(), m.raw.size()));
+    std::copy_n(id.data(), std::min(id.size(), m.id.size()), m.id.data());
+    std::copy_n(raw.data(), std::min(raw.size(), m.raw.size()), m.raw.data());
     return m;
   }
   // Marks sort in image key order (namespace, then ID), then by digest.

@@ -14,7 +14,7 @@ ours=$(printf '%s\n' "$syms" | grep 'refstore::' || true)
 # The public API (refstore/include/refstore/*.h).
 public=(
   'refstore::Store::' 'typeinfo for refstore::Store'
-  'typeinfo name for refstore::Store'
+  'typeinfo name for refstore::Store' 'vtable for refstore::Store'
   'refstore::Reference::' 'refstore::ParseReference' 'refstore::ParseReferenceNoDefaultTag'
   'refstore::FamiliarName' 'refstore::IsBlank' 'refstore::LooksLikeIdPrefix'
   'refstore::IsDigest' 'refstore::ValidateDigest' 'refstore::IsValidNamespace'
