@@ -47,13 +47,12 @@ absl::Status CollectGarbageRecords(const StoreAccess& store, CollectResult* out)
       const std::string hex = RawToHex(raw);
       absl::StatusOr<std::optional<int64_t>> size = content->BlobSize(hex);
       if (!size.ok() && !absl::IsInvalidArgument(size.status())) return size.status();
-      ASSIGN_OR_RETURN(int64_t removed, content->RemoveBlob(hex));
+      RETURN_IF_ERROR(content->RemoveBlob(hex).status());
       if (size.ok() && *size) {
         ++out->files_deleted;
         out->bytes_deleted += **size;
       } else {
         ++out->records_dropped;  // deleted before a crash, or never published
-        (void)removed;
       }
     }
     // The files are gone for good before their records go.

@@ -458,7 +458,7 @@ absl::StatusOr<PruneResult> StoreImpl::Prune(const OpContext& ctx, const PruneOp
   }();
   prune_mu_.Unlock();
   // Committed: the collection's failure is reported beside the result.
-  if (result.ok() && !options.dry_run) result->collected = CollectedBeside(CollectAfterChange());
+  if (result.ok() && !options.dry_run) result->collected = CollectAfterChange();
   return result;
 }
 

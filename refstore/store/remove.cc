@@ -107,7 +107,7 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImage(const OpContext& ctx, std::s
                                                     bool force) {
   ASSIGN_OR_RETURN(RemoveResult out, RemoveImageLocked(ctx, ref, force));
   if (!out.deleted.empty() && out.deleted.back().kind == DeleteEntry::Kind::kDeleted) {
-    out.collected = CollectedBeside(CollectAfterChange());
+    out.collected = CollectAfterChange();
   }
   return out;
 }

@@ -557,7 +557,7 @@ absl::StatusOr<DeleteLeaseResult> StoreImpl::DeleteLease(const OpContext& ctx,
   DeleteLeaseResult out;
   ASSIGN_OR_RETURN(out.space_reclaimed, DeleteLeaseLocked(ctx, id));
   // Committed: the collection's failure is reported beside the result.
-  out.collected = CollectedBeside(CollectAfterChange());
+  out.collected = CollectAfterChange();
   return out;
 }
 

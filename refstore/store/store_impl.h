@@ -106,8 +106,9 @@ class StoreImpl final : public Store {
   // Collect's body (it takes write_mu_ for each batch).
   absl::StatusOr<CollectResult> CollectGarbage() ABSL_LOCKS_EXCLUDED(write_mu_, ingest_mu_);
   // Collects after a change that may have freed content, when configured
-  // (StoreOptions::collect_after_changes).
-  absl::StatusOr<CollectResult> CollectAfterChange() ABSL_LOCKS_EXCLUDED(write_mu_, ingest_mu_);
+  // (StoreOptions::collect_after_changes); a failure is the result's error,
+  // since the change is committed.
+  CollectResult CollectAfterChange() ABSL_LOCKS_EXCLUDED(write_mu_, ingest_mu_);
   // The bodies of the public calls that collect afterwards (they take
   // write_mu_ for their commit).
   absl::StatusOr<RemoveResult> RemoveImageLocked(const OpContext& ctx, std::string_view ref,

@@ -73,15 +73,11 @@ absl::StatusOr<CollectResult> StoreImpl::Collect() {
   return CollectGarbage();
 }
 
-absl::StatusOr<CollectResult> StoreImpl::CollectAfterChange() {
+CollectResult StoreImpl::CollectAfterChange() {
   if (!content_ || !options_.collect_after_changes) return CollectResult{};
   // The change is committed: a failed collection is reported beside it,
   // never as the change's error (store.h: an error means nothing changed).
-  absl::StatusOr<CollectResult> collected = CollectGarbage();
-  if (collected.ok()) return collected;
-  CollectResult out;
-  out.error = collected.status().ToString();
-  return out;
+  return CollectedBeside(CollectGarbage());
 }
 
 absl::StatusOr<CollectResult> StoreImpl::CollectGarbage() {
