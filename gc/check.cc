@@ -1,14 +1,16 @@
 // Check: recomputes every count and relation from scratch over one snapshot
 // and reports each difference from what is stored.
 //
-// Memory is bounded whatever the store's size: each column family is
-// scanned once in key order, with point reads of what a record refers to;
-// the blob records are recounted by BlobRecount (recount.h), whose external
-// sort spills to a temporary directory, and merged with the blobs column
-// family; only the df figures (per namespace) and the findings are kept.
+// Memory is bounded whatever the store's size: the images, references,
+// names, dangling and holder entries come merge-joined from derived.h, the
+// blob records from the recount (recount.h), merged with the blobs column
+// family; both sort externally, spilling to a temporary directory. Leases
+// and containers (few) are checked with point reads. Only the df figures
+// (per namespace) and the findings are kept.
 #include <algorithm>
 #include <map>
 
+#include "gc/derived.h"
 #include "gc/gc.h"
 #include "gc/recount.h"
 #include "refstore/db/mutate.h"
@@ -29,9 +31,7 @@ class Checker {
 
   absl::StatusOr<std::vector<Problem>> Run() {
     RETURN_IF_ERROR(CheckImages());
-    RETURN_IF_ERROR(CheckRefs());
     RETURN_IF_ERROR(CheckNames());
-    RETURN_IF_ERROR(CheckDangling());
     RETURN_IF_ERROR(CheckLeases());
     RETURN_IF_ERROR(CheckContainers());
     RETURN_IF_ERROR(CheckBlobs());
@@ -132,121 +132,86 @@ class Checker {
     return absl::OkStatus();
   }
 
+  // Every image beside its digest reference, dangling entry, names and
+  // holder entries (derived.h); its blobs go to the recount.
   absl::Status CheckImages() {
-    NameCursor names(txn_.Scan(kNames, ""));
-    // Merge-joins with the images' digest references, dangling entries and
-    // holder entries.
-    OrderedProbe drefs(txn_.Scan(kRefs, "")), dangling_index(txn_.Scan(kDangling, "")),
-        holder_index(txn_.Scan(kHolders, ""));
-    auto it = txn_.Scan(kImages, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, id;
-      std::string subject = Printable(it.key());
-      if (!SplitNs(it.key(), &ns, &id) || id.size() != kRawIdSize) {
-        Report("bad_key", subject, "image key is not namespace/id");
-        continue;
-      }
-      subject = Cat(ns, "/", RawToDigest(id));
-      absl::StatusOr<ImageRecord> img = DecodeImage(it.value(), subject);
-      if (!img.ok()) {
-        Report("corrupt_record", subject, std::string(img.status().message()));
-        continue;
-      }
-      if (img->target.raw_digest != id) Report("id_mismatch", subject, "target digest differs");
-      ASSIGN_OR_RETURN(const bool dref, drefs.Has(DigestRefKey(ns, id)));
-      if (!dref) Report("image_without_digest_ref", subject, "no digest reference");
-      ASSIGN_OR_RETURN(const bool dangling, dangling_index.Has(DanglingKey(ns, id)));
-      ASSIGN_OR_RETURN(const std::vector<NameEntry> image_names, names.NamesOf(it.key()));
-      if (image_names.empty() != dangling) {
-        Report("dangling_index", subject,
-               image_names.empty() ? "nameless image not indexed as dangling"
-                                   : "named image indexed as dangling");
-      }
-      ASSIGN_OR_RETURN(const size_t holders, holder_index.Count(HolderPrefix(ns, id)));
-      if (holders != img->holders) {
-        Report("holder_count", subject,
-               Cat("record says ", img->holders, ", holder entries ", holders));
-      }
-      NsStats& stats = recounted_stats_[std::string(ns)];
-      ++stats.images;
-      if (++checked_ % 10000 == 0 && options_.on_progress) options_.on_progress(checked_);
-      if (holders > 0) ++stats.active;
-      RETURN_IF_ERROR(recount_.AddImage(ns, id, *img, holders > 0 || img->pinned));
-    }
-    return it.status();
+    return JoinImages(
+        txn_,
+        [&](const ImageRow& row) -> absl::Status {
+          if (!row.well_formed) {
+            Report("bad_key", Printable(row.key), "image key is not namespace/id");
+            return absl::OkStatus();
+          }
+          const std::string subject = Cat(row.ns, "/", RawToDigest(row.id));
+          absl::StatusOr<ImageRecord> img = DecodeImage(row.value, subject);
+          if (!img.ok()) {
+            Report("corrupt_record", subject, std::string(img.status().message()));
+            return absl::OkStatus();
+          }
+          if (img->target.raw_digest != row.id) {
+            Report("id_mismatch", subject, "target digest differs");
+          }
+          if (!row.digest_ref) Report("image_without_digest_ref", subject, "no digest reference");
+          if ((row.names == 0) != row.dangling) {
+            Report("dangling_index", subject,
+                   row.names == 0 ? "nameless image not indexed as dangling"
+                                  : "named image indexed as dangling");
+          }
+          if (row.holders != img->holders) {
+            Report("holder_count", subject,
+                   Cat("record says ", img->holders, ", holder entries ", row.holders));
+          }
+          NsStats& stats = recounted_stats_[std::string(row.ns)];
+          ++stats.images;
+          if (row.holders > 0) ++stats.active;
+          if (++checked_ % 10000 == 0 && options_.on_progress) options_.on_progress(checked_);
+          return recount_.AddImage(row.ns, row.id, *img, row.holders > 0 || img->pinned);
+        },
+        [&](Cf cf, std::string_view key) -> absl::Status {
+          std::string_view ns, rest;
+          if (cf == kRefs) {
+            SplitNs(key, &ns, &rest);  // ns \0 D id
+            Report("digest_ref_without_image", Cat(ns, "/", RawToDigest(rest.substr(1))),
+                   "digest reference of a missing image");
+          } else {
+            Report("dangling_index",
+                   SplitNs(key, &ns, &rest) ? Cat(ns, "/", RawToDigest(rest)) : Printable(key),
+                   "no such image");
+          }
+          return absl::OkStatus();
+        });
   }
 
-  absl::Status CheckRefs() {
-    auto it = txn_.Scan(kRefs, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, rest;
-      if (!SplitNs(it.key(), &ns, &rest) || rest.empty()) {
-        Report("bad_key", Printable(it.key()), "reference key is not namespace/kind/name");
-        continue;
-      }
-      const char kind = rest[0];
-      rest.remove_prefix(1);
-      if (kind == 'D') {
-        ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, rest)));
-        if (!img) {
-          Report("digest_ref_without_image", Cat(ns, "/", RawToDigest(rest)),
-                 "digest reference of a missing image");
-        }
-      } else if (kind == 'N') {
-        std::string subject = Cat(ns, "/", rest);
-        std::string id(it.value());
-        ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
-        if (!img) {
-          Report("name_to_missing_image", subject, RawToDigest(id));
-          continue;
-        }
-        ASSIGN_OR_RETURN(auto entry, txn_.Get(kNames, ImageNameKey(ns, id, rest)));
-        if (!entry) Report("name_not_in_image", subject, RawToDigest(id));
-      } else {
-        Report("bad_key", Printable(it.key()), "unknown reference kind");
-      }
-    }
-    return it.status();
-  }
-
-  // Each entry of the `names` column family: an image's name, which must
-  // point back to the image.
+  // Every name as the references and the names column family have it
+  // (derived.h): the two must agree, and name existing images.
   absl::Status CheckNames() {
-    auto it = txn_.Scan(kNames, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, rest;
-      if (!SplitNs(it.key(), &ns, &rest) || rest.size() <= kRawIdSize) {
-        Report("bad_key", Printable(it.key()), "name key is not namespace/id/name");
-        continue;
-      }
-      const std::string_view id = rest.substr(0, kRawIdSize), full = rest.substr(kRawIdSize);
-      const std::string subject = Cat(ns, "/", full);
-      absl::StatusOr<int64_t> created = DecodeNameValue(it.value(), subject);
-      if (!created.ok()) Report("corrupt_record", subject, std::string(created.status().message()));
-      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
-      if (!img) {
-        Report("name_of_missing_image", subject, RawToDigest(id));
-        continue;
-      }
-      ASSIGN_OR_RETURN(auto target, txn_.GetName(ns, full));
-      if (!target || *target != id) {
-        Report("name_mismatch", subject,
-               Cat("image ", RawToDigest(id), " has the name, the name points ",
-                   target ? "elsewhere" : "nowhere"));
-      }
-    }
-    return it.status();
-  }
-
-  absl::Status CheckDangling() {
-    auto it = txn_.Scan(kDangling, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, id;
-      if (!SplitNs(it.key(), &ns, &id)) continue;
-      ASSIGN_OR_RETURN(auto img, txn_.Get(kImages, ImageKey(ns, id)));
-      if (!img) Report("dangling_index", Cat(ns, "/", RawToDigest(id)), "no such image");
-    }
-    return it.status();
+    return JoinNames(
+        txn_,
+        [&](const NameRow& n) -> absl::Status {
+          const std::string subject = Cat(n.ns, "/", n.full);
+          if (n.referenced && !n.image) Report("name_to_missing_image", subject, RawToDigest(n.id));
+          if (n.referenced && n.image && !n.entry) {
+            Report("name_not_in_image", subject, RawToDigest(n.id));
+          }
+          if (!n.entry) return absl::OkStatus();
+          absl::StatusOr<int64_t> created = DecodeNameValue(*n.entry, subject);
+          if (!created.ok()) {
+            Report("corrupt_record", subject, std::string(created.status().message()));
+          }
+          if (!n.image) {
+            Report("name_of_missing_image", subject, RawToDigest(n.id));
+          } else if (!n.referenced) {
+            ASSIGN_OR_RETURN(auto target, txn_.GetName(n.ns, n.full));
+            Report("name_mismatch", subject,
+                   Cat("image ", RawToDigest(n.id), " has the name, the name points ",
+                       target ? "elsewhere" : "nowhere"));
+          }
+          return absl::OkStatus();
+        },
+        [&](Cf, std::string_view key, std::string_view why) -> absl::Status {
+          Report("bad_key", Printable(key), std::string(why));
+          return absl::OkStatus();
+        });
   }
 
   absl::Status CheckLeases() {

@@ -8,7 +8,10 @@
 // number of records. The temporary directory (made on the first spill) and
 // its run files are removed by the destructor, on success or error.
 //
-// Thread-compatible: one thread uses an ExternalSorter.
+// StringSorter does the same for byte strings of any length (keys to
+// write, sorted as RocksDB's bytewise comparator sorts them).
+//
+// Thread-compatible: one thread uses a sorter.
 #ifndef REFSTORE_GC_EXTERNAL_SORT_H_
 #define REFSTORE_GC_EXTERNAL_SORT_H_
 
@@ -16,6 +19,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -166,6 +170,50 @@ class ExternalSorter {
   const size_t cap_;
   Less less_;
   std::vector<T> buf_;
+  uint64_t count_ = 0;
+  std::vector<Source> sources_;
+  std::vector<size_t> heap_;
+};
+
+// Sorts byte strings, bytewise ascending (duplicates kept), in bounded
+// memory: strings collect up to `memory_bytes` (their bytes plus a fixed
+// overhead each); a full buffer is sorted and written as a run file of
+// length-prefixed strings; the runs are merged as ExternalSorter's are.
+class StringSorter {
+ public:
+  explicit StringSorter(std::string parent = DefaultSortDir(), size_t memory_bytes = kSortRunBytes);
+  ~StringSorter();
+  StringSorter(const StringSorter&) = delete;
+  StringSorter& operator=(const StringSorter&) = delete;
+
+  absl::Status Add(std::string_view s);
+  uint64_t count() const { return count_; }
+  size_t runs() const { return runs_.size(); }
+
+  // Ends the adding; the strings then come in order.
+  absl::Status Finish();
+  bool Valid() const { return !heap_.empty(); }
+  std::string_view value() const { return sources_[heap_.front()].head; }
+  absl::Status Next();
+
+ private:
+  struct Source {
+    FILE* file = nullptr;  // null: the in-memory run
+    std::vector<std::string> mem;
+    size_t pos = 0;
+    std::string head;
+  };
+  // Loads the source's next string into head; false at its end.
+  absl::StatusOr<bool> Advance(Source& s);
+  struct HeapLess {
+    const StringSorter* s;
+    bool operator()(size_t a, size_t b) const { return s->sources_[b].head < s->sources_[a].head; }
+  };
+
+  SortRuns runs_;
+  const size_t cap_;
+  std::vector<std::string> buf_;
+  size_t buf_bytes_ = 0;
   uint64_t count_ = 0;
   std::vector<Source> sources_;
   std::vector<size_t> heap_;

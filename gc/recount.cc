@@ -1,64 +1,12 @@
 #include "gc/recount.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 
 #include "refstore/db/mutate.h"
 #include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
-
-std::string DefaultSortDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  return tmp && *tmp ? tmp : "/tmp";
-}
-
-SortRuns::~SortRuns() {
-  for (const std::string& p : paths_) ::unlink(p.c_str());
-  if (!dir_.empty()) ::rmdir(dir_.c_str());
-}
-
-absl::Status SortRuns::Write(const void* data, size_t n) {
-  if (dir_.empty()) {
-    std::string tmpl = Cat(parent_, "/refstore-sort-XXXXXX");
-    if (!::mkdtemp(tmpl.data())) {
-      return absl::InternalError(
-          Cat("cannot make a sort directory under ", parent_, ": ", std::strerror(errno)));
-    }
-    dir_ = tmpl;
-  }
-  std::string path = Cat(dir_, "/run-", paths_.size());
-  FILE* f = std::fopen(path.c_str(), "wbx");
-  if (!f) return absl::InternalError(Cat("cannot create ", path, ": ", std::strerror(errno)));
-  paths_.push_back(path);  // removed by the destructor from now on
-  const bool ok = std::fwrite(data, 1, n, f) == n;
-  const int err = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    return absl::InternalError(Cat("cannot write ", path, ": ", std::strerror(ok ? errno : err)));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<FILE*> SortRuns::Open(size_t i) const {
-  FILE* f = std::fopen(paths_[i].c_str(), "rb");
-  if (!f) return absl::InternalError(Cat("cannot open ", paths_[i], ": ", std::strerror(errno)));
-  return f;
-}
-
-absl::StatusOr<size_t> ReadRecords(FILE* f, void* out, size_t size, size_t max) {
-  const size_t n = std::fread(out, size, max, f);
-  if (n < max && std::ferror(f)) {
-    return absl::InternalError(Cat("cannot read a sort run: ", std::strerror(errno)));
-  }
-  return n;
-}
 
 BlobRecount::BlobRecount(const RecountOptions& options)
     : sorter_(options.sort_dir, options.memory_bytes) {}
@@ -147,22 +95,6 @@ absl::Status BlobRecount::ForEach(const std::function<absl::Status(const Expecte
     if (e.held) ++use.held;
   }
   return emit();
-}
-
-absl::StatusOr<bool> OrderedProbe::Has(std::string_view key) {
-  for (; it_.Valid() && it_.key() < key; it_.Next()) {
-  }
-  RETURN_IF_ERROR(it_.status());
-  return it_.Valid() && it_.key() == key;
-}
-
-absl::StatusOr<size_t> OrderedProbe::Count(std::string_view prefix) {
-  for (; it_.Valid() && it_.key() < prefix; it_.Next()) {
-  }
-  size_t n = 0;
-  for (; it_.Valid() && it_.key().substr(0, prefix.size()) == prefix; it_.Next()) ++n;
-  RETURN_IF_ERROR(it_.status());
-  return n;
 }
 
 }  // namespace refstore::internal

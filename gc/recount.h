@@ -105,25 +105,6 @@ class BlobRecount {
   absl::flat_hash_map<std::string, uint32_t> ns_index_, mt_index_;
 };
 
-// Answers, for keys asked in ascending order, whether a column family has
-// them or how many of its keys start with them: one pass over it (a
-// merge-join) instead of a lookup each. The images, holders, dangling and
-// names column families share the ns \0 id order, and the refs column
-// family's digest references (ns \0 'D' id) follow it too.
-class OrderedProbe {
- public:
-  explicit OrderedProbe(PrefixIterator it) : it_(std::move(it)) {}
-
-  // Whether `key` is there. REQUIRES: `key` >= every key asked before.
-  absl::StatusOr<bool> Has(std::string_view key);
-  // Keys starting with `prefix`. REQUIRES: `prefix` >= every key asked
-  // before and no earlier prefix is a prefix of it.
-  absl::StatusOr<size_t> Count(std::string_view prefix);
-
- private:
-  PrefixIterator it_;
-};
-
 }  // namespace refstore::internal
 
 #endif  // REFSTORE_GC_RECOUNT_H_

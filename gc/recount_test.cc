@@ -1,12 +1,11 @@
-// The external sort and the blob recount: order, grouping and the counts,
-// with buffers small enough that every test spills run files.
+// The blob recount: grouping, the counts and the owners, with buffers small
+// enough that every test spills run files.
 #include "gc/recount.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <map>
-#include <random>
 
 #include "refstore/format/keys.h"
 
@@ -29,65 +28,6 @@ class RecountTest : public ::testing::Test {
 
   fs::path dir_;
 };
-
-struct Rec {
-  uint64_t key;
-  uint64_t payload;
-};
-struct RecLess {
-  bool operator()(const Rec& a, const Rec& b) const {
-    return a.key != b.key ? a.key < b.key : a.payload < b.payload;
-  }
-};
-
-TEST_F(RecountTest, SortSpillsRunsAndMergesThemInOrder) {
-  std::mt19937_64 rng(7);
-  std::vector<Rec> all;
-  {
-    // 100 records per run: 10,050 records make 100 run files and 50 in memory.
-    ExternalSorter<Rec, RecLess> sorter(dir_.string(), 100 * sizeof(Rec));
-    for (uint64_t i = 0; i < 10050; ++i) {
-      Rec r{rng() % 5000, i};
-      all.push_back(r);
-      ASSERT_TRUE(sorter.Add(r).ok());
-    }
-    EXPECT_EQ(sorter.runs(), 100u);
-    EXPECT_FALSE(DirEmpty());
-    ASSERT_TRUE(sorter.Finish().ok());
-    std::sort(all.begin(), all.end(), RecLess());
-    size_t i = 0;
-    for (; sorter.Valid(); ++i) {
-      ASSERT_LT(i, all.size());
-      EXPECT_EQ(sorter.value().key, all[i].key);
-      EXPECT_EQ(sorter.value().payload, all[i].payload);
-      ASSERT_TRUE(sorter.Next().ok());
-    }
-    EXPECT_EQ(i, all.size());
-  }
-  EXPECT_TRUE(DirEmpty()) << "run files left behind";
-}
-
-TEST_F(RecountTest, SortAbandonedHalfwayRemovesItsRuns) {
-  {
-    ExternalSorter<Rec, RecLess> sorter(dir_.string(), 10 * sizeof(Rec));
-    for (uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(sorter.Add({100 - i, i}).ok());
-    EXPECT_FALSE(DirEmpty());
-  }
-  EXPECT_TRUE(DirEmpty());
-}
-
-TEST_F(RecountTest, SortFailsCleanlyWithoutAWritableDirectory) {
-  ExternalSorter<Rec, RecLess> sorter((dir_ / "missing").string(), 2 * sizeof(Rec));
-  ASSERT_TRUE(sorter.Add({1, 1}).ok());
-  absl::Status s = sorter.Add({2, 2});
-  EXPECT_EQ(s.code(), absl::StatusCode::kInternal) << s;
-}
-
-TEST_F(RecountTest, SortWithNothingAdded) {
-  ExternalSorter<Rec, RecLess> sorter(dir_.string());
-  ASSERT_TRUE(sorter.Finish().ok());
-  EXPECT_FALSE(sorter.Valid());
-}
 
 std::string RawOf(char c) { return std::string(kRawIdSize, c); }
 

@@ -8,10 +8,11 @@
 // image's names; a name keeps its creation time), holder count and owned
 // flags, the df figures, garbage records.
 //
-// Memory is bounded whatever the store's size: the run streams. Each step
-// scans a column family in key order and looks up, or merge-joins, what it
-// is compared with; the blob records come from the recount (recount.h),
-// whose external sort spills to a temporary directory. What is kept per
+// Memory is bounded whatever the store's size: the run streams. The names,
+// references, dangling and holder entries come merge-joined with the images
+// from derived.h, the blob records from the recount (recount.h), as check
+// reads them; both sort externally, spilling to a temporary directory.
+// Containers and leases (few) are compared with point reads. What is kept per
 // namespace (the df figures) is small; what is kept per damaged record (the
 // images whose names changed, owned flags to clear) goes through the same
 // external sort.
@@ -36,6 +37,7 @@
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "gc/derived.h"
 #include "gc/gc.h"
 #include "gc/recount.h"
 #include "refstore/db/mutate.h"
@@ -100,6 +102,12 @@ class Repairer {
     batch_->Delete(c, k);
     ++pending_;
   }
+  // Deletes `key` of `c`, saying so: "<what> <key>".
+  absl::Status Drop(Cf c, std::string_view key, std::string_view what) {
+    Del(c, key);
+    Act(Cat(what, " ", Printable(key)));
+    return MaybeFlush();
+  }
   absl::Status MaybeFlush() { return pending_ >= kRepairBatch ? Flush() : absl::OkStatus(); }
   absl::Status Flush() {
     if (pending_ == 0) return absl::OkStatus();
@@ -151,9 +159,7 @@ class Repairer {
         rec = DecodeImage(it.value(), Printable(it.key()));
       }
       if (!rec.ok() || rec->target.raw_digest != id) {
-        Del(kImages, it.key());
-        Act(Cat("removed undecodable image record ", Printable(it.key())));
-        RETURN_IF_ERROR(MaybeFlush());
+        RETURN_IF_ERROR(Drop(kImages, it.key(), "removed undecodable image record"));
       }
     }
     RETURN_IF_ERROR(it.status());
@@ -163,63 +169,35 @@ class Repairer {
   // Names: a name key to a missing image goes; the `names` column family
   // becomes exactly the names pointing to each image (an entry that is
   // there keeps its creation time; a missing or undecodable one is written
-  // with the repair's time).
+  // with the repair's time). One pass over the join of derived.h.
   absl::Status FixNames() {
     names_changed_ = NewMarks();
     auto r = Reader();
-    {
-      auto it = r->Scan(kRefs, "");
-      for (; it.Valid(); it.Next()) {
-        std::string_view ns, rest;
-        if (!SplitNs(it.key(), &ns, &rest) || rest.empty() || (rest[0] != 'N' && rest[0] != 'D')) {
-          Del(kRefs, it.key());
-          Act(Cat("removed bad reference key ", Printable(it.key())));
-        } else if (rest[0] == 'N') {
-          const std::string_view full = rest.substr(1), id = it.value();
-          ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, id)));
-          if (!img) {
-            Del(kRefs, it.key());
-            Act(Cat("removed name ", ns, "/", full, " of missing image"));
-          } else {
-            const std::string key = ImageNameKey(ns, id, full);
-            ASSIGN_OR_RETURN(auto entry, r->Get(kNames, key));
-            if (!entry || !DecodeNameValue(*entry, "").ok()) {
-              Put(kNames, key, EncodeNameValue(now_));
-              RETURN_IF_ERROR(names_changed_->Add(Mark(ns, id)));
-            }
+    RETURN_IF_ERROR(JoinNames(
+        *r,
+        [&](const NameRow& n) -> absl::Status {
+          if (n.referenced && !n.image) {
+            Del(kRefs, NameKey(n.ns, n.full));
+            Act(Cat("removed name ", n.ns, "/", n.full, " of missing image"));
           }
-        }
-        RETURN_IF_ERROR(MaybeFlush());
-      }
-      RETURN_IF_ERROR(it.status());
-    }
-    RETURN_IF_ERROR(Flush());
-    auto it = r->Scan(kNames, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, rest;
-      if (!SplitNs(it.key(), &ns, &rest) || rest.size() <= kRawIdSize) {
-        Del(kNames, it.key());
-        Act(Cat("removed bad name key ", Printable(it.key())));
-        RETURN_IF_ERROR(MaybeFlush());
-        continue;
-      }
-      const std::string_view id = rest.substr(0, kRawIdSize), full = rest.substr(kRawIdSize);
-      ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, id)));
-      if (!img) {
-        Del(kNames, it.key());
-        Act(Cat("removed name entry ", ns, "/", full, " of missing image"));
-      } else {
-        ASSIGN_OR_RETURN(auto target, r->Get(kRefs, NameKey(ns, full)));
-        if (!target || *target != id) {
-          Del(kNames, it.key());
-          ImageMark m = Mark(ns, id);
-          m.names_deleted = true;
-          RETURN_IF_ERROR(names_changed_->Add(m));
-        }
-      }
-      RETURN_IF_ERROR(MaybeFlush());
-    }
-    RETURN_IF_ERROR(it.status());
+          const std::string key = ImageNameKey(n.ns, n.id, n.full);
+          if (n.entry && !n.image) {
+            Del(kNames, key);
+            Act(Cat("removed name entry ", n.ns, "/", n.full, " of missing image"));
+          } else if (n.image && n.referenced && (!n.entry || !DecodeNameValue(*n.entry, "").ok())) {
+            Put(kNames, key, EncodeNameValue(now_));
+            RETURN_IF_ERROR(names_changed_->Add(Mark(n.ns, n.id)));
+          } else if (n.image && !n.referenced) {  // an entry the name does not point back to
+            Del(kNames, key);
+            ImageMark m = Mark(n.ns, n.id);
+            m.names_deleted = true;
+            RETURN_IF_ERROR(names_changed_->Add(m));
+          }
+          return MaybeFlush();
+        },
+        [&](Cf cf, std::string_view key, std::string_view) -> absl::Status {
+          return Drop(cf, key, cf == kRefs ? "removed bad reference key" : "removed bad name key");
+        }));
     return Flush();
   }
 
@@ -266,9 +244,7 @@ class Repairer {
         }
       }
       if (!keep) {
-        Del(kHolders, it.key());
-        Act(Cat("removed holder entry ", Printable(it.key())));
-        RETURN_IF_ERROR(MaybeFlush());
+        RETURN_IF_ERROR(Drop(kHolders, it.key(), "removed holder entry"));
       }
     }
     RETURN_IF_ERROR(it.status());
@@ -440,106 +416,63 @@ class Repairer {
     return Flush();
   }
 
-  // Per image, in key order: its digest reference, its dangling entry, its
-  // holder count (and when it dangles since); then the digest references
-  // and dangling entries of images that do not exist.
+  // Per image, in key order (the join of derived.h): its digest reference,
+  // its dangling entry, its holder count (and when it dangles since); and
+  // the digest references and dangling entries of images that do not exist.
+  // (The join's iterators see the state before this step's writes, which
+  // only touch keys of the image or orphan at hand.)
   absl::Status FixImages() {
     RETURN_IF_ERROR(names_changed_->Finish());
     auto r = Reader();
-    {
-      PrefixIterator names = r->Scan(kNames, "");
-      // Merge-joins (the iterators see the state before this step's writes,
-      // which only touch keys of the image at hand).
-      OrderedProbe drefs(r->Scan(kRefs, "")), dangling_index(r->Scan(kDangling, "")),
-          holder_index(r->Scan(kHolders, ""));
-      auto it = r->Scan(kImages, "");
-      for (; it.Valid(); it.Next()) {
-        const std::string_view key = it.key();
-        std::string_view ns, id;
-        SplitNs(key, &ns, &id);
-        ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(it.value(), Printable(key)));
-        // Its names (the `names` keys under its image key).
-        size_t named = 0;
-        for (; names.Valid(); names.Next()) {
-          const std::string_view k = names.key(), head = k.substr(0, key.size());
-          if (head < key) continue;
-          if (head > key) break;
-          if (k.size() > key.size()) ++named;
-        }
-        RETURN_IF_ERROR(names.status());
-        bool changed = false, names_deleted = false, names_differ = false;
-        while (names_changed_->Valid()) {
-          const ImageMark& m = names_changed_->value();
-          const std::string mk = MarkKey(m);
-          if (mk > key) break;
-          if (mk == key) {  // (before: an image removed since)
-            names_differ = true;
-            names_deleted |= m.names_deleted;
+    RETURN_IF_ERROR(JoinImages(
+        *r,
+        [&](const ImageRow& row) -> absl::Status {
+          // DropBadImages left well-formed, decodable records only.
+          ASSIGN_OR_RETURN(ImageRecord img, DecodeImage(row.value, Printable(row.key)));
+          const std::string_view key = row.key, ns = row.ns, id = row.id;
+          bool changed = false, names_deleted = false, names_differ = false;
+          while (names_changed_->Valid()) {
+            const ImageMark& m = names_changed_->value();
+            const std::string mk = MarkKey(m);
+            if (mk > key) break;
+            if (mk == key) {  // (before: an image removed since)
+              names_differ = true;
+              names_deleted |= m.names_deleted;
+            }
+            RETURN_IF_ERROR(names_changed_->Next());
           }
-          RETURN_IF_ERROR(names_changed_->Next());
-        }
-        if (names_differ) {
-          Act(Cat("names of ", ns, "/", RawToDigest(id), " set to the ", named,
-                  " names pointing to it"));
-        }
-        if (names_deleted && named == 0) {
-          img.dangling_since_ns = now_;
-          changed = true;
-        }
-        ASSIGN_OR_RETURN(const size_t holders, holder_index.Count(HolderPrefix(ns, id)));
-        changed |= img.holders != holders;
-        img.holders = holders;
-        if (changed) Put(kImages, key, EncodeImage(img));
-
-        const std::string dref = DigestRefKey(ns, id);
-        ASSIGN_OR_RETURN(const bool have_dref, drefs.Has(dref));
-        if (!have_dref) {
-          Put(kRefs, dref, "");
-          Act(Cat("restored digest reference ", Printable(dref)));
-        }
-        const std::string dkey = DanglingKey(ns, id);
-        ASSIGN_OR_RETURN(const bool dangling, dangling_index.Has(dkey));
-        if (named == 0 && !dangling) {
-          Put(kDangling, dkey, "");
-          Act(Cat("restored dangling index entry ", Printable(dkey)));
-        } else if (named > 0 && dangling) {
-          Del(kDangling, dkey);
-          Act(Cat("removed dangling index entry ", Printable(dkey)));
-        }
-        RETURN_IF_ERROR(MaybeFlush());
-      }
-      RETURN_IF_ERROR(it.status());
-    }
+          if (names_differ) {
+            Act(Cat("names of ", ns, "/", RawToDigest(id), " set to the ", row.names,
+                    " names pointing to it"));
+          }
+          if (names_deleted && row.names == 0) {
+            img.dangling_since_ns = now_;
+            changed = true;
+          }
+          changed |= img.holders != row.holders;
+          img.holders = row.holders;
+          if (changed) Put(kImages, key, EncodeImage(img));
+          if (!row.digest_ref) {
+            const std::string dref = DigestRefKey(ns, id);
+            Put(kRefs, dref, "");
+            Act(Cat("restored digest reference ", Printable(dref)));
+          }
+          if (row.names == 0 && !row.dangling) {
+            const std::string dkey = DanglingKey(ns, id);
+            Put(kDangling, dkey, "");
+            Act(Cat("restored dangling index entry ", Printable(dkey)));
+          } else if (row.names > 0 && row.dangling) {
+            const std::string dkey = DanglingKey(ns, id);
+            Del(kDangling, dkey);
+            Act(Cat("removed dangling index entry ", Printable(dkey)));
+          }
+          return MaybeFlush();
+        },
+        [&](Cf cf, std::string_view key) -> absl::Status {
+          return Drop(cf, key,
+                      cf == kRefs ? "removed digest reference" : "removed dangling index entry");
+        }));
     names_changed_.reset();
-    {
-      auto it = r->Scan(kRefs, "");
-      for (; it.Valid(); it.Next()) {
-        std::string_view ns, rest;
-        if (!SplitNs(it.key(), &ns, &rest) || rest.empty() || rest[0] != 'D') continue;
-        ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, rest.substr(1))));
-        if (!img) {
-          Del(kRefs, it.key());
-          Act(Cat("removed digest reference ", Printable(it.key())));
-          RETURN_IF_ERROR(MaybeFlush());
-        }
-      }
-      RETURN_IF_ERROR(it.status());
-    }
-    auto it = r->Scan(kDangling, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, id;
-      bool keep = false;
-      if (SplitNs(it.key(), &ns, &id)) {
-        ASSIGN_OR_RETURN(auto img, r->Get(kImages, ImageKey(ns, id)));
-        keep = img.has_value();
-      }
-      if (!keep) {
-        Del(kDangling, it.key());
-        Act(Cat("removed dangling index entry ", Printable(it.key())));
-        RETURN_IF_ERROR(MaybeFlush());
-      }
-    }
-    RETURN_IF_ERROR(it.status());
     return Flush();
   }
 
@@ -573,9 +506,7 @@ class Repairer {
         keep = fwd.has_value();
       }
       if (!keep) {
-        Del(kBlobLeases, key);
-        Act(Cat("removed blob lease index entry ", Printable(key)));
-        RETURN_IF_ERROR(MaybeFlush());
+        RETURN_IF_ERROR(Drop(kBlobLeases, key, "removed blob lease index entry"));
       }
     }
     RETURN_IF_ERROR(it.status());
@@ -755,9 +686,7 @@ class Repairer {
       auto it = r->Scan(kGarbage, "");
       for (; it.Valid(); it.Next()) {
         if (it.key().size() != kRawIdSize || !DecodeGarbage(it.value(), "").ok()) {
-          Del(kGarbage, it.key());
-          Act(Cat("removed bad garbage record ", Printable(it.key())));
-          RETURN_IF_ERROR(MaybeFlush());
+          RETURN_IF_ERROR(Drop(kGarbage, it.key(), "removed bad garbage record"));
         }
       }
       RETURN_IF_ERROR(it.status());

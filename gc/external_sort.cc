@@ -1,0 +1,140 @@
+#include "gc/external_sort.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "refstore/util/strcat.h"
+
+namespace refstore::internal {
+
+std::string DefaultSortDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+SortRuns::~SortRuns() {
+  for (const std::string& p : paths_) ::unlink(p.c_str());
+  if (!dir_.empty()) ::rmdir(dir_.c_str());
+}
+
+absl::Status SortRuns::Write(const void* data, size_t n) {
+  if (dir_.empty()) {
+    std::string tmpl = Cat(parent_, "/refstore-sort-XXXXXX");
+    if (!::mkdtemp(tmpl.data())) {
+      return absl::InternalError(
+          Cat("cannot make a sort directory under ", parent_, ": ", std::strerror(errno)));
+    }
+    dir_ = tmpl;
+  }
+  std::string path = Cat(dir_, "/run-", paths_.size());
+  FILE* f = std::fopen(path.c_str(), "wbx");
+  if (!f) return absl::InternalError(Cat("cannot create ", path, ": ", std::strerror(errno)));
+  paths_.push_back(path);  // removed by the destructor from now on
+  const bool ok = std::fwrite(data, 1, n, f) == n;
+  const int err = errno;
+  if (std::fclose(f) != 0 || !ok) {
+    return absl::InternalError(Cat("cannot write ", path, ": ", std::strerror(ok ? errno : err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FILE*> SortRuns::Open(size_t i) const {
+  FILE* f = std::fopen(paths_[i].c_str(), "rb");
+  if (!f) return absl::InternalError(Cat("cannot open ", paths_[i], ": ", std::strerror(errno)));
+  return f;
+}
+
+absl::StatusOr<size_t> ReadRecords(FILE* f, void* out, size_t size, size_t max) {
+  const size_t n = std::fread(out, size, max, f);
+  if (n < max && std::ferror(f)) {
+    return absl::InternalError(Cat("cannot read a sort run: ", std::strerror(errno)));
+  }
+  return n;
+}
+
+// Per string in memory beyond its bytes: the std::string itself.
+constexpr size_t kStringOverhead = sizeof(std::string);
+
+StringSorter::StringSorter(std::string parent, size_t memory_bytes)
+    : runs_(std::move(parent)), cap_(std::max<size_t>(1, memory_bytes)) {}
+
+StringSorter::~StringSorter() {
+  for (Source& s : sources_) {
+    if (s.file) std::fclose(s.file);
+  }
+}
+
+absl::Status StringSorter::Add(std::string_view s) {
+  buf_.emplace_back(s);
+  buf_bytes_ += s.size() + kStringOverhead;
+  ++count_;
+  if (buf_bytes_ < cap_) return absl::OkStatus();
+  std::sort(buf_.begin(), buf_.end());
+  std::string run;
+  run.reserve(buf_bytes_);
+  for (const std::string& x : buf_) {
+    const uint32_t n = static_cast<uint32_t>(x.size());
+    run.append(reinterpret_cast<const char*>(&n), sizeof(n));
+    run.append(x);
+  }
+  buf_.clear();
+  buf_bytes_ = 0;
+  return runs_.Write(run.data(), run.size());
+}
+
+absl::StatusOr<bool> StringSorter::Advance(Source& s) {
+  if (!s.file) {
+    if (s.pos == s.mem.size()) return false;
+    s.head = std::move(s.mem[s.pos++]);
+    return true;
+  }
+  uint32_t n = 0;
+  absl::StatusOr<size_t> got = ReadRecords(s.file, &n, sizeof(n), 1);
+  if (!got.ok()) return got.status();
+  if (*got == 1) {
+    s.head.resize(n);
+    got = n == 0 ? 1 : ReadRecords(s.file, s.head.data(), n, 1);
+    if (!got.ok()) return got.status();
+    if (*got == 1) return true;
+    return absl::InternalError("a sort run ends inside a string");
+  }
+  std::fclose(s.file);
+  s.file = nullptr;
+  return false;
+}
+
+absl::Status StringSorter::Finish() {
+  std::sort(buf_.begin(), buf_.end());
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    absl::StatusOr<FILE*> f = runs_.Open(i);
+    if (!f.ok()) return f.status();
+    std::setvbuf(*f, nullptr, _IOFBF, 1 << 20);
+    sources_.emplace_back().file = *f;
+  }
+  sources_.emplace_back().mem = std::move(buf_);
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    absl::StatusOr<bool> more = Advance(sources_[i]);
+    if (!more.ok()) return more.status();
+    if (*more) heap_.push_back(i);
+  }
+  std::make_heap(heap_.begin(), heap_.end(), HeapLess{this});
+  return absl::OkStatus();
+}
+
+absl::Status StringSorter::Next() {
+  std::pop_heap(heap_.begin(), heap_.end(), HeapLess{this});
+  absl::StatusOr<bool> more = Advance(sources_[heap_.back()]);
+  if (!more.ok()) return more.status();
+  if (*more) {
+    std::push_heap(heap_.begin(), heap_.end(), HeapLess{this});
+  } else {
+    heap_.pop_back();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace refstore::internal
