@@ -183,12 +183,13 @@ TEST_F(DerivedTest, JoinNamesPairsReferencesWithEntries) {
                       "a/z:1 id=7 referenced=1 entry=- image=0",
                       "b/q:1 id=8 referenced=0 entry=t3 image=0",
                   }));
-  EXPECT_EQ(bad, (std::vector<std::string>{
-                     Cat("refs ", Printable(Cat(NsPrefix("b"), "Qodd")), ": unknown reference kind"),
-                     Cat("refs ", Printable("nokind"), ": reference key is not namespace/kind/name"),
-                     Cat("names ", Printable(Cat(NsPrefix("b"), "tooshort")),
-                         ": name key is not namespace/id/name"),
-                 }));
+  EXPECT_EQ(bad,
+            (std::vector<std::string>{
+                Cat("refs ", Printable(Cat(NsPrefix("b"), "Qodd")), ": unknown reference kind"),
+                Cat("refs ", Printable("nokind"), ": reference key is not namespace/kind/name"),
+                Cat("names ", Printable(Cat(NsPrefix("b"), "tooshort")),
+                    ": name key is not namespace/id/name"),
+            }));
 }
 
 }  // namespace

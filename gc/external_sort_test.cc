@@ -98,7 +98,8 @@ TEST_F(SortTest, StringsComeBackInBytewiseOrderAcrossRuns) {
     StringSorter sorter(dir_.string(), 4096);
     for (int i = 0; i < 5000; ++i) {
       std::string s(rng() % 301, '\0');
-      for (char& c : s) c = static_cast<char>(rng() % 4 == 0 ? 0x80 + rng() % 128 : 'a' + rng() % 3);
+      for (char& c : s)
+        c = static_cast<char>(rng() % 4 == 0 ? 0x80 + rng() % 128 : 'a' + rng() % 3);
       if (i % 10 == 0 && !all.empty()) s = all[rng() % all.size()];
       all.push_back(s);
       ASSERT_TRUE(sorter.Add(s).ok());

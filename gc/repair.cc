@@ -102,6 +102,15 @@ class Repairer {
     batch_->Delete(c, k);
     ++pending_;
   }
+  // Calls `fn(key, value)` for every record of `cf` as `r` reads it, in
+  // key order; stops at the first error.
+  template <typename Fn>
+  static absl::Status ForEachRecord(Txn& r, Cf cf, Fn fn) {
+    auto it = r.Scan(cf, "");
+    for (; it.Valid(); it.Next()) RETURN_IF_ERROR(fn(it.key(), it.value()));
+    return it.status();
+  }
+
   // Deletes `key` of `c`, saying so: "<what> <key>".
   absl::Status Drop(Cf c, std::string_view key, std::string_view what) {
     Del(c, key);
@@ -151,18 +160,15 @@ class Repairer {
   // ID go.
   absl::Status DropBadImages() {
     auto r = Reader();
-    auto it = r->Scan(kImages, "");
-    for (; it.Valid(); it.Next()) {
+    RETURN_IF_ERROR(ForEachRecord(*r, kImages, [&](std::string_view key, std::string_view value) {
       std::string_view ns, id;
       absl::StatusOr<ImageRecord> rec = absl::DataLossError("bad key");
-      if (SplitNs(it.key(), &ns, &id) && id.size() == kRawIdSize && IsValidNamespace(ns)) {
-        rec = DecodeImage(it.value(), Printable(it.key()));
+      if (SplitNs(key, &ns, &id) && id.size() == kRawIdSize && IsValidNamespace(ns)) {
+        rec = DecodeImage(value, Printable(key));
       }
-      if (!rec.ok() || rec->target.raw_digest != id) {
-        RETURN_IF_ERROR(Drop(kImages, it.key(), "removed undecodable image record"));
-      }
-    }
-    RETURN_IF_ERROR(it.status());
+      if (rec.ok() && rec->target.raw_digest == id) return absl::OkStatus();
+      return Drop(kImages, key, "removed undecodable image record");
+    }));
     return Flush();
   }
 
@@ -205,18 +211,12 @@ class Repairer {
   // exactly one entry per container, with its state.
   absl::Status FixContainers() {
     auto r = Reader();
-    {
-      auto it = r->Scan(kContainers, "");
-      for (; it.Valid(); it.Next()) {
-        std::string_view ns, cid;
-        absl::StatusOr<ContainerRecord> c = absl::DataLossError("bad key");
-        if (SplitNs(it.key(), &ns, &cid) && cid.size() == kRawIdSize) {
-          c = DecodeContainer(it.value(), "");
-        }
-        if (!c.ok()) {
-          Del(kContainers, it.key());
-          Act(Cat("removed undecodable container record ", Printable(it.key())));
-        } else {
+    RETURN_IF_ERROR(ForEachRecord(
+        *r, kContainers, [&](std::string_view ckey, std::string_view value) -> absl::Status {
+          std::string_view ns, cid;
+          absl::StatusOr<ContainerRecord> c = absl::DataLossError("bad key");
+          if (SplitNs(ckey, &ns, &cid) && cid.size() == kRawIdSize) c = DecodeContainer(value, "");
+          if (!c.ok()) return Drop(kContainers, ckey, "removed undecodable container record");
           const std::string key = HolderKey(ns, c->image_raw, cid);
           const std::string_view want = c->running ? "1" : "0";
           ASSIGN_OR_RETURN(auto have, r->Get(kHolders, key));
@@ -225,29 +225,23 @@ class Repairer {
             Put(kHolders, key, want);
             Act(Cat("restored holder entry ", Printable(key)));
           }
-        }
-        RETURN_IF_ERROR(MaybeFlush());
-      }
-      RETURN_IF_ERROR(it.status());
-    }
+          return MaybeFlush();
+        }));
     RETURN_IF_ERROR(Flush());
-    auto it = r->Scan(kHolders, "");
-    for (; it.Valid(); it.Next()) {
-      std::string_view ns, rest;
-      bool keep = false;
-      if (SplitNs(it.key(), &ns, &rest) && rest.size() == 2 * kRawIdSize) {
-        const std::string_view id = rest.substr(0, kRawIdSize), cid = rest.substr(kRawIdSize);
-        ASSIGN_OR_RETURN(auto v, r->Get(kContainers, ContainerKey(ns, cid)));
-        if (v) {
-          absl::StatusOr<ContainerRecord> c = DecodeContainer(*v, "");
-          keep = c.ok() && c->image_raw == id && it.value() == (c->running ? "1" : "0");
-        }
-      }
-      if (!keep) {
-        RETURN_IF_ERROR(Drop(kHolders, it.key(), "removed holder entry"));
-      }
-    }
-    RETURN_IF_ERROR(it.status());
+    RETURN_IF_ERROR(ForEachRecord(
+        *r, kHolders, [&](std::string_view key, std::string_view value) -> absl::Status {
+          std::string_view ns, rest;
+          if (SplitNs(key, &ns, &rest) && rest.size() == 2 * kRawIdSize) {
+            const std::string_view id = rest.substr(0, kRawIdSize), cid = rest.substr(kRawIdSize);
+            ASSIGN_OR_RETURN(auto v, r->Get(kContainers, ContainerKey(ns, cid)));
+            absl::StatusOr<ContainerRecord> c =
+                v ? DecodeContainer(*v, "") : absl::NotFoundError("");
+            if (c.ok() && c->image_raw == id && value == (c->running ? "1" : "0")) {
+              return absl::OkStatus();
+            }
+          }
+          return Drop(kHolders, key, "removed holder entry");
+        }));
     return Flush();
   }
 
@@ -479,37 +473,28 @@ class Repairer {
   // blob_leases: exactly one entry per lease hold.
   absl::Status FixLeaseIndex() {
     auto r = Reader();
-    {
-      auto it = r->Scan(kLeaseBlobs, "");
-      for (; it.Valid(); it.Next()) {
-        std::string_view ns, rest;
-        SplitNs(it.key(), &ns, &rest);
-        const std::string key = BlobLeaseKey(rest.substr(rest.size() - kRawIdSize), ns,
-                                             rest.substr(0, rest.size() - kRawIdSize - 1));
-        ASSIGN_OR_RETURN(auto have, r->Get(kBlobLeases, key));
-        if (!have) {
+    RETURN_IF_ERROR(ForEachRecord(
+        *r, kLeaseBlobs, [&](std::string_view hold, std::string_view) -> absl::Status {
+          std::string_view ns, rest;
+          SplitNs(hold, &ns, &rest);  // FixLeases left only good keys
+          const std::string key = BlobLeaseKey(rest.substr(rest.size() - kRawIdSize), ns,
+                                               rest.substr(0, rest.size() - kRawIdSize - 1));
+          ASSIGN_OR_RETURN(auto have, r->Get(kBlobLeases, key));
+          if (have) return absl::OkStatus();
           Put(kBlobLeases, key, "");
           Act(Cat("restored blob lease index entry ", Printable(key)));
-          RETURN_IF_ERROR(MaybeFlush());
-        }
-      }
-      RETURN_IF_ERROR(it.status());
-    }
-    auto it = r->Scan(kBlobLeases, "");
-    for (; it.Valid(); it.Next()) {
-      const std::string_view key = it.key();
-      std::string_view ns, lease;
-      bool keep = false;
-      if (key.size() > kRawIdSize && SplitNs(key.substr(kRawIdSize), &ns, &lease)) {
-        ASSIGN_OR_RETURN(auto fwd,
-                         r->Get(kLeaseBlobs, LeaseBlobKey(ns, lease, key.substr(0, kRawIdSize))));
-        keep = fwd.has_value();
-      }
-      if (!keep) {
-        RETURN_IF_ERROR(Drop(kBlobLeases, key, "removed blob lease index entry"));
-      }
-    }
-    RETURN_IF_ERROR(it.status());
+          return MaybeFlush();
+        }));
+    RETURN_IF_ERROR(
+        ForEachRecord(*r, kBlobLeases, [&](std::string_view key, std::string_view) -> absl::Status {
+          std::string_view ns, lease;
+          if (key.size() > kRawIdSize && SplitNs(key.substr(kRawIdSize), &ns, &lease)) {
+            ASSIGN_OR_RETURN(
+                auto fwd, r->Get(kLeaseBlobs, LeaseBlobKey(ns, lease, key.substr(0, kRawIdSize))));
+            if (fwd) return absl::OkStatus();
+          }
+          return Drop(kBlobLeases, key, "removed blob lease index entry");
+        }));
     return Flush();
   }
 
