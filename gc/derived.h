@@ -20,9 +20,9 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "gc/external_sort.h"
 #include "refstore/db/txn.h"
 #include "refstore/format/keys.h"
+#include "refstore/util/external_sort.h"
 
 namespace refstore::internal {
 

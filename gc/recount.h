@@ -24,10 +24,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "gc/external_sort.h"
 #include "refstore/db/txn.h"
 #include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
+#include "refstore/util/external_sort.h"
 
 namespace refstore::internal {
 

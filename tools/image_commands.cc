@@ -261,12 +261,12 @@ int RunPrune(Env& env, const PruneFlags& f) {
   }
   std::ostream& out = *env.out;
   WarnCollectError(*env.err, pruned->collected);
-  // Stopped after some batches: what they removed is printed, then the
-  // error, and the exit status says it failed.
+  // Committed, but not every entry could be read back: what could is
+  // printed, then the error, and the exit status says it failed.
   const int status = pruned->error.empty() ? kExitOk : kExitError;
   if (!pruned->error.empty()) {
-    *env.err << "Error response from daemon: prune stopped after removing "
-             << pruned->images_deleted << " images: " << pruned->error << "\n";
+    *env.err << "Error response from daemon: the prune removed " << pruned->images_deleted
+             << " images, and listing them failed: " << pruned->error << "\n";
   }
   if (json) {
     for (const refstore::DeleteEntry& e : pruned->deleted) {

@@ -56,6 +56,11 @@ Txn::Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
   read_.snapshot = snapshot;
 }
 
+Txn::Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs, BulkWrite& bulk)
+    : Txn(db, cfs, nullptr, Mode::kBulk) {
+  bulk_ = &bulk;
+}
+
 namespace {
 std::string WrittenKey(Cf cf, std::string_view key) {
   std::string k(1, static_cast<char>(cf));
@@ -73,6 +78,8 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key)
           Cat("read after write of ", Printable(key), " in an append-only change"));
     }
     s = db_->Get(read_, (*cfs_)[cf], key, &value);
+  } else if (mode_ == Mode::kBulk) {
+    s = db_->Get(read_, (*cfs_)[cf], key, &value);
   } else {
     s = wb_.GetFromBatchAndDB(db_, read_, (*cfs_)[cf], key, &value);
   }
@@ -83,6 +90,10 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key)
 
 void Txn::Put(Cf cf, std::string_view key, std::string_view value) {
   if (mode_ == Mode::kDiscard) return;
+  if (mode_ == Mode::kBulk) {
+    if (absl::Status s = bulk_->Put(cf, key, value); !s.ok() && scan_error_.ok()) scan_error_ = s;
+    return;
+  }
   if (mode_ == Mode::kAppendOnly) {
     written_.insert(WrittenKey(cf, key));
     appended_.push_back({cf, std::string(key), true, std::string(value)});
@@ -93,6 +104,10 @@ void Txn::Put(Cf cf, std::string_view key, std::string_view value) {
 
 void Txn::Delete(Cf cf, std::string_view key) {
   if (mode_ == Mode::kDiscard) return;
+  if (mode_ == Mode::kBulk) {
+    if (absl::Status s = bulk_->Delete(cf, key); !s.ok() && scan_error_.ok()) scan_error_ = s;
+    return;
+  }
   if (mode_ == Mode::kAppendOnly) {
     written_.insert(WrittenKey(cf, key));
     appended_.push_back({cf, std::string(key), false, {}});

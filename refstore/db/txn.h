@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "refstore/content/content_dir.h"
+#include "refstore/db/bulk_write.h"
 #include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
 #include "rocksdb/db.h"
@@ -81,7 +82,7 @@ class Txn {
     // Reads see this change's own writes (a WriteBatchWithIndex).
     kIndexed,
     // Writes are only collected, which is cheaper: for changes that never
-    // read what they wrote (a prune's batches). Blob records and df figures
+    // read what they wrote (repair's batches). Blob records and df figures
     // are cached as always; Get of another key this Txn wrote fails with
     // Internal, and Scan sees the database only.
     kAppendOnly,
@@ -92,11 +93,19 @@ class Txn {
     // memory follows the shared blobs it touches, not the whole prune.
     // Reads see the database (or snapshot) only.
     kDiscard,
+    // Writes go to a BulkWrite (bulk_write.h), sorted outside memory, for a
+    // change too large to hold: a whole prune. Reads see the database (or
+    // snapshot) only, never this Txn's writes: the caller never reads a key
+    // it wrote (blob records and df figures are cached as always). Commit
+    // with the BulkWrite, not SortedBatch.
+    kBulk,
   };
 
   // `snapshot` may be null (read the latest state).
   Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs,
       const rocksdb::Snapshot* snapshot, Mode mode = Mode::kIndexed);
+  // A kBulk Txn writing to `bulk`, which must outlive it.
+  Txn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs, BulkWrite& bulk);
 
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key);
   void Put(Cf cf, std::string_view key, std::string_view value);
@@ -106,7 +115,10 @@ class Txn {
 
   // Whether the batch is empty (call after Finish; a kDiscard Txn must not
   // be committed).
-  bool empty() { return wb_.GetWriteBatch()->Count() == 0 && appended_.empty(); }
+  bool empty() {
+    return wb_.GetWriteBatch()->Count() == 0 && appended_.empty() &&
+           (bulk_ == nullptr || bulk_->writes() == 0);
+  }
   // The change as one write batch: every key once (its last write), in key
   // order within each column family, which is what RocksDB's memtables
   // insert fastest. Call after Finish.
@@ -155,8 +167,10 @@ class Txn {
   rocksdb::ReadOptions read_;
   const Mode mode_;
   const content::ContentDir* content_ = nullptr;
-  // The first read error that ended a Scan early (see PrefixIterator).
+  // The first read error that ended a Scan early (see PrefixIterator), or
+  // the first failed write to the BulkWrite; Finish returns it.
   absl::Status scan_error_;
+  BulkWrite* bulk_ = nullptr;        // kBulk
   rocksdb::WriteBatchWithIndex wb_;  // kIndexed
   struct Appended {                  // kAppendOnly
     int cf;

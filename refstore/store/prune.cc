@@ -1,28 +1,103 @@
 // Prune: docker's `image prune [-a] [--filter ...]` (SEMANTICS.md §5, §8).
 //
-// A real prune removes the expired leases of every namespace and streams
-// the candidates from a snapshot, deleting them in batches: each batch is
-// one atomic write made under the write mutex (the first one also drops
-// the expired leases),
-// after re-reading every candidate, so concurrent changes are never undone.
-// Memory stays bounded by the batch size (plus the set of digests already
-// reported, and the entries unless PruneOptions::on_entry streams them).
+// A real prune is one atomic change of any size: under the write mutex, it
+// drops the expired leases of every namespace, then streams the candidates
+// from the images (or dangling) column family with their names, a batch at
+// a time (their blob records in one MultiGet), decides each one, and sends
+// its writes to a BulkWrite, which sorts them outside memory and writes them
+// at once, as a write batch when small, else as ingested table files
+// (bulk_write.h). Blob records and df figures are cached in the Txn and
+// written once, after the last candidate: one write per touched blob for
+// the whole prune. Memory: the blob records touched and the set of child
+// manifests reported; the writes and the entries wait on disk.
 // A dry run does the same work inside one Txn over one snapshot that it never
 // commits: it reports exactly what a real prune of that state would.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
+#include "refstore/db/bulk_write.h"
 #include "refstore/db/image_filter.h"
 #include "refstore/db/mutate.h"
 #include "refstore/reference.h"
 #include "refstore/store/store_impl.h"
+#include "refstore/util/external_sort.h"
 #include "refstore/util/status_macros.h"
 #include "refstore/util/strcat.h"
 
 namespace refstore::internal {
+
+// Entries waiting for their change to commit, in an unlinked temporary
+// file: a prune of a million images reports millions of them.
+class EntrySpool {
+ public:
+  static absl::StatusOr<std::unique_ptr<EntrySpool>> Open(const std::string& dir) {
+    std::string path = Cat(dir, "/refstore-entries-XXXXXX");
+    const int fd = ::mkstemp(path.data());
+    if (fd < 0)
+      return absl::InternalError(
+          Cat("cannot create a file under ", dir, ": ", std::strerror(errno)));
+    ::unlink(path.c_str());
+    FILE* f = ::fdopen(fd, "w+b");
+    if (!f) {
+      ::close(fd);
+      return absl::InternalError(Cat("cannot open a temporary file: ", std::strerror(errno)));
+    }
+    return std::unique_ptr<EntrySpool>(new EntrySpool(f));
+  }
+  ~EntrySpool() { std::fclose(f_); }
+
+  void Add(const DeleteEntry& e) {
+    const char kind = static_cast<char>(e.kind);
+    const uint32_t n = static_cast<uint32_t>(e.ref.size());
+    if (std::fwrite(&kind, 1, 1, f_) != 1 || std::fwrite(&n, sizeof n, 1, f_) != 1 ||
+        std::fwrite(e.ref.data(), 1, n, f_) != n) {
+      Fail("write");
+    }
+  }
+  // Calls `fn` with every entry added, in order, once.
+  template <typename Fn>
+  void Replay(Fn fn) {
+    if (!status_.ok() || std::fflush(f_) != 0 || std::fseek(f_, 0, SEEK_SET) != 0) {
+      return Fail("rewind");
+    }
+    for (;;) {
+      char kind;
+      uint32_t n;
+      if (std::fread(&kind, 1, 1, f_) != 1) break;
+      DeleteEntry e{static_cast<DeleteEntry::Kind>(kind), {}};
+      if (std::fread(&n, sizeof n, 1, f_) != 1) return Fail("read");
+      e.ref.resize(n);
+      if (n > 0 && std::fread(e.ref.data(), 1, n, f_) != n) return Fail("read");
+      fn(e);
+    }
+    if (std::ferror(f_)) return Fail("read");
+    std::rewind(f_);
+    if (::ftruncate(::fileno(f_), 0) != 0) Fail("truncate");
+  }
+  // The first failure, which loses entries (the change still happened).
+  absl::Status status() const { return status_; }
+
+ private:
+  explicit EntrySpool(FILE* f) : f_(f) {}
+  void Fail(const char* what) {
+    if (status_.ok()) {
+      status_ = absl::InternalError(Cat("the prune's entries: cannot ", what,
+                                        " their temporary file: ", std::strerror(errno)));
+    }
+  }
+  FILE* f_;
+  absl::Status status_;
+};
 
 class PruneRun {
  public:
@@ -50,47 +125,33 @@ class PruneRun {
       }));
       return std::move(result_);
     }
-    // The expired leases go in the same atomic write as the first batch
-    // (alone when there is no candidate), so that a prune that fails
-    // before its first batch commits has changed nothing.
-    bool leases_dropped = false;
-    const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
-    // As long as every write since the snapshot was our own (the latest
-    // sequence number is the one after our last write), the records read
-    // from the snapshot are current and need not be read again. After the
-    // first write of anyone else, they never are again.
-    rocksdb::SequenceNumber expected = snap->GetSequenceNumber();
-    bool fresh = true;
-    absl::Status s = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
+    // One atomic change whatever its size: the expired leases of every
+    // namespace and the prune. Its writes are sorted outside memory and
+    // written at once (bulk_write.h), under the write mutex, so that nothing
+    // changes between the candidates' reading and the write (other changes
+    // wait). Reads see the database as it was before the change, as a dry
+    // run's do: the blob records, which carry the counts, are read through
+    // the Txn's cache; a lease dropped here is still read as expired.
+    RETURN_IF_ERROR([&]() -> absl::Status {
       MutexLock lock(store_->write_mu_);
-      fresh = fresh && store_->db_->GetLatestSequenceNumber() == expected;
-      // A batch never reads what it wrote (each image is visited once; blob
-      // records and df figures are cached), so its writes need no index.
-      // The first batch reads the blob records its lease drops wrote, so
-      // its Txn is indexed.
-      Txn txn = store_->NewTxn(leases_dropped ? Txn::Mode::kAppendOnly : Txn::Mode::kIndexed);
-      if (!leases_dropped) RETURN_IF_ERROR(DropExpiredLeases(txn));
-      RETURN_IF_ERROR(PruneBatch(txn, batch, fresh));
-      RETURN_IF_ERROR(store_->Commit(txn));
-      Flush();
-      leases_dropped = true;
-      expected = store_->db_->GetLatestSequenceNumber();
-      return absl::OkStatus();
-    });
-    store_->db_->ReleaseSnapshot(snap);
-    if (!s.ok()) {
-      // Nothing committed: the call's error. Else the batches committed
-      // stay, and are reported with the error beside them (store.h).
-      if (!leases_dropped) return s;
-      result_.error = s.ToString();
-      return std::move(result_);
-    }
-    if (!leases_dropped) {
-      MutexLock lock(store_->write_mu_);
-      Txn txn = store_->NewTxn();
+      RETURN_IF_ERROR(store_->Writable());
+      ASSIGN_OR_RETURN(spool_, EntrySpool::Open(DefaultSortDir()));
+      BulkWrite bulk(DefaultSortDir(), store_->BulkDir());
+      Txn txn(store_->db_.get(), &store_->cfs_, bulk);
+      txn.set_content(store_->content_ ? &*store_->content_ : nullptr);
       RETURN_IF_ERROR(DropExpiredLeases(txn));
-      RETURN_IF_ERROR(store_->Commit(txn));
-      Flush();
+      const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
+      absl::Status st = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
+        return PruneBatch(txn, batch, /*fresh=*/true);
+      });
+      store_->db_->ReleaseSnapshot(snap);
+      RETURN_IF_ERROR(st);
+      RETURN_IF_ERROR(spool_->status());
+      return store_->CommitBulk(txn, bulk);
+    }());
+    Flush();
+    if (absl::Status replayed = spool_->status(); !replayed.ok()) {
+      result_.error = replayed.ToString();  // committed: beside the result
     }
     return std::move(result_);
   }
@@ -281,25 +342,33 @@ class PruneRun {
 
   void Report() {
     if (!opts_.on_progress) return;
-    progress_.images_deleted = result_.images_deleted;
-    progress_.space_reclaimed = result_.space_reclaimed;
+    progress_.images_deleted = result_.images_deleted + pending_.images_deleted;
+    progress_.space_reclaimed = result_.space_reclaimed + pending_.space_reclaimed;
     opts_.on_progress(progress_);
   }
 
-  // Entries and figures of the batch being made wait in `pending_` until
-  // its write is committed (Flush): a batch that fails reports nothing.
+  // Entries and figures of the change being made wait in `pending_` until
+  // it is committed (Flush): a change that fails reports nothing. A real
+  // prune's entries wait in a temporary file instead (spool_), whatever
+  // their number.
   void Emit(DeleteEntry::Kind kind, std::string ref) {
-    pending_.deleted.push_back(DeleteEntry{kind, std::move(ref)});
+    if (spool_) {
+      spool_->Add(DeleteEntry{kind, std::move(ref)});
+    } else {
+      pending_.deleted.push_back(DeleteEntry{kind, std::move(ref)});
+    }
   }
 
   void Flush() {
-    for (DeleteEntry& e : pending_.deleted) {
+    auto deliver = [&](DeleteEntry& e) {
       if (opts_.on_entry) {
         opts_.on_entry(e);
       } else {
         result_.deleted.push_back(std::move(e));
       }
-    }
+    };
+    for (DeleteEntry& e : pending_.deleted) deliver(e);
+    if (spool_) spool_->Replay(deliver);
     result_.images_deleted += pending_.images_deleted;
     result_.space_reclaimed += pending_.space_reclaimed;
     pending_ = PruneResult{};
@@ -418,7 +487,8 @@ class PruneRun {
   Progress progress_;
   absl::flat_hash_set<std::string> children_reported_;  // freed child manifests reported
   absl::flat_hash_set<std::string> kept_;               // image IDs `keep` keeps
-  PruneResult pending_;                                 // of the batch being made: see Emit
+  PruneResult pending_;                                 // of the change being made: see Emit
+  std::unique_ptr<EntrySpool> spool_;                   // a real prune's entries: see Emit
   bool stop_ = false;                                   // max_storage reached
 };
 

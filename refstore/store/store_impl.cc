@@ -351,6 +351,11 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
                                              "; this build reads version ", kFormatVersion));
   }
   RETURN_IF_ERROR(store->OpenContent(path, options.read_only ? nullptr : seams.content_hooks));
+  if (!options.read_only) {
+    // Table files of a bulk write a crash cut short, never ingested.
+    std::error_code ec;
+    std::filesystem::remove_all(store->BulkDir(), ec);
+  }
   return std::unique_ptr<Store>(std::move(store));
 }
 
@@ -363,9 +368,13 @@ absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
   RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(txn.Finish());
   if (txn.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(rocksdb::WriteBatch batch, txn.SortedBatch());
+  return WriteBatchNow(batch, sync);
+}
+
+absl::Status StoreImpl::WriteBatchNow(rocksdb::WriteBatch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes || sync;
-  ASSIGN_OR_RETURN(rocksdb::WriteBatch batch, txn.SortedBatch());
   rocksdb::Status s = db_->Write(wo, &batch);
   // A full disk: give the reserve back, so that the next open (RocksDB
   // stops writing after a failed write until it is reopened) and the
@@ -376,6 +385,16 @@ absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
   }
   if (!s.ok()) return RocksError(s, "commit");
   return absl::OkStatus();
+}
+
+absl::Status StoreImpl::CommitBulk(Txn& txn, BulkWrite& bulk) {
+  RETURN_IF_ERROR(Writable());
+  RETURN_IF_ERROR(txn.Finish());
+  absl::Status s =
+      bulk.Commit(db_.get(), cfs_, static_cast<uint64_t>(options_.bulk_ingest_writes),
+                  [&](rocksdb::WriteBatch& batch) { return WriteBatchNow(batch, false); });
+  if (absl::IsResourceExhausted(s)) ReleaseReserve(db_->GetName());  // as Commit does
+  return s;
 }
 
 absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,

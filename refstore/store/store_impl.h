@@ -16,6 +16,7 @@
 #include "refstore/db/txn.h"
 #include "refstore/store.h"
 #include "refstore/util/mutex.h"
+#include "refstore/util/strcat.h"
 #include "rocksdb/db.h"
 
 namespace refstore::internal {
@@ -101,6 +102,17 @@ class StoreImpl final : public Store {
   absl::Status Writable() const;
   // Writes the Txn; `sync` forces a synced write whatever sync_writes says.
   absl::Status Commit(Txn& txn, bool sync = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Writes a kBulk Txn through its BulkWrite: one write batch when it has
+  // at most StoreOptions::bulk_ingest_writes writes, else ingested table
+  // files (bulk_write.h). Either way one atomic change.
+  absl::Status CommitBulk(Txn& txn, BulkWrite& bulk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Where a BulkWrite writes its table files: in the store's directory (the
+  // database's filesystem, so that ingestion moves them). A crash may leave
+  // it behind; a writer's Open removes it.
+  std::string BulkDir() const { return Cat(db_->GetName(), "/", kBulkDirName); }
+  // The write of a batch Commit and CommitBulk share.
+  absl::Status WriteBatchNow(rocksdb::WriteBatch& batch, bool sync)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Sets up the content store when the store has (or is created with) one.
   absl::Status OpenContent(std::string_view path, content::FileHooks* hooks);
   // Collect's body (it takes write_mu_ for each batch).

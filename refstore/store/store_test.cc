@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -388,29 +389,60 @@ TEST_F(StoreTest, PruneReportsAnImageThatIsAlsoAChildManifestOnce) {
   SetUp();
 }
 
-TEST_F(StoreTest, PruneJudgesEachBatchOnTheStateOfTheMoment) {
-  // Batches of two images; between batches (on_progress runs then, outside
-  // the write lock) a container takes a later candidate and another
-  // candidate is removed. The prune must see both.
+TEST_F(StoreTest, ChangesMadeDuringAPruneWaitForItAndSeeItsResult) {
+  // Batches of two candidates; while the prune decides (on_progress runs
+  // then, with the write lock held), another thread starts a container on a
+  // candidate and removes another. Both wait for the prune, which removes
+  // all six at once; then they find nothing: no writer is undone, and the
+  // prune's decisions were made on one state.
   Reopen({.prune_batch = 2});
   std::vector<std::string> ids;
   for (int i = 1; i <= 6; ++i) ids.push_back(Create(i, RepoName(i)));
-  bool changed = false;
+  std::thread writer;
+  absl::Status container_status, remove_status;
+  std::atomic<bool> writer_started{false};
   PruneOptions opts{
-      .all = true, .on_progress = [&](const Progress&) {
-        if (changed) return;
-        changed = true;
-        ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), ids[5], false).ok());
-        ASSERT_TRUE(store_->RemoveImage(Ctx(), ids[4], false).ok());
+      .all = true, .on_progress = [&](const Progress& p) {
+        if (writer_started.exchange(true)) return;
+        EXPECT_EQ(p.images_scanned, 2);
+        writer = std::thread([&] {
+          container_status =
+              store_->CreateContainer(Ctx(), std::string(64, 'e'), ids[5], false).status();
+          remove_status = store_->RemoveImage(Ctx(), ids[4], false).status();
+        });
       }};
   auto r = store_->Prune(Ctx(), opts);
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_TRUE(changed);
-  EXPECT_EQ(r->images_deleted, 4);  // 1-4; 5 was removed meanwhile, 6 is held
+  ASSERT_TRUE(writer_started);
+  writer.join();
+  EXPECT_EQ(r->images_deleted, 6);
+  EXPECT_EQ(container_status.code(), absl::StatusCode::kNotFound) << container_status;
+  EXPECT_EQ(remove_status.code(), absl::StatusCode::kNotFound) << remove_status;
   auto left = store_->ListImages(Ctx(), {});
   ASSERT_TRUE(left.ok());
-  ASSERT_EQ(left->size(), 1u);
-  EXPECT_EQ((*left)[0].id, ids[5]);
+  EXPECT_TRUE(left->empty());
+  ExpectClean();
+}
+
+TEST_F(StoreTest, APruneSeesTheChangesCommittedBeforeIt) {
+  // on_entry runs after the commit, outside the lock: it may write. A
+  // second prune sees what the first callback changed.
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) ids.push_back(Create(i, RepoName(i)));
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), std::string(64, 'e'), ids[2], false).ok());
+  bool wrote = false;
+  PruneOptions opts{.all = true, .on_entry = [&](const DeleteEntry&) {
+                      if (wrote) return;
+                      wrote = true;
+                      EXPECT_TRUE(store_->RemoveContainer(Ctx(), std::string(64, 'e')).ok());
+                    }};
+  auto r = store_->Prune(Ctx(), opts);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->images_deleted, 2);
+  ASSERT_TRUE(wrote);
+  auto again = store_->Prune(Ctx(), {.all = true});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->images_deleted, 1);
   ExpectClean();
 }
 

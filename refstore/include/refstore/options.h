@@ -46,9 +46,15 @@ struct StoreOptions {
   // be lost on power loss or a kernel crash (never partially: the log is
   // replayed as a prefix of whole atomic writes). See DESIGN.md for the cost.
   bool sync_writes = false;
-  // Images per atomic write during a real prune (the write mutex is held
-  // for one batch at a time).
+  // Candidate images a prune reads at a time (their blob records in one
+  // read). A real prune is one atomic change whatever its size, made under
+  // the write mutex, which other changes wait for meanwhile.
   int prune_batch = 4096;
+  // A prune writing more keys than this writes them as sorted table files
+  // ingested in one atomic step (RocksDB's IngestExternalFiles), instead of
+  // one write batch, which costs a write-ahead log and memtable insertion
+  // per key (DESIGN.md, "How a change is written"). 0: always.
+  int64_t bulk_ingest_writes = 50000;
   // When the store is created: keep the blobs' bytes too, as files of an OCI
   // image layout in <path>/content (blobs/sha256/<hex>). Every blob the
   // store counts then exists there with its declared size, and freed blobs
@@ -116,7 +122,11 @@ struct PruneOptions {
   // When set, entries are passed here as they are decided instead of being
   // collected in PruneResult::deleted (memory then stays bounded).
   std::function<void(const DeleteEntry&)> on_entry;
-  // When set, called after each batch.
+  // When set, called as the candidates are decided (each prune_batch of
+  // them) and after the commit. In a real prune it is called with the
+  // store's write lock held: it may read the store, and must not change it
+  // (the change would wait for the prune to end: a deadlock). on_entry is
+  // called after the commit, outside the lock.
   std::function<void(const Progress&)> on_progress;
 };
 

@@ -46,8 +46,8 @@
 // A call that returns an error has changed nothing. A change that is
 // committed returns its result: what goes wrong after the commit is
 // reported beside it, never as the call's error (the collection after a
-// change: CollectResult::error; a prune stopped after some batches:
-// PruneResult::error). Two calls are made of several commits and say so:
+// change: CollectResult::error; entries of a committed prune that could not
+// be read back: PruneResult::error). Two calls are made of several commits and say so:
 // Repair and Collect (each commit leaves a consistent store, and the call
 // can be run again to finish).
 #ifndef REFSTORE_STORE_H_
@@ -157,8 +157,10 @@ class REFSTORE_EXPORT Store {
                                                         std::string_view id) = 0;
 
   // Prune is `docker image prune [-a] [--filter ...]` (SEMANTICS.md §5).
-  // It commits one batch of images at a time: an error after the first
-  // commit is PruneResult::error, beside what was removed.
+  // One atomic change, whatever its size: the expired leases of every
+  // namespace are dropped and the candidates removed, all or nothing. While
+  // it decides, it holds the store's write lock: other changes wait for it,
+  // and see its result; reads do not wait.
   // Errors: Aborted "a prune operation is already running", InvalidArgument
   // (a bad filter key or value, a negative unused_for or keep).
   virtual absl::StatusOr<PruneResult> Prune(const OpContext& ctx, const PruneOptions& options) = 0;

@@ -74,14 +74,14 @@ struct Progress {
 
 struct PruneResult {
   // Empty when on_entry was set. Only what was committed: an entry is
-  // reported (here or to on_entry) once its batch's atomic write is made.
+  // reported (here or to on_entry) once its atomic write is made.
   std::vector<DeleteEntry> deleted;
   int64_t images_deleted = 0;
   int64_t space_reclaimed = 0;
-  // Non-empty: the prune stopped on this error after one or more batches
-  // were committed. What they removed is reported above and stays removed;
-  // the candidates not reached are untouched (another prune takes them).
-  // An error before the first batch commits is the call's error instead.
+  // Non-empty: the prune is committed and its figures are above, but its
+  // entries could not all be read back from their temporary file (under
+  // $TMPDIR) after the commit; this is that error. Any error before the
+  // commit is the call's error, and nothing changed.
   std::string error;
   CollectResult collected;  // as in RemoveResult
 };

@@ -1,5 +1,5 @@
 // The external sorts: order, the run files they spill and remove, errors.
-#include "gc/external_sort.h"
+#include "refstore/util/external_sort.h"
 
 #include <gtest/gtest.h>
 

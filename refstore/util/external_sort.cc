@@ -1,4 +1,4 @@
-#include "gc/external_sort.h"
+#include "refstore/util/external_sort.h"
 
 #include <unistd.h>
 

@@ -12,8 +12,8 @@
 // write, sorted as RocksDB's bytewise comparator sorts them).
 //
 // Thread-compatible: one thread uses a sorter.
-#ifndef REFSTORE_GC_EXTERNAL_SORT_H_
-#define REFSTORE_GC_EXTERNAL_SORT_H_
+#ifndef REFSTORE_UTIL_EXTERNAL_SORT_H_
+#define REFSTORE_UTIL_EXTERNAL_SORT_H_
 
 #include <algorithm>
 #include <cstdio>
@@ -221,4 +221,4 @@ class StringSorter {
 
 }  // namespace refstore::internal
 
-#endif  // REFSTORE_GC_EXTERNAL_SORT_H_
+#endif  // REFSTORE_UTIL_EXTERNAL_SORT_H_
