@@ -180,8 +180,12 @@ bool Txn::FreedHere(std::string_view raw) const {
 }
 
 void Txn::DeleteBlob(std::string_view raw) {
-  if (mode_ == Mode::kDiscard && !blobs_.contains(absl::string_view(raw.data(), raw.size()))) {
-    return;  // never read, so never needed again (see Mode::kDiscard)
+  if ((mode_ == Mode::kDiscard || mode_ == Mode::kBulk) &&
+      !blobs_.contains(absl::string_view(raw.data(), raw.size()))) {
+    // Never read, so never needed again (an owned blob: see Mode::kDiscard):
+    // a bulk change writes the deletion at once instead of caching it.
+    if (mode_ == Mode::kBulk) Delete(kBlobs, raw);
+    return;
   }
   blobs_[std::string(raw)] = CachedBlob{std::nullopt, true};
 }

@@ -96,8 +96,9 @@ class Txn {
     // Writes go to a BulkWrite (bulk_write.h), sorted outside memory, for a
     // change too large to hold: a whole prune. Reads see the database (or
     // snapshot) only, never this Txn's writes: the caller never reads a key
-    // it wrote (blob records and df figures are cached as always). Commit
-    // with the BulkWrite, not SortedBatch.
+    // it wrote (blob records and df figures are cached as always, except the
+    // deletion of one never read, which goes to the BulkWrite at once, as
+    // kDiscard drops it). Commit with the BulkWrite, not SortedBatch.
     kBulk,
   };
 

@@ -56,8 +56,8 @@ absl::StatusOr<size_t> ReadRecords(FILE* f, void* out, size_t size, size_t max) 
   return n;
 }
 
-// Per string in memory beyond its bytes: the std::string itself.
-constexpr size_t kStringOverhead = sizeof(std::string);
+// Per string in memory beyond its bytes: its slot.
+constexpr size_t kSlotOverhead = 24;
 
 StringSorter::StringSorter(std::string parent, size_t memory_bytes)
     : runs_(std::move(parent)), cap_(std::max<size_t>(1, memory_bytes)) {}
@@ -68,37 +68,49 @@ StringSorter::~StringSorter() {
   }
 }
 
+void StringSorter::SortSlots() {
+  std::sort(slots_.begin(), slots_.end(), [this](const Slot& a, const Slot& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return SlotView(a) < SlotView(b);
+  });
+}
+
 absl::Status StringSorter::Add(std::string_view s) {
-  buf_.emplace_back(s);
-  buf_bytes_ += s.size() + kStringOverhead;
-  ++count_;
-  if (buf_bytes_ < cap_) return absl::OkStatus();
-  std::sort(buf_.begin(), buf_.end());
-  std::string run;
-  run.reserve(buf_bytes_);
-  for (const std::string& x : buf_) {
-    const uint32_t n = static_cast<uint32_t>(x.size());
-    run.append(reinterpret_cast<const char*>(&n), sizeof(n));
-    run.append(x);
+  if (s.size() > UINT32_MAX) return absl::InvalidArgumentError("a sorted string exceeds 4 GiB");
+  uint64_t prefix = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    prefix = (prefix << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0);
   }
-  buf_.clear();
-  buf_bytes_ = 0;
+  slots_.push_back({prefix, arena_.size(), static_cast<uint32_t>(s.size())});
+  arena_.append(s);
+  ++count_;
+  if (arena_.size() + slots_.size() * kSlotOverhead < cap_) return absl::OkStatus();
+  SortSlots();
+  std::string run;
+  run.reserve(arena_.size() + slots_.size() * sizeof(uint32_t));
+  for (const Slot& x : slots_) {
+    run.append(reinterpret_cast<const char*>(&x.size), sizeof(x.size));
+    run.append(SlotView(x));
+  }
+  arena_.clear();
+  slots_.clear();
   return runs_.Write(run.data(), run.size());
 }
 
 absl::StatusOr<bool> StringSorter::Advance(Source& s) {
   if (!s.file) {
-    if (s.pos == s.mem.size()) return false;
-    s.head = std::move(s.mem[s.pos++]);
+    if (s.pos == slots_.size()) return false;
+    s.head = SlotView(slots_[s.pos++]);
     return true;
   }
   uint32_t n = 0;
   absl::StatusOr<size_t> got = ReadRecords(s.file, &n, sizeof(n), 1);
   if (!got.ok()) return got.status();
   if (*got == 1) {
-    s.head.resize(n);
-    got = n == 0 ? 1 : ReadRecords(s.file, s.head.data(), n, 1);
+    s.buf.resize(n);
+    got = n == 0 ? 1 : ReadRecords(s.file, s.buf.data(), n, 1);
     if (!got.ok()) return got.status();
+    s.head = s.buf;
     if (*got == 1) return true;
     return absl::InternalError("a sort run ends inside a string");
   }
@@ -108,14 +120,14 @@ absl::StatusOr<bool> StringSorter::Advance(Source& s) {
 }
 
 absl::Status StringSorter::Finish() {
-  std::sort(buf_.begin(), buf_.end());
+  SortSlots();
   for (size_t i = 0; i < runs_.size(); ++i) {
     absl::StatusOr<FILE*> f = runs_.Open(i);
     if (!f.ok()) return f.status();
     std::setvbuf(*f, nullptr, _IOFBF, 1 << 20);
     sources_.emplace_back().file = *f;
   }
-  sources_.emplace_back().mem = std::move(buf_);
+  sources_.emplace_back();  // the in-memory run
   for (size_t i = 0; i < sources_.size(); ++i) {
     absl::StatusOr<bool> more = Advance(sources_[i]);
     if (!more.ok()) return more.status();

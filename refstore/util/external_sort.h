@@ -193,16 +193,27 @@ class StringSorter {
   // Ends the adding; the strings then come in order.
   absl::Status Finish();
   bool Valid() const { return !heap_.empty(); }
+  // Valid until the next call of Next.
   std::string_view value() const { return sources_[heap_.front()].head; }
   absl::Status Next();
 
  private:
-  struct Source {
-    FILE* file = nullptr;  // null: the in-memory run
-    std::vector<std::string> mem;
-    size_t pos = 0;
-    std::string head;
+  // A string of the in-memory run: its first eight bytes (big-endian, zero
+  // padded) decide most comparisons without touching the arena.
+  struct Slot {
+    uint64_t prefix;
+    uint64_t offset;  // into arena_
+    uint32_t size;
   };
+  struct Source {
+    FILE* file = nullptr;  // null: the in-memory run (arena_, slots_)
+    size_t pos = 0;
+    std::string buf;        // a file's current string
+    std::string_view head;  // the current string
+  };
+  // Sorts the in-memory run.
+  void SortSlots();
+  std::string_view SlotView(const Slot& s) const { return {arena_.data() + s.offset, s.size}; }
   // Loads the source's next string into head; false at its end.
   absl::StatusOr<bool> Advance(Source& s);
   struct HeapLess {
@@ -212,8 +223,8 @@ class StringSorter {
 
   SortRuns runs_;
   const size_t cap_;
-  std::vector<std::string> buf_;
-  size_t buf_bytes_ = 0;
+  std::string arena_;  // the strings of the in-memory run, back to back
+  std::vector<Slot> slots_;
   uint64_t count_ = 0;
   std::vector<Source> sources_;
   std::vector<size_t> heap_;
