@@ -37,30 +37,7 @@ struct Write {
   std::string_view value;  // into the sort's current record
 };
 
-absl::StatusOr<Write> Parse(std::string_view rec) {
-  Write w{};
-  if (rec.empty()) return absl::InternalError("an empty record in a bulk write");
-  w.cf = static_cast<Cf>(static_cast<unsigned char>(rec[0]));
-  size_t i = 1;
-  for (;; ++i) {
-    if (i + 1 >= rec.size()) return absl::InternalError("a bulk write's key does not end");
-    if (rec[i] != '\0') {
-      w.key.push_back(rec[i]);
-    } else if (rec[i + 1] == '\xff') {
-      w.key.push_back('\0');
-      ++i;
-    } else {
-      i += 2;  // the end of the key
-      break;
-    }
-  }
-  if (i + 8 + 1 > rec.size()) return absl::InternalError("a bulk write record is cut short");
-  w.op = rec[i + 8];
-  w.value = rec.substr(i + 9);
-  return w;
-}
-
-// Where a record's key (with its column family) ends.
+// Where a record's key (with its column family) ends: after its \0 \0.
 size_t KeyEnd(std::string_view rec) {
   for (size_t i = 1; i + 1 < rec.size(); ++i) {
     if (rec[i] != '\0') continue;
@@ -68,6 +45,24 @@ size_t KeyEnd(std::string_view rec) {
     ++i;  // an escaped \0
   }
   return rec.size();
+}
+
+absl::StatusOr<Write> Parse(std::string_view rec) {
+  if (rec.empty()) return absl::InternalError("an empty record in a bulk write");
+  const size_t end = KeyEnd(rec);
+  if (end < 3 || rec.substr(end - 2, 2) != std::string_view("\0\0", 2)) {
+    return absl::InternalError("a bulk write's key does not end");
+  }
+  if (end + 8 + 1 > rec.size()) return absl::InternalError("a bulk write record is cut short");
+  Write w{};
+  w.cf = static_cast<Cf>(static_cast<unsigned char>(rec[0]));
+  for (size_t i = 1; i < end - 2; ++i) {
+    w.key.push_back(rec[i]);
+    if (rec[i] == '\0') ++i;  // the \xff after an escaped \0
+  }
+  w.op = rec[end + 8];
+  w.value = rec.substr(end + 9);
+  return w;
 }
 
 }  // namespace

@@ -72,13 +72,11 @@ std::string WrittenKey(Cf cf, std::string_view key) {
 absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key) {
   std::string value;
   rocksdb::Status s;
-  if (mode_ == Mode::kAppendOnly) {
-    if (written_.contains(WrittenKey(cf, key))) {
-      return absl::InternalError(
-          Cat("read after write of ", Printable(key), " in an append-only change"));
-    }
-    s = db_->Get(read_, (*cfs_)[cf], key, &value);
-  } else if (mode_ == Mode::kBulk) {
+  if (mode_ == Mode::kAppendOnly && written_.contains(WrittenKey(cf, key))) {
+    return absl::InternalError(
+        Cat("read after write of ", Printable(key), " in an append-only change"));
+  }
+  if (mode_ == Mode::kAppendOnly || mode_ == Mode::kBulk) {
     s = db_->Get(read_, (*cfs_)[cf], key, &value);
   } else {
     s = wb_.GetFromBatchAndDB(db_, read_, (*cfs_)[cf], key, &value);

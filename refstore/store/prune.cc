@@ -119,7 +119,7 @@ class PruneRun {
       RETURN_IF_ERROR(DropExpiredLeases(st.txn()));
       Flush();
       RETURN_IF_ERROR(ForEachCandidate(st.snapshot(), [&](std::vector<Candidate>& batch) {
-        RETURN_IF_ERROR(PruneBatch(st.txn(), batch, /*fresh=*/true));
+        RETURN_IF_ERROR(PruneBatch(st.txn(), batch));
         Flush();
         return absl::OkStatus();
       }));
@@ -137,13 +137,11 @@ class PruneRun {
       RETURN_IF_ERROR(store_->Writable());
       ASSIGN_OR_RETURN(spool_, EntrySpool::Open(DefaultSortDir()));
       BulkWrite bulk(DefaultSortDir(), store_->BulkDir());
-      Txn txn(store_->db_.get(), &store_->cfs_, bulk);
-      txn.set_content(store_->content_ ? &*store_->content_ : nullptr);
+      Txn txn = store_->NewBulkTxn(bulk);
       RETURN_IF_ERROR(DropExpiredLeases(txn));
       const rocksdb::Snapshot* snap = store_->db_->GetSnapshot();
-      absl::Status st = ForEachCandidate(snap, [&](std::vector<Candidate>& batch) {
-        return PruneBatch(txn, batch, /*fresh=*/true);
-      });
+      absl::Status st = ForEachCandidate(
+          snap, [&](std::vector<Candidate>& batch) { return PruneBatch(txn, batch); });
       store_->db_->ReleaseSnapshot(snap);
       RETURN_IF_ERROR(st);
       RETURN_IF_ERROR(spool_->status());
@@ -297,30 +295,31 @@ class PruneRun {
   }
 
   // Prunes a batch of candidates within `txn`, reading all their blob
-  // records at once first. `fresh`: the candidates' snapshot records are
-  // current (no other writer since).
-  absl::Status PruneBatch(Txn& txn, std::vector<Candidate>& batch, bool fresh) {
-    std::vector<std::optional<ImageRecord>> images(batch.size());
+  // records at once first. The candidates' snapshot is the state `txn`
+  // reads (nothing else writes meanwhile: a dry run's snapshot, or a real
+  // prune under the write mutex), so their records are current.
+  absl::Status PruneBatch(Txn& txn, std::vector<Candidate>& batch) {
+    std::vector<ImageRecord> images(batch.size());
     std::vector<std::string> blobs;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (fresh && !batch[i].value.empty()) {
+      if (!batch[i].value.empty()) {
         ASSIGN_OR_RETURN(images[i], DecodeImage(batch[i].value, Printable(batch[i].id)));
       } else {
-        ASSIGN_OR_RETURN(images[i], txn.GetImage(ctx_.ns, batch[i].id));
+        ASSIGN_OR_RETURN(std::optional<ImageRecord> img, txn.GetImage(ctx_.ns, batch[i].id));
+        // A candidate of the snapshot has its record: a read that says
+        // otherwise failed without saying so, and the answer would silently
+        // leave the image out.
+        if (!img) {
+          return absl::UnavailableError(Cat("image ", ctx_.ns, "/", RawToDigest(batch[i].id),
+                                            " of the prune's snapshot could not be read"));
+        }
+        images[i] = std::move(*img);
       }
-      // Nothing but this prune has written since the snapshot, so a
-      // candidate of the snapshot still has its record: a read that says
-      // otherwise failed without saying so, and the answer would silently
-      // leave the image out.
-      if (fresh && !images[i]) {
-        return absl::UnavailableError(Cat("image ", ctx_.ns, "/", RawToDigest(batch[i].id),
-                                          " of the prune's snapshot could not be read"));
-      }
-      if (images[i] && !(fresh && batch[i].names_known)) {
+      if (!batch[i].names_known) {
         ASSIGN_OR_RETURN(batch[i].names, txn.GetNames(ctx_.ns, batch[i].id));
       }
-      if (images[i] && (all_ || batch[i].names.empty())) {
-        for (const StoredDescriptor* d : ImageBlobs(*images[i])) {
+      if (all_ || batch[i].names.empty()) {
+        for (const StoredDescriptor* d : ImageBlobs(images[i])) {
           if (!d->owned) blobs.push_back(d->raw_digest);  // owned ones are not read
         }
       }
@@ -334,8 +333,7 @@ class PruneRun {
           break;
         }
       }
-      // An image deleted since the snapshot has no record any more.
-      if (images[i]) RETURN_IF_ERROR(PruneImage(txn, batch[i].id, *images[i], batch[i].names));
+      RETURN_IF_ERROR(PruneImage(txn, batch[i].id, images[i], batch[i].names));
     }
     return absl::OkStatus();
   }

@@ -95,6 +95,12 @@ class StoreImpl final : public Store {
     txn.set_content(content_ ? &*content_ : nullptr);
     return txn;
   }
+  // A kBulk Txn writing to `bulk` (txn.h), set up as NewTxn's.
+  Txn NewBulkTxn(BulkWrite& bulk) {
+    Txn txn(db_.get(), &cfs_, bulk);
+    txn.set_content(content_ ? &*content_ : nullptr);
+    return txn;
+  }
   // What gc/ (collection, check, repair) works on: this store's database,
   // content store, write mutex and commit (verify.cc).
   StoreAccess Access();
