@@ -390,9 +390,12 @@ absl::Status StoreImpl::WriteBatchNow(rocksdb::WriteBatch& batch, bool sync) {
 absl::Status StoreImpl::CommitBulk(Txn& txn, BulkWrite& bulk) {
   RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(txn.Finish());
-  absl::Status s =
-      bulk.Commit(db_.get(), cfs_, static_cast<uint64_t>(options_.bulk_ingest_writes),
-                  [&](rocksdb::WriteBatch& batch) { return WriteBatchNow(batch, false); });
+  absl::Status s = bulk.Commit(
+      db_.get(), cfs_, static_cast<uint64_t>(options_.bulk_ingest_writes),
+      [&](rocksdb::WriteBatch& batch) {
+        write_mu_.AssertHeld();  // CommitBulk requires it; the analysis cannot see into lambdas
+        return WriteBatchNow(batch, false);
+      });
   if (absl::IsResourceExhausted(s)) ReleaseReserve(db_->GetName());  // as Commit does
   return s;
 }
