@@ -337,7 +337,7 @@ std::vector<const StoredDescriptor*> ImageBlobs(const ImageRecord& img) {
 }
 
 absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                         std::string_view lease) {
+                         std::string_view lease, bool named) {
   ASSIGN_OR_RETURN(auto holders, Holders(txn, ns, id));
   img.holders = holders.size();
   const bool held = !holders.empty();
@@ -347,7 +347,7 @@ absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, Ima
     if (!lease.empty()) RETURN_IF_ERROR(AddLeaseRef(txn, ns, lease, *d));
   }
   txn.Put(kRefs, DigestRefKey(ns, id), "");
-  txn.Put(kDangling, DanglingKey(ns, id), "");
+  if (!named) txn.Put(kDangling, DanglingKey(ns, id), "");
   txn.PutImage(ns, id, img);
   NsStats& stats = txn.StatsDelta(ns);
   ++stats.images;

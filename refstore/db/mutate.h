@@ -117,10 +117,12 @@ void RemoveNames(Txn& txn, std::string_view ns, std::string_view id, ImageRecord
 std::vector<std::string> FullNames(const std::vector<NameEntry>& names);
 
 // Writes a new image (ns, id) with its digest reference and a reference on
-// each blob (and lease holds when `lease` is non-empty). It has no name yet;
+// each blob (and lease holds when `lease` is non-empty). It has no name yet:
+// it is written dangling unless `named` (the caller names it with SetName in
+// the same change, which would only delete the dangling entry again).
 // `img.holders` is set from the containers already holding its ID.
 absl::Status InsertImage(Txn& txn, std::string_view ns, std::string_view id, ImageRecord& img,
-                         std::string_view lease);
+                         std::string_view lease, bool named);
 
 // Deletes image (ns, id): its record, digest reference, names (`names`:
 // all of them, Txn::GetNames) and dangling entry, and one reference on each

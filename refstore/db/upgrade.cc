@@ -57,4 +57,13 @@ absl::Status UpgradeFromFormat1(rocksdb::DB* db,
   return flush();
 }
 
+absl::Status UpgradeFromFormat2(rocksdb::DB* db,
+                                const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db->Put(wo, cfs[kDefault], "format_version", std::to_string(kFormatVersion));
+  if (!s.ok()) return RocksError(s, "format upgrade");
+  return absl::OkStatus();
+}
+
 }  // namespace refstore::internal

@@ -229,7 +229,7 @@ TEST_F(UpgradeTest, WriterUpgradesAndKeepsEveryNameAndTime) {
   EXPECT_NE(ro.status().message().find("to upgrade it"), std::string::npos);
 
   ExpectUpgraded(before);
-  EXPECT_EQ(FormatVersion(), "2");
+  EXPECT_EQ(FormatVersion(), "3");
 }
 
 TEST_F(UpgradeTest, UpgradeCutShortIsFinishedByTheNextWriter) {

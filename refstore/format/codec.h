@@ -1,8 +1,9 @@
-// codec.h: the on-disk encoding of refstore's records (format version 1).
+// codec.h: the on-disk encoding of refstore's records (format version 3).
 //
 // Every value starts with a one-byte record version. Integers are varints
 // (signed ones zigzag-encoded), strings are a varint length then bytes.
-// Digests inside records are the raw 32 bytes of the SHA-256 hash. The layout
+// Digests inside records are the raw 32 bytes of the SHA-256 hash; media
+// types the list in codec.cc knows are a varint code. The layout
 // is a file format: fields are only ever appended, never reordered.
 #ifndef REFSTORE_FORMAT_CODEC_H_
 #define REFSTORE_FORMAT_CODEC_H_
@@ -20,8 +21,11 @@ namespace refstore::internal {
 // The store's on-disk format version, kept under key "format_version".
 // Version 2 keeps each image's names in the `names` column family instead of
 // the image record; a writer that opens a version 1 store upgrades it
-// (upgrade.h).
-inline constexpr int kFormatVersion = 2;
+// (upgrade.h). Version 3 writes media types in image and blob records as
+// one-byte codes; it reads version 2's records as they are, so a writer that
+// opens a version 2 store only records the new version, and a read-only open
+// reads a version 2 store without upgrading it.
+inline constexpr int kFormatVersion = 3;
 
 // A descriptor as stored: raw digest (32 bytes), size, media type.
 struct StoredDescriptor {

@@ -26,48 +26,98 @@ TEST(CodecTest, ImageRoundTrips) {
   EXPECT_FALSE(IsLegacyImageRecord(EncodeImage(r)));
 }
 
-// The layout format version 1 wrote (record version 2, names inside), byte
-// by byte, so that the upgrade's reader is checked against the old writer's
-// layout rather than against itself.
-// Record version 1 lacks the last two fields (last used, pinned).
-std::string LegacyRecord(char version = 2) {
-  std::string out(1, version);
-  auto u64 = [&](uint64_t v) {
+// Records written byte by byte, so that readers of older layouts are checked
+// against the old writers' layouts rather than against themselves.
+struct Bytes {
+  std::string out;
+  explicit Bytes(char version) : out(1, version) {}
+  void u64(uint64_t v) {
     while (v >= 0x80) {
       out.push_back(static_cast<char>(v | 0x80));
       v >>= 7;
     }
     out.push_back(static_cast<char>(v));
-  };
-  auto i64 = [&](int64_t v) {
-    u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-  };
-  auto str = [&](std::string_view v) {
+  }
+  void i64(int64_t v) { u64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void str(std::string_view v) {
     u64(v.size());
     out.append(v);
-  };
-  str(std::string(32, 'a'));  // target
-  i64(1000);
-  str("m");
-  u64(1);  // content
-  str(std::string(32, 'b'));
-  i64(300);
-  str("l");
-  u64(0);  // labels
-  i64(5);  // created
-  u64(2);  // names
-  str("docker.io/library/alpine:3.18");
-  i64(42);
-  str("x/y:z");
-  i64(-7);
-  i64(99);                          // dangling since
-  u64(3);                           // holders
-  str(std::string("\x01\x00", 2));  // owned flags
-  if (version >= 2) {
-    i64(77);  // last used
-    u64(1);   // pinned
   }
-  return out;
+};
+
+// The layout format version 1 wrote (record version 2, names inside).
+// Record version 1 lacks the last two fields (last used, pinned).
+std::string LegacyRecord(char version = 2) {
+  Bytes b(version);
+  b.str(std::string(32, 'a'));  // target
+  b.i64(1000);
+  b.str("m");
+  b.u64(1);  // content
+  b.str(std::string(32, 'b'));
+  b.i64(300);
+  b.str("l");
+  b.u64(0);  // labels
+  b.i64(5);  // created
+  b.u64(2);  // names
+  b.str("docker.io/library/alpine:3.18");
+  b.i64(42);
+  b.str("x/y:z");
+  b.i64(-7);
+  b.i64(99);                          // dangling since
+  b.u64(3);                           // holders
+  b.str(std::string("\x01\x00", 2));  // owned flags
+  if (version >= 2) {
+    b.i64(77);  // last used
+    b.u64(1);   // pinned
+  }
+  return b.out;
+}
+
+constexpr std::string_view kLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+constexpr std::string_view kManifest = "application/vnd.oci.image.manifest.v1+json";
+
+// The image record format version 2 wrote (record version 3): media types
+// spelled out, names outside.
+std::string Format2ImageRecord() {
+  Bytes b(3);
+  b.str(std::string(32, 'a'));  // target
+  b.i64(1000);
+  b.str(kManifest);
+  b.u64(2);  // content
+  b.str(std::string(32, 'b'));
+  b.i64(300);
+  b.str(kLayerGzip);
+  b.str(std::string(32, 'c'));
+  b.i64(7);
+  b.str("application/x-unknown");
+  b.u64(1);  // labels
+  b.str("tier");
+  b.str("a");
+  b.i64(5);                               // created
+  b.i64(99);                              // dangling since
+  b.u64(3);                               // holders
+  b.str(std::string("\x01\x00\x01", 3));  // owned flags
+  b.i64(77);                              // last used
+  b.u64(0);                               // pinned
+  return b.out;
+}
+
+// The blob record format version 2 wrote (record version 1).
+std::string Format2BlobRecord() {
+  Bytes b(1);
+  b.i64(300);
+  b.str(kLayerGzip);
+  b.u64(2);  // lease refs
+  b.u64(2);  // uses
+  b.str("default");
+  b.u64(4);
+  b.u64(1);
+  b.str("other");
+  b.u64(1);
+  b.u64(0);
+  b.str("default");  // owner
+  b.str(std::string(32, 'o'));
+  return b.out;
 }
 
 TEST(CodecTest, LegacyImageRecordKeepsEverythingAndYieldsItsNames) {
@@ -169,6 +219,110 @@ TEST(CodecTest, ImageRecordsOfVersionOneReadWithoutTheLaterFields) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->last_used_ns, 123456789);
   EXPECT_TRUE(back->pinned);
+}
+
+TEST(CodecTest, RecordsOfFormatVersionTwoReadAsTheyAre) {
+  auto img = DecodeImage(Format2ImageRecord(), "k");
+  ASSERT_TRUE(img.ok()) << img.status();
+  EXPECT_EQ(img->target.media_type, kManifest);
+  EXPECT_EQ(img->target.size, 1000);
+  ASSERT_EQ(img->content.size(), 2u);
+  EXPECT_EQ(img->content[0].media_type, kLayerGzip);
+  EXPECT_EQ(img->content[1].media_type, "application/x-unknown");
+  EXPECT_EQ(img->content[1].size, 7);
+  EXPECT_EQ(img->labels.at("tier"), "a");
+  EXPECT_EQ(img->holders, 3u);
+  EXPECT_TRUE(img->target.owned);
+  EXPECT_FALSE(img->content[0].owned);
+  EXPECT_TRUE(img->content[1].owned);
+  EXPECT_EQ(img->last_used_ns, 77);
+  EXPECT_FALSE(IsLegacyImageRecord(Format2ImageRecord()));
+
+  auto blob = DecodeBlob(Format2BlobRecord(), "k");
+  ASSERT_TRUE(blob.ok()) << blob.status();
+  EXPECT_EQ(blob->size, 300);
+  EXPECT_EQ(blob->media_type, kLayerGzip);
+  EXPECT_EQ(blob->lease_refs, 2u);
+  ASSERT_EQ(blob->uses.size(), 2u);
+  EXPECT_EQ(blob->uses[0].refs, 4u);
+  EXPECT_EQ(blob->uses[1].ns, "other");
+  EXPECT_EQ(blob->owner_id, std::string(32, 'o'));
+
+  // Written again, each is shorter (its known media types are codes) and
+  // reads back the same.
+  const std::string img_again = EncodeImage(*img);
+  const std::string blob_again = EncodeBlob(*blob);
+  EXPECT_LT(img_again.size(), Format2ImageRecord().size() - 60);
+  EXPECT_EQ(blob_again.size(), Format2BlobRecord().size() - kLayerGzip.size());
+  auto img2 = DecodeImage(img_again, "k");
+  auto blob2 = DecodeBlob(blob_again, "k");
+  ASSERT_TRUE(img2.ok() && blob2.ok());
+  EXPECT_EQ(img2->content[0].media_type, kLayerGzip);
+  EXPECT_EQ(img2->content[1].media_type, "application/x-unknown");
+  EXPECT_EQ(blob2->media_type, kLayerGzip);
+  // A truncated old record is corrupt, never a shorter valid one.
+  EXPECT_FALSE(DecodeBlob(Format2BlobRecord().substr(0, 20), "k").ok());
+}
+
+TEST(CodecTest, EveryMediaTypeRoundTripsAndKnownOnesTakeOneByte) {
+  const std::string types[] = {
+      "",
+      std::string(kManifest),
+      "application/vnd.oci.image.index.v1+json",
+      "application/vnd.oci.image.config.v1+json",
+      "application/vnd.oci.image.layer.v1.tar",
+      std::string(kLayerGzip),
+      "application/vnd.oci.image.layer.v1.tar+zstd",
+      "application/vnd.oci.image.layer.nondistributable.v1.tar",
+      "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+      "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+      "application/vnd.oci.empty.v1+json",
+      "application/vnd.docker.distribution.manifest.v2+json",
+      "application/vnd.docker.distribution.manifest.list.v2+json",
+      "application/vnd.docker.container.image.v1+json",
+      "application/vnd.docker.image.rootfs.diff.tar.gzip",
+      "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+      "application/vnd.docker.distribution.manifest.v1+json",
+      "application/vnd.docker.distribution.manifest.v1+prettyjws",
+      // Near misses of known types stay strings, exactly as given.
+      "application/vnd.oci.image.layer.v1.tar+GZIP",
+      "application/vnd.oci.image.layer.v1.tar+gzip ",
+      std::string("application/vnd.oci.image.layer.v1.tar\0gzip", 43),
+      "text/plain",
+  };
+  const size_t empty_blob = EncodeBlob({.size = 1, .media_type = ""}).size();
+  int coded = 0;
+  for (const std::string& type : types) {
+    auto blob = DecodeBlob(EncodeBlob({.size = 1, .media_type = type}), "k");
+    ASSERT_TRUE(blob.ok()) << type;
+    EXPECT_EQ(blob->media_type, type);
+    ImageRecord r{.target = Desc('a', 1, type), .content = {Desc('b', 2, type)}};
+    auto img = DecodeImage(EncodeImage(r), "k");
+    ASSERT_TRUE(img.ok()) << type;
+    EXPECT_EQ(img->target.media_type, type);
+    EXPECT_EQ(img->content[0].media_type, type);
+    const size_t size = EncodeBlob({.size = 1, .media_type = type}).size();
+    if (size == empty_blob - 1) {
+      ++coded;  // one byte for the code, none for the string
+    } else {
+      EXPECT_EQ(size, empty_blob + type.size()) << type;
+    }
+  }
+  EXPECT_EQ(coded, 17);  // the 17 known types of codec.cc's list
+}
+
+TEST(CodecTest, AnUnknownMediaCodeIsDataLoss) {
+  std::string blob = EncodeBlob({.size = 1, .media_type = std::string(kLayerGzip)});
+  // Layout: version, size (1 byte), code (1 byte), ...
+  ASSERT_EQ(static_cast<uint8_t>(blob[2]), 5u);
+  blob[2] = 100;
+  EXPECT_EQ(DecodeBlob(blob, "k").status().code(), absl::StatusCode::kDataLoss);
+  blob[2] = 18;  // one past the list
+  EXPECT_EQ(DecodeBlob(blob, "k").status().code(), absl::StatusCode::kDataLoss);
+  blob[2] = 17;  // the last code
+  ASSERT_TRUE(DecodeBlob(blob, "k").ok());
+  EXPECT_EQ(DecodeBlob(blob, "k")->media_type,
+            "application/vnd.docker.distribution.manifest.v1+prettyjws");
 }
 
 }  // namespace

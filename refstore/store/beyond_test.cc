@@ -263,7 +263,7 @@ TEST_F(BeyondTest, StatsCountKeys) {
   Create(2, "a:1", 0);
   auto stats = store_->Stats();
   ASSERT_TRUE(stats.ok()) << stats.status();
-  EXPECT_EQ(stats->format_version, "2");
+  EXPECT_EQ(stats->format_version, "3");
   std::map<std::string, int64_t> keys;
   for (const auto& f : stats->families) keys[f.name] = f.keys;
   EXPECT_EQ(keys["images"], 1);

@@ -262,12 +262,12 @@ def main():
         doc = json.loads(out) if rc == 0 else {}
         check.expect(rc == 0, f"stats: {err}")
         fams = {f["Name"]: f for f in doc.get("Families", [])}
-        check.equal(doc.get("FormatVersion"), "2", "stats format version")
+        check.equal(doc.get("FormatVersion"), "3", "stats format version")
         check.expect({"images", "refs", "blobs", "leases"} <= set(fams), f"stats families {fams}")
         check.equal(fams.get("images", {}).get("Keys"), 7, "stats: 7 image records")
         check.expect(doc.get("DiskBytes", 0) > 0, "stats: size on disk")
         rc, out, err = run(store, "stats")
-        check.expect(rc == 0 and "Format version:  2\n" in out and "COLUMN FAMILY" in out,
+        check.expect(rc == 0 and "Format version:  3\n" in out and "COLUMN FAMILY" in out,
                      f"stats text: {out!r}")
 
         # --- --namespace ----------------------------------------------------------------

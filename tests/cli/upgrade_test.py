@@ -15,7 +15,7 @@ their creation times), `images -a` afterwards, and `check`.
 1. A read command on the old store exits 1 with "has format version 1 …
    open it once for writing to upgrade it" and a hint naming
    `system upgrade`, and changes no file.
-2. `system upgrade` upgrades it and prints "Format version: 2"; a second run
+2. `system upgrade` upgrades it and prints "Format version: 3"; a second run
    does nothing more.
 3. The upgraded store prints exactly what format version 1's build printed.
 """
@@ -40,7 +40,7 @@ def main():
         before = hash_tree(store)
         rc, out, err = rs.run(store, "images", "-a")
         check.equal(rc, 1, f"images on a format 1 store exits 1 ({err!r})")
-        check.expect("has format version 1; this build reads version 2: open it once for writing "
+        check.expect("has format version 1; this build reads version 3: open it once for writing "
                      "to upgrade it" in err, f"the error says why: {err!r}")
         check.expect(f"'refstore --store {store} system upgrade' upgrades it" in err,
                      f"the error names the command: {err!r}")
@@ -48,9 +48,9 @@ def main():
         check.equal(hash_tree(store), before, "a read command changed no file")
 
         rc, out, err = rs.run(store, "system", "upgrade")
-        check.equal((rc, out, err), (0, "Format version: 2\n", ""), "system upgrade")
+        check.equal((rc, out, err), (0, "Format version: 3\n", ""), "system upgrade")
         rc, out, err = rs.run(store, "system", "upgrade")
-        check.equal((rc, out, err), (0, "Format version: 2\n", ""), "system upgrade again")
+        check.equal((rc, out, err), (0, "Format version: 3\n", ""), "system upgrade again")
 
         got = []
         for ns in ("default", "other"):
