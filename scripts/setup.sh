@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   # SHA-256 of blob content (OpenSSL's libcrypto).
   libssl-dev
+  # The allocator of the refstore command and the benchmarks (CMakeLists.txt).
+  libjemalloc-dev
   # Third-party producers of OCI image layouts, for the import tests.
   umoci skopeo
   # RocksDB's CMake config (RocksDBConfig.cmake) finds these; librocksdb-dev

@@ -9,6 +9,10 @@
 #include "fmt/format.h"
 #include "rocksdb/version.h"
 
+#ifdef REFSTORE_BENCH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace refstore::bench {
 namespace {
 
@@ -35,6 +39,20 @@ std::string Cell(const nlohmann::json& row, const char* key, const char* fmt_spe
 
 }  // namespace
 
+// The allocator every design of the run allocates through.
+std::string Allocator() {
+#ifdef REFSTORE_BENCH_JEMALLOC
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  if (mallctl("version", &version, &size, nullptr, 0) == 0 && version != nullptr) {
+    return std::string("jemalloc ") + version;
+  }
+  return "jemalloc";
+#else
+  return "glibc malloc";
+#endif
+}
+
 nlohmann::json MachineDescription() {
   utsname u{};
   uname(&u);
@@ -43,7 +61,8 @@ nlohmann::json MachineDescription() {
           {"memory_kb", MemTotalKb()},
           {"kernel", std::string(u.sysname) + " " + u.release},
           {"compiler", "g++ " __VERSION__},
-          {"rocksdb", fmt::format("{}.{}.{}", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH)}};
+          {"rocksdb", fmt::format("{}.{}.{}", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH)},
+          {"allocator", Allocator()}};
 }
 
 void AddThroughput(nlohmann::json& row) {

@@ -47,22 +47,23 @@ size_t KeyEnd(std::string_view rec) {
   return rec.size();
 }
 
-absl::StatusOr<Write> Parse(std::string_view rec) {
+// Reads `rec` into `*w` (whose key buffer is reused).
+absl::Status Parse(std::string_view rec, Write* w) {
   if (rec.empty()) return absl::InternalError("an empty record in a bulk write");
   const size_t end = KeyEnd(rec);
   if (end < 3 || rec.substr(end - 2, 2) != std::string_view("\0\0", 2)) {
     return absl::InternalError("a bulk write's key does not end");
   }
   if (end + 8 + 1 > rec.size()) return absl::InternalError("a bulk write record is cut short");
-  Write w{};
-  w.cf = static_cast<Cf>(static_cast<unsigned char>(rec[0]));
+  w->cf = static_cast<Cf>(static_cast<unsigned char>(rec[0]));
+  w->key.clear();
   for (size_t i = 1; i < end - 2; ++i) {
-    w.key.push_back(rec[i]);
+    w->key.push_back(rec[i]);
     if (rec[i] == '\0') ++i;  // the \xff after an escaped \0
   }
-  w.op = rec[end + 8];
-  w.value = rec.substr(end + 9);
-  return w;
+  w->op = rec[end + 8];
+  w->value = rec.substr(end + 9);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -76,8 +77,8 @@ BulkWrite::~BulkWrite() {
 }
 
 absl::Status BulkWrite::Add(Cf cf, std::string_view key, char op, std::string_view value) {
-  std::string rec;
-  rec.reserve(1 + key.size() + 2 + 8 + 1 + value.size());
+  std::string& rec = record_;
+  rec.clear();
   rec.push_back(static_cast<char>(cf));
   AppendEscaped(rec, key);
   const uint64_t seq = seq_++;
@@ -139,19 +140,20 @@ absl::Status BulkWrite::Commit(
   };
   // The sort brings the writes of a key together, last one last.
   std::string held;  // the record of the last write seen, not emitted yet
+  Write w{};
   while (sorter_.Valid()) {
     const std::string_view rec = sorter_.value();
     if (!held.empty() &&
         std::string_view(held).substr(0, KeyEnd(held)) != rec.substr(0, KeyEnd(rec))) {
-      ASSIGN_OR_RETURN(Write a, Parse(held));
-      RETURN_IF_ERROR(emit(a));
+      RETURN_IF_ERROR(Parse(held, &w));
+      RETURN_IF_ERROR(emit(w));
     }
     held.assign(rec);
     RETURN_IF_ERROR(sorter_.Next());
   }
   if (!held.empty()) {
-    ASSIGN_OR_RETURN(Write a, Parse(held));
-    RETURN_IF_ERROR(emit(a));
+    RETURN_IF_ERROR(Parse(held, &w));
+    RETURN_IF_ERROR(emit(w));
   }
   if (!ingest) return batch.Count() == 0 ? absl::OkStatus() : write_batch(batch);
   RETURN_IF_ERROR(close_table());

@@ -70,6 +70,7 @@ class BulkWrite {
   std::vector<std::string> tables_;  // files written, removed by the destructor
   uint64_t seq_ = 0;
   bool ingested_ = false;
+  std::string record_;  // Add's buffer, kept so that a record costs no allocation
 };
 
 }  // namespace refstore::internal
