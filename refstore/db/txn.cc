@@ -129,6 +129,34 @@ absl::StatusOr<std::optional<ImageRecord>> Txn::GetImage(std::string_view ns, st
   return r;
 }
 
+absl::StatusOr<std::vector<std::optional<ImageRecord>>> Txn::GetImages(
+    std::string_view ns, const std::vector<std::string_view>& ids) {
+  std::vector<std::optional<ImageRecord>> out(ids.size());
+  if (mode_ != Mode::kDiscard && mode_ != Mode::kBulk) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      ASSIGN_OR_RETURN(out[i], GetImage(ns, ids[i]));
+    }
+    return out;
+  }
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (std::string_view id : ids) keys.push_back(ImageKey(ns, id));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  // This Txn has written nothing the database does not show (kDiscard writes
+  // nothing, kBulk's writes are not read back), so the database answers.
+  db_->MultiGet(read_, (*cfs_)[kImages], keys.size(), slices.data(), values.data(), statuses.data(),
+                /*sorted_input=*/std::is_sorted(keys.begin(), keys.end()));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return RocksError(statuses[i], Printable(keys[i]));
+    ASSIGN_OR_RETURN(
+        out[i], DecodeImage(values[i].ToStringView(), Cat("images/", ns, "/", RawToHex(ids[i]))));
+  }
+  return out;
+}
+
 void Txn::PutImage(std::string_view ns, std::string_view id, const ImageRecord& r) {
   Put(kImages, ImageKey(ns, id), EncodeImage(r));
 }

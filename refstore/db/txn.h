@@ -141,6 +141,10 @@ class Txn {
   // Typed access. Get* return nullopt when the key is absent and DataLoss
   // when the value does not decode.
   absl::StatusOr<std::optional<ImageRecord>> GetImage(std::string_view ns, std::string_view id);
+  // GetImage of each of `ids`, in the same order: one MultiGet when this
+  // Txn reads the database only (kDiscard, kBulk), else one read each.
+  absl::StatusOr<std::vector<std::optional<ImageRecord>>> GetImages(
+      std::string_view ns, const std::vector<std::string_view>& ids);
   void PutImage(std::string_view ns, std::string_view id, const ImageRecord& r);
   // Blob records go through a cache of decoded records: each is read at most
   // once per Txn, changed in the cache, and written once by Finish. (So a
