@@ -302,28 +302,22 @@ class PruneRun {
     std::vector<ImageRecord> images(batch.size());
     std::vector<std::string> blobs;
     // The records the pass did not bring (dangling candidates): read at once.
-    std::vector<size_t> unread;
-    std::vector<std::string_view> unread_ids;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!batch[i].value.empty()) continue;
-      unread.push_back(i);
-      unread_ids.push_back(batch[i].id);
+    std::vector<std::string_view> unread;
+    for (const Candidate& c : batch) {
+      if (c.value.empty()) unread.push_back(c.id);
     }
-    ASSIGN_OR_RETURN(std::vector<std::optional<ImageRecord>> read,
-                     txn.GetImages(ctx_.ns, unread_ids));
-    for (size_t k = 0; k < unread.size(); ++k) {
-      // A candidate of the snapshot has its record: a read that says
-      // otherwise failed without saying so, and the answer would silently
-      // leave the image out.
-      if (!read[k]) {
-        return absl::UnavailableError(Cat("image ", ctx_.ns, "/", RawToDigest(unread_ids[k]),
-                                          " of the prune's snapshot could not be read"));
-      }
-      images[unread[k]] = std::move(*read[k]);
-    }
-    for (size_t i = 0; i < batch.size(); ++i) {
+    ASSIGN_OR_RETURN(std::vector<std::optional<ImageRecord>> read, txn.GetImages(ctx_.ns, unread));
+    for (size_t i = 0, k = 0; i < batch.size(); ++i) {
       if (!batch[i].value.empty()) {
         ASSIGN_OR_RETURN(images[i], DecodeImage(batch[i].value, Printable(batch[i].id)));
+      } else if (std::optional<ImageRecord>& img = read[k++]; img) {
+        images[i] = std::move(*img);
+      } else {
+        // A candidate of the snapshot has its record: a read that says
+        // otherwise failed without saying so, and the answer would silently
+        // leave the image out.
+        return absl::UnavailableError(Cat("image ", ctx_.ns, "/", RawToDigest(batch[i].id),
+                                          " of the prune's snapshot could not be read"));
       }
       if (!batch[i].names_known) {
         ASSIGN_OR_RETURN(batch[i].names, txn.GetNames(ctx_.ns, batch[i].id));

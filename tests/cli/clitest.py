@@ -105,6 +105,26 @@ class Refstore:
         return dst
 
 
+def namespace_reads(rs, store, at, check, got):
+    """Appends `images -a --digests --no-trunc` and `system df -v` of the
+    "default" and "other" namespaces (the stores of format1/ops.jsonl)."""
+    for ns in ("default", "other"):
+        for args in (("images", "-a", "--digests", "--no-trunc"), ("system", "df", "-v")):
+            rc, out, err = rs.run(store, *args, at=at, extra_global=("-n", ns))
+            check.equal(rc, 0, f"{ns} {args}: {err}")
+            got.append(out + err)
+
+
+def until_prunes(rs, store, at, check, got):
+    """Appends two `image prune -a -f --filter until=…` of those stores, which
+    select names by their creation times."""
+    for ns, until in (("other", "2026-04-07T08:30:00Z"), ("default", "2026-04-02T08:01:30Z")):
+        rc, out, err = rs.run(store, "image", "prune", "-a", "-f", "--filter", f"until={until}",
+                              at=at, extra_global=("-n", ns))
+        check.equal(rc, 0, f"prune {ns}: {err}")
+        got.append(out + err)
+
+
 def hash_tree(root):
     """{relative path: sha256 of contents} of every file under `root`, plus
     the list of directories (a new empty directory is a change too)."""

@@ -26,7 +26,7 @@ import os
 import sys
 import tarfile
 
-from clitest import Checker, Refstore, hash_tree
+from clitest import Checker, Refstore, hash_tree, namespace_reads, until_prunes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AT = "2026-05-01T00:00:00Z"
@@ -59,11 +59,7 @@ def later_ops():
 
 
 def reads(rs, store, got, check):
-    for ns in ("default", "other"):
-        for args in (("images", "-a", "--digests", "--no-trunc"), ("system", "df", "-v")):
-            rc, out, err = rs.run(store, *args, at=AT, extra_global=("-n", ns))
-            check.equal(rc, 0, f"{ns} {args}: {err}")
-            got.append(out + err)
+    namespace_reads(rs, store, AT, check, got)
     rc, out, err = rs.run(store, "image", "inspect", "alpine:3.18", at=AT)
     check.equal(rc, 0, f"inspect: {err}")
     got.append(out + err)
@@ -76,11 +72,7 @@ def changes(rs, store, got, check):
         rc, out, err = rs.run(store, "image", "inspect", name, at=AT)
         check.equal(rc, 0, f"inspect {name}: {err}")
         got.append(out + err)
-    for ns, until in (("other", "2026-04-07T08:30:00Z"), ("default", "2026-04-02T08:01:30Z")):
-        rc, out, err = rs.run(store, "image", "prune", "-a", "-f", "--filter", f"until={until}",
-                              at=AT, extra_global=("-n", ns))
-        check.equal(rc, 0, f"prune {ns}: {err}")
-        got.append(out + err)
+    until_prunes(rs, store, AT, check, got)
     rc, out, err = rs.run(store, "images", "-a", "--digests", at=AT)
     got.append(out + err)
     rc, out, err = rs.run(store, "system", "df", at=AT)

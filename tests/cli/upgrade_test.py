@@ -23,7 +23,7 @@ import os
 import sys
 import tarfile
 
-from clitest import Checker, Refstore, hash_tree
+from clitest import Checker, Refstore, hash_tree, namespace_reads, until_prunes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AT = "2026-05-01T00:00:00Z"
@@ -53,16 +53,8 @@ def main():
         check.equal((rc, out, err), (0, "Format version: 3\n", ""), "system upgrade again")
 
         got = []
-        for ns in ("default", "other"):
-            for args in (("images", "-a", "--digests", "--no-trunc"), ("system", "df", "-v")):
-                rc, out, err = rs.run(store, *args, at=AT, extra_global=("-n", ns))
-                check.equal(rc, 0, f"{ns} {args}: {err}")
-                got.append(out + err)
-        for ns, until in (("other", "2026-04-07T08:30:00Z"), ("default", "2026-04-02T08:01:30Z")):
-            rc, out, err = rs.run(store, "image", "prune", "-a", "-f", "--filter", f"until={until}",
-                                  at=AT, extra_global=("-n", ns))
-            check.equal(rc, 0, f"prune {ns}: {err}")
-            got.append(out + err)
+        namespace_reads(rs, store, AT, check, got)
+        until_prunes(rs, store, AT, check, got)
         rc, out, err = rs.run(store, "images", "-a", at=AT)
         got.append(out + err)
         rc, out, err = rs.run(store, "check")
