@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -37,29 +38,39 @@ struct Write {
   std::string_view value;  // into the sort's current record
 };
 
-// Where a record's key (with its column family) ends: after its \0 \0.
+// Where a record's key (with its column family) ends: after its first
+// \0 that is followed by \0 (an escaped \0 is followed by \xff).
 size_t KeyEnd(std::string_view rec) {
-  for (size_t i = 1; i + 1 < rec.size(); ++i) {
-    if (rec[i] != '\0') continue;
+  size_t i = 1;
+  while (i + 1 < rec.size()) {
+    const void* zero = std::memchr(rec.data() + i, '\0', rec.size() - 1 - i);
+    if (zero == nullptr) break;
+    i = static_cast<const char*>(zero) - rec.data();
     if (rec[i + 1] == '\0') return i + 2;
-    ++i;  // an escaped \0
+    i += 2;  // past an escaped \0
   }
   return rec.size();
 }
 
-// Reads `rec` into `*w` (whose key buffer is reused).
-absl::Status Parse(std::string_view rec, Write* w) {
+// Reads `rec`, whose key ends at `end` (KeyEnd), into `*w` (whose key
+// buffer is reused).
+absl::Status Parse(std::string_view rec, size_t end, Write* w) {
   if (rec.empty()) return absl::InternalError("an empty record in a bulk write");
-  const size_t end = KeyEnd(rec);
   if (end < 3 || rec.substr(end - 2, 2) != std::string_view("\0\0", 2)) {
     return absl::InternalError("a bulk write's key does not end");
   }
   if (end + 8 + 1 > rec.size()) return absl::InternalError("a bulk write record is cut short");
   w->cf = static_cast<Cf>(static_cast<unsigned char>(rec[0]));
   w->key.clear();
-  for (size_t i = 1; i < end - 2; ++i) {
-    w->key.push_back(rec[i]);
-    if (rec[i] == '\0') ++i;  // the \xff after an escaped \0
+  std::string_view escaped = rec.substr(1, end - 3);
+  while (!escaped.empty()) {
+    const size_t zero = escaped.find('\0');
+    if (zero == std::string_view::npos) {
+      w->key.append(escaped);
+      break;
+    }
+    w->key.append(escaped.substr(0, zero + 1));
+    escaped.remove_prefix(std::min(zero + 2, escaped.size()));  // and the \xff after it
   }
   w->op = rec[end + 8];
   w->value = rec.substr(end + 9);
@@ -140,19 +151,21 @@ absl::Status BulkWrite::Commit(
   };
   // The sort brings the writes of a key together, last one last.
   std::string held;  // the record of the last write seen, not emitted yet
+  size_t held_end = 0;
   Write w{};
   while (sorter_.Valid()) {
     const std::string_view rec = sorter_.value();
-    if (!held.empty() &&
-        std::string_view(held).substr(0, KeyEnd(held)) != rec.substr(0, KeyEnd(rec))) {
-      RETURN_IF_ERROR(Parse(held, &w));
+    const size_t end = KeyEnd(rec);
+    if (!held.empty() && std::string_view(held).substr(0, held_end) != rec.substr(0, end)) {
+      RETURN_IF_ERROR(Parse(held, held_end, &w));
       RETURN_IF_ERROR(emit(w));
     }
     held.assign(rec);
+    held_end = end;
     RETURN_IF_ERROR(sorter_.Next());
   }
   if (!held.empty()) {
-    RETURN_IF_ERROR(Parse(held, &w));
+    RETURN_IF_ERROR(Parse(held, held_end, &w));
     RETURN_IF_ERROR(emit(w));
   }
   if (!ingest) return batch.Count() == 0 ? absl::OkStatus() : write_batch(batch);

@@ -80,18 +80,23 @@ bool ReferencedInMultipleRepos(const std::vector<NameEntry>& names) {
   return repos.size() > 1 || tags.size() > 1;
 }
 
-// Whether `names` (sorted, distinct names the image has) are all the names
-// image (ns, id) has: reads at most names.size() + 1 of its names.
-absl::StatusOr<bool> OnlyNames(Txn& txn, std::string_view ns, std::string_view id,
-                               const std::vector<std::string>& names) {
-  std::vector<std::string> sorted = names;
-  std::sort(sorted.begin(), sorted.end());
-  auto it = txn.Scan(kNames, ImageNamesPrefix(ns, id));
-  for (; it.Valid(); it.Next()) {
-    if (!std::binary_search(sorted.begin(), sorted.end(), it.rest())) return false;
+// The names of `all` (an image's names, in key order) whose repository is
+// `repo`, in key order: its repo:tag names, then its repo@digest ones.
+std::vector<NameEntry> NamesOfRepo(const std::vector<NameEntry>& all, std::string_view repo) {
+  std::vector<NameEntry> out;
+  for (const auto& n : all) {
+    if (SplitName(n.full).repo == repo) out.push_back(n);
   }
-  RETURN_IF_ERROR(it.status());
-  return true;
+  return out;
+}
+
+// Whether `names` (names the image has) are all of `all`, its names.
+bool OnlyNames(const std::vector<NameEntry>& all, const std::vector<std::string>& names) {
+  std::vector<std::string_view> sorted(names.begin(), names.end());
+  std::sort(sorted.begin(), sorted.end());
+  return std::all_of(all.begin(), all.end(), [&](const NameEntry& n) {
+    return std::binary_search(sorted.begin(), sorted.end(), std::string_view(n.full));
+  });
 }
 
 void AddUntagged(std::vector<std::string> names, RemoveResult* out) {
@@ -135,16 +140,17 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
     ASSIGN_OR_RETURN(auto exact, txn.GetName(ctx.ns, res.ref->Full()));
     digest_set = !exact;
   }
+  // Every name of the image, read once (one seek): the rules below look at
+  // subsets of them, and a removal deletes them all.
+  ASSIGN_OR_RETURN(const std::vector<NameEntry> all, txn.GetNames(ctx.ns, id));
   if (!by_id) {
-    // Both rules look at the reference's repository only: an untag reads
-    // that repository's names of the image, not all of them.
-    ASSIGN_OR_RETURN(const std::vector<NameEntry> in_repo,
-                     NamesInRepo(txn, ctx.ns, id, res.ref->Repository()));
+    // Both rules look at the reference's repository only.
+    const std::vector<NameEntry> in_repo = NamesOfRepo(all, res.ref->Repository());
     std::vector<std::string> names =
         digest_set ? SameReferences(in_repo, res.ref->Repository(), res.ref->tag)
                    : NameRules(in_repo, res.ref->Full());
     if (names.empty()) return absl::NotFoundError(Cat("No such image: ", res.ref->Familiar()));
-    ASSIGN_OR_RETURN(bool last, OnlyNames(txn, ctx.ns, id, names));
+    const bool last = OnlyNames(all, names);
     if (!last) {
       AddUntagged(names, &out);
       RemoveNames(txn, ctx.ns, id, img, names, /*none_left=*/false, now);
@@ -165,8 +171,7 @@ absl::StatusOr<RemoveResult> StoreImpl::RemoveImageLocked(const OpContext& ctx,
       return out;
     }
   }
-  // The image goes (or a by-ID check needs every name): all of its names.
-  ASSIGN_OR_RETURN(const std::vector<NameEntry> all, txn.GetNames(ctx.ns, id));
+  // The image goes (or a by-ID check needs every name).
   if (by_id) {
     const std::string id12 = Id12(id);
     for (const auto& [cid, running] : holders) {
