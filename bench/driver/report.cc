@@ -1,5 +1,6 @@
 #include "driver/report.h"
 
+#include <dlfcn.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -37,6 +38,17 @@ std::string Cell(const nlohmann::json& row, const char* key, const char* fmt_spe
   return fmt::format(fmt::runtime(fmt_spec), row[key].get<double>() * scale);
 }
 
+// The file the RocksDB library was loaded from: Debian's package, or the
+// build without assertions that scripts/build-rocksdb makes.
+std::string RocksDbLibrary() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&rocksdb::GetRocksVersionAsString), &info) != 0 &&
+      info.dli_fname != nullptr) {
+    return info.dli_fname;
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 // The allocator every design of the run allocates through.
@@ -62,6 +74,7 @@ nlohmann::json MachineDescription() {
           {"kernel", std::string(u.sysname) + " " + u.release},
           {"compiler", "g++ " __VERSION__},
           {"rocksdb", fmt::format("{}.{}.{}", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH)},
+          {"rocksdb_library", RocksDbLibrary()},
           {"allocator", Allocator()}};
 }
 
