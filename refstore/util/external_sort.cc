@@ -22,6 +22,10 @@ SortRuns::~SortRuns() {
 }
 
 absl::Status SortRuns::Write(const void* data, size_t n) {
+  return WriteWith([&](FILE* f) { return std::fwrite(data, 1, n, f) == n; });
+}
+
+absl::Status SortRuns::WriteWith(const std::function<bool(FILE*)>& fill) {
   if (dir_.empty()) {
     std::string tmpl = Cat(parent_, "/refstore-sort-XXXXXX");
     if (!::mkdtemp(tmpl.data())) {
@@ -34,7 +38,8 @@ absl::Status SortRuns::Write(const void* data, size_t n) {
   FILE* f = std::fopen(path.c_str(), "wbx");
   if (!f) return absl::InternalError(Cat("cannot create ", path, ": ", std::strerror(errno)));
   paths_.push_back(path);  // removed by the destructor from now on
-  const bool ok = std::fwrite(data, 1, n, f) == n;
+  std::setvbuf(f, nullptr, _IOFBF, 1 << 20);
+  const bool ok = fill(f);
   const int err = errno;
   if (std::fclose(f) != 0 || !ok) {
     return absl::InternalError(Cat("cannot write ", path, ": ", std::strerror(ok ? errno : err)));
@@ -81,20 +86,28 @@ absl::Status StringSorter::Add(std::string_view s) {
   for (size_t i = 0; i < 8; ++i) {
     prefix = (prefix << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0);
   }
+  // The arena takes its whole budget at once (untouched pages cost no
+  // memory): growing by doubling copied it and faulted in fresh pages.
+  if (arena_.capacity() < cap_) arena_.reserve(cap_);
   slots_.push_back({prefix, arena_.size(), static_cast<uint32_t>(s.size())});
   arena_.append(s);
   ++count_;
   if (arena_.size() + slots_.size() * kSlotOverhead < cap_) return absl::OkStatus();
   SortSlots();
-  std::string run;
-  run.reserve(arena_.size() + slots_.size() * sizeof(uint32_t));
-  for (const Slot& x : slots_) {
-    run.append(reinterpret_cast<const char*>(&x.size), sizeof(x.size));
-    run.append(SlotView(x));
-  }
+  // Written from the arena through the file's buffer, not copied into a
+  // run-sized string first.
+  absl::Status written = runs_.WriteWith([this](FILE* f) {
+    for (const Slot& x : slots_) {
+      if (fwrite_unlocked(&x.size, sizeof(x.size), 1, f) != 1 ||
+          fwrite_unlocked(arena_.data() + x.offset, 1, x.size, f) != x.size) {
+        return false;
+      }
+    }
+    return true;
+  });
   arena_.clear();
   slots_.clear();
-  return runs_.Write(run.data(), run.size());
+  return written;
 }
 
 absl::StatusOr<bool> StringSorter::Advance(Source& s) {

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,9 @@ class SortRuns {
 
   // Writes `n` bytes at `data` as a new run file.
   absl::Status Write(const void* data, size_t n);
+  // Writes a new run file through `fill`, which writes it to the FILE (1 MiB
+  // buffered) and returns false if a write failed.
+  absl::Status WriteWith(const std::function<bool(FILE*)>& fill);
   size_t size() const { return paths_.size(); }
   // Opens run `i` for reading (the FILE is closed by the caller).
   absl::StatusOr<FILE*> Open(size_t i) const;
