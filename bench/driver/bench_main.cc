@@ -21,6 +21,7 @@
 #include "driver/report.h"
 #include "driver/scenarios.h"
 #include "fmt/format.h"
+#include "refstore/options.h"
 #include "workload/workload.h"
 
 namespace refstore::bench {
@@ -40,6 +41,7 @@ struct Flags {
   std::string json;
   bool keep = false;
   bool smoke = false;
+  int64_t bulk_ingest_writes = StoreOptions{}.bulk_ingest_writes;
 };
 
 std::set<std::string> Split(const std::string& list) {
@@ -62,6 +64,7 @@ class Driver {
   int Run() {
     report_["machine"] = MachineDescription();
     report_["workload"] = WorkloadJson();
+    report_["refstore_options"] = {{"bulk_ingest_writes", flags_.bulk_ingest_writes}};
     const std::string tmpl = root_ + "/template-refstore";
     const int64_t removes =
         flags_.removes >= 0
@@ -275,7 +278,12 @@ int main(int argc, char** argv) {
   app.add_flag("--keep", flags.keep, "Keep the work directory");
   app.add_option("--json", flags.json, "Write the JSON report here");
   app.add_flag("--smoke", flags.smoke, "Every scenario once on a small store (for CI)");
+  app.add_option("--bulk-ingest-writes", flags.bulk_ingest_writes,
+                 "refstore's StoreOptions::bulk_ingest_writes (a prune of more writes ingests "
+                 "table files)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  refstore::bench::SetRefstoreOptions(flags.bulk_ingest_writes);
   if (flags.smoke) {
     w.images = std::min<int64_t>(w.images, 2000);
     flags.df_calls = 10;

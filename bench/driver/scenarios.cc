@@ -12,8 +12,13 @@
 namespace refstore::bench {
 namespace {
 
+StoreOptions& RefstoreOptions() {
+  static StoreOptions options;
+  return options;
+}
+
 std::unique_ptr<Store> OpenOrThrow(const std::string& dir) {
-  auto store = Store::Open(dir, {});
+  auto store = Store::Open(dir, RefstoreOptions());
   if (!store.ok()) throw std::runtime_error(std::string(store.status().message()));
   return std::move(*store);
 }
@@ -90,6 +95,10 @@ BenchStore BenchStoreFromJson(const nlohmann::json& j) {
   s.stats.events = j.at("events");
   s.stats.end = s.now - absl::Seconds(1);
   return s;
+}
+
+void SetRefstoreOptions(int64_t bulk_ingest_writes) {
+  RefstoreOptions().bulk_ingest_writes = bulk_ingest_writes;
 }
 
 nlohmann::json CreateRefstore(const WorkloadOptions& options, const ContainerPins& pins,

@@ -24,6 +24,10 @@ struct BenchStore {
   absl::Time now;                         // "now" for every scenario: after the last event
 };
 
+// The StoreOptions every refstore scenario opens its store with (default:
+// the library's defaults). Set once, before the first scenario.
+void SetRefstoreOptions(int64_t bulk_ingest_writes);
+
 // Generates the workload into a new store at `dir`, picking `remove_count`
 // names spread over the run for the remove stream. Returns the figures plus
 // "bench_store" (BenchStoreToJson), which the parent turns back into a
