@@ -12,6 +12,7 @@
 
 #include "refstore/util/strcat.h"
 #include "rocksdb/db.h"
+#include "tests/support/raw_db.h"
 
 namespace refstore::internal {
 namespace {
@@ -20,35 +21,12 @@ namespace fs = std::filesystem;
 
 std::string Id(char c) { return std::string(kRawIdSize, c); }
 
-class DerivedTest : public ::testing::Test {
+class DerivedTest : public RawDbTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("refstore-derived-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    rocksdb::DBOptions o;
-    o.create_if_missing = true;
-    o.create_missing_column_families = true;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), cfs, &handles_, &raw).ok());
-    db_.reset(raw);
-  }
-  void TearDown() override {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_.reset();
-    fs::remove_all(dir_);
-  }
   void Put(Cf cf, const std::string& key, const std::string& value = "") {
     ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), handles_[cf], key, value).ok());
   }
   Txn Reader() { return Txn(db_.get(), &handles_, nullptr); }
-
-  fs::path dir_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
 std::string ImageLine(const ImageRow& r) {

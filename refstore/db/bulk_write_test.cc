@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "refstore/db/txn.h"
+#include "tests/support/raw_db.h"
 
 namespace refstore::internal {
 namespace {
@@ -21,28 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using Contents = std::map<std::pair<int, std::string>, std::string>;
 
-class BulkWriteTest : public ::testing::Test {
+class BulkWriteTest : public RawDbTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("refstore-bulk-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    rocksdb::DBOptions o;
-    o.create_if_missing = true;
-    o.create_missing_column_families = true;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, (dir_ / "db").string(), cfs, &handles_, &raw).ok());
-    db_.reset(raw);
-  }
-  void TearDown() override {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_.reset();
-    fs::remove_all(dir_);
-  }
   Contents Read() {
     Contents out;
     for (int cf = 0; cf < kCfCount; ++cf) {
@@ -54,17 +35,13 @@ class BulkWriteTest : public ::testing::Test {
     }
     return out;
   }
-  std::string TableDir() const { return (dir_ / "db" / kBulkDirName).string(); }
+  std::string TableDir() const { return (DbDir() / kBulkDirName).string(); }
   absl::Status Commit(BulkWrite& bulk, uint64_t batch_max) {
     return bulk.Commit(db_.get(), handles_, batch_max, [&](rocksdb::WriteBatch& b) {
       rocksdb::Status s = db_->Write({}, &b);
       return s.ok() ? absl::OkStatus() : absl::InternalError(s.ToString());
     });
   }
-
-  fs::path dir_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
 // Random writes over a small key space (so keys are written many times, put
@@ -127,14 +104,8 @@ TEST_F(BulkWriteTest, AsIngestedTableFiles) {
   EXPECT_FALSE(fs::exists(TableDir())) << "table files left behind";
   // Still there after a reopen (the files are the database's now).
   const Contents before = Read();
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-  handles_.clear();
-  db_.reset();
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* n : kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open({}, (dir_ / "db").string(), cfs, &handles_, &raw).ok());
-  db_.reset(raw);
+  Close();
+  ASSERT_NO_FATAL_FAILURE(Open());
   EXPECT_EQ(Read(), before);
 }
 

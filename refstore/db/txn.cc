@@ -67,6 +67,12 @@ std::string WrittenKey(Cf cf, std::string_view key) {
   k.append(key);
   return k;
 }
+
+// How an image record's errors name it.
+std::string ImageWhere(std::string_view ns, std::string_view id) {
+  return Cat("images/", ns, "/", RawToHex(id));
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> Txn::Get(Cf cf, std::string_view key) {
@@ -125,7 +131,7 @@ absl::StatusOr<std::optional<ImageRecord>> Txn::GetImage(std::string_view ns, st
   std::string key = ImageKey(ns, id);
   ASSIGN_OR_RETURN(auto v, Get(kImages, key));
   if (!v) return std::nullopt;
-  ASSIGN_OR_RETURN(auto r, DecodeImage(*v, Cat("images/", ns, "/", RawToHex(id))));
+  ASSIGN_OR_RETURN(auto r, DecodeImage(*v, ImageWhere(ns, id)));
   return r;
 }
 
@@ -151,8 +157,7 @@ absl::StatusOr<std::vector<std::optional<ImageRecord>>> Txn::GetImages(
   for (size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     if (!statuses[i].ok()) return RocksError(statuses[i], Printable(keys[i]));
-    ASSIGN_OR_RETURN(
-        out[i], DecodeImage(values[i].ToStringView(), Cat("images/", ns, "/", RawToHex(ids[i]))));
+    ASSIGN_OR_RETURN(out[i], DecodeImage(values[i].ToStringView(), ImageWhere(ns, ids[i])));
   }
   return out;
 }

@@ -1,16 +1,14 @@
 #include "refstore/db/txn.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "refstore/db/bulk_write.h"
 #include "refstore/format/codec.h"
 #include "refstore/format/keys.h"
+#include "tests/support/raw_db.h"
 
 namespace refstore::internal {
 namespace {
@@ -44,35 +42,12 @@ TEST(RocksErrorTest, MapsToCodesACallerCanActOn) {
   }
 }
 
-// A database with every column family, in a fresh directory.
-class TxnDbTest : public ::testing::Test {
+// Txn on a database with every column family (GetImages).
+class TxnDbTest : public RawDbTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("refstore-txn-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : kCfNames) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    rocksdb::DBOptions o;
-    o.create_if_missing = true;
-    o.create_missing_column_families = true;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), cfs, &handles_, &raw).ok());
-    db_.reset(raw);
-  }
-  void TearDown() override {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
   static ImageRecord Image(char fill, int64_t size) {
     return ImageRecord{.target = {std::string(32, fill), size, "application/x-test", true}};
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
 
 // GetImages answers as GetImage of each ID would, in the order asked, in
