@@ -21,12 +21,23 @@ packages=(
   # Fuzzing (fuzz/run-fuzzers): clang and its libFuzzer runtime; clang also
   # runs the thread-safety analysis (the clang-tsa preset).
   clang libclang-rt-14-dev
+  # refstore serve: the HTTP server (GNU libmicrohttpd) and docker load /
+  # save archives (libarchive); its tests' real clients: Debian's Docker SDK
+  # for Python (the docker CLI: see below).
+  libmicrohttpd-dev libarchive-dev python3-docker
   # The C++ style check (scripts/check-format, .clang-format).
   clang-format
   # Real filesystems in the reliability tests (tests/reliability/*.py):
   # mount/umount, losetup, setpriv (util-linux, mount), mkfs.ext4, chattr.
   e2fsprogs util-linux mount
 )
+
+# The docker CLI the serve tests drive: the machines here have docker's
+# 28.2.2 client at /usr/local/bin/docker; elsewhere Debian's docker.io brings
+# a 20.10 client (and a daemon nothing here starts).
+if ! command -v docker >/dev/null 2>&1 && [ ! -x /usr/local/bin/docker ]; then
+  packages+=(docker.io)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

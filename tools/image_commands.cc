@@ -347,38 +347,6 @@ void RegisterTag(CLI::App& parent, Registry& registry) {
 
 // --- image inspect ----------------------------------------------------------
 
-OrderedJson DescriptorJson(const refstore::Descriptor& d) {
-  return OrderedJson{{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
-}
-
-// docker's image.InspectResponse fields refstore has, in docker's order;
-// refstore's own figures under "Refstore".
-OrderedJson InspectJson(const refstore::ImageDetail& d) {
-  const refstore::ImageSummary& s = d.summary;
-  const ImageNames names = SplitNames(s);
-  OrderedJson j;
-  j["Id"] = s.id;
-  j["RepoTags"] = names.repo_tags;
-  j["RepoDigests"] = names.repo_digests;
-  j["Created"] = refstore::FormatRfc3339(s.created);
-  OrderedJson config;
-  config["Labels"] = s.labels.empty() ? OrderedJson(nullptr) : OrderedJson(s.labels);
-  j["Config"] = config;
-  j["Size"] = s.size;
-  j["Descriptor"] = DescriptorJson(d.target);
-  OrderedJson own;
-  own["SharedSize"] = s.shared_size;
-  own["UniqueSize"] = s.unique_size;
-  own["Containers"] = d.container_ids;
-  own["LastUsed"] = refstore::FormatRfc3339(s.last_used);
-  own["Pinned"] = s.pinned;
-  OrderedJson content = OrderedJson::array();
-  for (const refstore::Descriptor& c : d.content) content.push_back(DescriptorJson(c));
-  own["Content"] = content;
-  j["Refstore"] = own;
-  return j;
-}
-
 struct InspectFlags {
   std::string format;
   std::vector<std::string> refs;

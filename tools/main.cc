@@ -9,6 +9,7 @@
 //     container create|start|stop|rm|ls, ps
 //     lease create|add|ls|rm
 //     system df, stats, explain, gc, check
+//     serve                               the Docker Engine API on a socket
 //
 // Exit status: 0 success; 1 an error the store reported (printed as
 // docker's "Error response from daemon: <message>"); 125 a bad command line
@@ -30,6 +31,7 @@
 #include "lease_commands.h"
 #include "prompt.h"
 #include "refstore/filters.h"
+#include "serve/serve_command.h"
 #include "system_commands.h"
 
 namespace {
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
   refstore_tool::RegisterContainerCommands(app, registry);
   refstore_tool::RegisterLeaseCommands(app, registry);
   refstore_tool::RegisterSystemCommands(app, registry);
+  refstore_tool::RegisterServeCommand(app, registry);
 
   try {
     app.parse(argc, argv);

@@ -135,4 +135,38 @@ nlohmann::json ContainerJson(const refstore::ContainerInfo& c, bool no_trunc, ab
   return j;
 }
 
+nlohmann::ordered_json DescriptorJson(const refstore::Descriptor& d) {
+  return nlohmann::ordered_json{
+      {"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
+}
+
+// docker's image.InspectResponse fields refstore has, in docker's order;
+// refstore's own figures under "Refstore".
+nlohmann::ordered_json InspectJson(const refstore::ImageDetail& d) {
+  const refstore::ImageSummary& s = d.summary;
+  const ImageNames names = SplitNames(s);
+  nlohmann::ordered_json j;
+  j["Id"] = s.id;
+  j["RepoTags"] = names.repo_tags;
+  j["RepoDigests"] = names.repo_digests;
+  j["Created"] = refstore::FormatRfc3339(s.created);
+  nlohmann::ordered_json config;
+  config["Labels"] =
+      s.labels.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.labels);
+  j["Config"] = config;
+  j["Size"] = s.size;
+  j["Descriptor"] = DescriptorJson(d.target);
+  nlohmann::ordered_json own;
+  own["SharedSize"] = s.shared_size;
+  own["UniqueSize"] = s.unique_size;
+  own["Containers"] = d.container_ids;
+  own["LastUsed"] = refstore::FormatRfc3339(s.last_used);
+  own["Pinned"] = s.pinned;
+  nlohmann::ordered_json content = nlohmann::ordered_json::array();
+  for (const refstore::Descriptor& c : d.content) content.push_back(DescriptorJson(c));
+  own["Content"] = content;
+  j["Refstore"] = own;
+  return j;
+}
+
 }  // namespace refstore_tool

@@ -68,6 +68,15 @@ nlohmann::json ImageRowJson(const refstore::ImageSummary& image, const ImageRow&
 std::string ContainerStatus(const refstore::ContainerInfo& c);
 nlohmann::json ContainerJson(const refstore::ContainerInfo& c, bool no_trunc, absl::Time now);
 
+// docker's {"mediaType", "digest", "size"} of a descriptor.
+nlohmann::ordered_json DescriptorJson(const refstore::Descriptor& d);
+
+// The `image inspect` object (GET /images/{name}/json): the fields of
+// docker's image.InspectResponse refstore has, in docker's order (Id,
+// RepoTags, RepoDigests, Created, Config.Labels, Size, Descriptor), and
+// refstore's own figures under "Refstore".
+nlohmann::ordered_json InspectJson(const refstore::ImageDetail& d);
+
 }  // namespace refstore_tool
 
 #endif  // REFSTORE_TOOLS_VIEWS_H_
