@@ -159,7 +159,9 @@ int PrintImport(const absl::StatusOr<refstore::ImportResult>& r, bool json, std:
     images.push_back(Json{{"id", img.id}, {"names", img.names}, {"error", img.error}});
     if (json) continue;
     if (img.error.empty()) {
-      out << "Loaded image ID: " << img.id << "\n";
+      // docker load (moby image/tarexport/load.go): a line per name, or
+      // the ID for an image loaded without one.
+      if (img.names.empty()) out << "Loaded image ID: " << img.id << "\n";
       for (const auto& n : img.names) out << "Loaded image: " << n << "\n";
     } else {
       err << "Error: " << img.id << ": " << img.error << "\n";

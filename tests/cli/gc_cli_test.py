@@ -62,7 +62,8 @@ def main():
         rc, out, err = refstore(store, "image", "import", layout, "--repository", "demo")
         expect(rc == 0, f"import exit {rc}: {err}")
         for tag, digest in digests.items():
-            expect(f"Loaded image ID: {digest}\n" in out, f"import names {digest}: {out!r}")
+            # docker prints the ID only for an image loaded without a name.
+            expect(f"Loaded image ID: {digest}\n" not in out, f"import names {digest}: {out!r}")
             expect(f"Loaded image: demo:{tag}\n" in out, f"import names demo:{tag}: {out!r}")
         # The JSON form counts nothing new on a second import.
         rc, out, err = refstore(store, "image", "import", layout, "--repository", "demo", "--json")
