@@ -47,6 +47,7 @@ std::string NewContainerId() {
 
 struct CreateFlags {
   std::string id;
+  std::string name;
   std::string image;
 };
 
@@ -55,7 +56,7 @@ int RunCreate(Env& env, const CreateFlags& f) {
   if (store == nullptr) return kExitError;
   const std::string id = f.id.empty() ? NewContainerId() : f.id;
   absl::StatusOr<std::string> image_id =
-      store->CreateContainer(env.Ctx(), id, f.image, /*running=*/false);
+      store->CreateContainer(env.Ctx(), id, f.image, /*running=*/false, f.name);
   if (!image_id.ok()) {
     PrintDaemonError(*env.err, image_id.status());
     return kExitError;
@@ -148,7 +149,7 @@ int RunLs(Env& env, const LsFlags& f) {
       PrintJsonLine(*env.out, ContainerJson(c, f.no_trunc, env.now));
     } else {
       table.Add({f.no_trunc ? c.id : ShortId(c.id), f.no_trunc ? c.image_id : ShortId(c.image_id),
-                 "\"\"", Ago(c.created, env.now), ContainerStatus(c), "", ""});
+                 "\"\"", Ago(c.created, env.now), ContainerStatus(c), "", c.name});
     }
   }
   if (!f.quiet && f.format != "json") table.Print(*env.out);
@@ -190,6 +191,8 @@ void RegisterContainerCommands(CLI::App& root, Registry& registry) {
   auto create = std::make_shared<CreateFlags>();
   CLI::App* cmd = container->add_subcommand("create", "Create a container holding an image");
   cmd->add_option("--id", create->id, "Container ID, 64 hex characters (default: random)");
+  cmd->add_option("--name", create->name,
+                  "Container name, unique in the namespace (docker's [a-zA-Z0-9][a-zA-Z0-9_.-]+)");
   cmd->add_option("image", create->image, "Image reference, as docker resolves it")
       ->required()
       ->type_name("IMAGE");

@@ -146,7 +146,7 @@ void PrintDfVerbose(Env& env, const DfData& d, bool json) {
       {"CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"});
   for (const refstore::ContainerInfo& c : d.containers) {
     containers.Add({ShortId(c.id), ShortId(c.image_id), "\"\"", "0", "0B", Ago(c.created, env.now),
-                    ContainerStatus(c), ""});
+                    ContainerStatus(c), c.name});
   }
   containers.Print(out);
   out << "\nLocal Volumes space usage:\n\n";

@@ -123,7 +123,7 @@ nlohmann::json ContainerJson(const refstore::ContainerInfo& c, bool no_trunc, ab
   j["Labels"] = "";
   j["LocalVolumes"] = "0";
   j["Mounts"] = "";
-  j["Names"] = "";
+  j["Names"] = c.name;
   j["Networks"] = "";
   j["Ports"] = "";
   j["RunningFor"] = Ago(c.created, now);

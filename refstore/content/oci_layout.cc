@@ -355,6 +355,13 @@ class Walker {
       VerifyBlob(d);
       return;
     }
+    if (role == Role::kConfig && depth == 1 && kind == Kind::kConfig &&
+        d.size <= options_.max_manifest_size) {
+      // The config of an image whose target is a manifest: verified, and
+      // its creation time and labels kept (what docker shows of an image).
+      ReadConfig(d);
+      return;
+    }
     if (role == Role::kConfig || role == Role::kLayer || !IsDocumentKind(kind)) {
       // A config or layer is only verified, whatever its (known) type.
       VerifyBlob(d);
@@ -469,6 +476,36 @@ class Walker {
       return;
     }
     CheckDigest(d, hash);
+  }
+
+  // Reads and verifies the image config `d`, and keeps its "created" and
+  // "config"."Labels" when it is JSON of that shape (a config is otherwise
+  // only verified: anything else in it is not a fault).
+  void ReadConfig(const LayoutBlob& d) {
+    const std::string path = dir_.BlobPath(HexOf(d));
+    std::optional<OpenFile> f = OpenBlob(d);
+    if (!f) return;
+    auto data = ReadWhole(*f, path);
+    if (!data.ok()) {
+      Fault(data.status());
+      return;
+    }
+    if (options_.verify_digests) {
+      Sha256 hash;
+      hash.Update(*data);
+      CheckDigest(d, hash);
+    }
+    Json doc = Json::parse(*data, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object()) return;
+    auto created = doc.find("created");
+    if (created != doc.end() && created->is_string()) image_->created = created->get<std::string>();
+    auto config = doc.find("config");
+    if (config == doc.end() || !config->is_object()) return;
+    auto labels = config->find("Labels");
+    if (labels == config->end() || !labels->is_object()) return;
+    for (const auto& [k, v] : labels->items()) {
+      if (v.is_string()) image_->labels[k] = v.get<std::string>();
+    }
   }
 
   // Reads, verifies and parses the manifest or index `d` of kind `kind`.

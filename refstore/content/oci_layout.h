@@ -30,6 +30,7 @@
 #define REFSTORE_CONTENT_OCI_LAYOUT_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ struct LayoutImage {
   std::vector<LayoutBlob> content;
   std::vector<std::string> names;  // full references, as annotated
   std::vector<std::string> tags;   // bare tags, as annotated
+  // When the target is a manifest whose config is an image config (OCI's or
+  // docker's) that is JSON: its "created" (as written, RFC 3339) and its
+  // "config"."Labels" (string values). Empty otherwise.
+  std::string created;
+  std::map<std::string, std::string> labels;
   // Non-empty: the image is unusable; the first fault, naming the file
   // (and how many more faults there were).
   std::string error;

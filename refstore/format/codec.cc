@@ -73,6 +73,7 @@ class Encoder {
     out_.append(s);
   }
   void Bool(bool b) { U64(b ? 1 : 0); }
+  void TrailingStr(std::string_view s) { Str(s); }
   // A media type: its code, and the string itself when it has none.
   void Media(std::string_view media_type) {
     const uint64_t code = MediaCode(media_type);
@@ -152,6 +153,11 @@ class Decoder {
   // serve both directions (an Encoder's take the values).
   void U64(uint64_t& v) { v = U64(); }
   void I64(int64_t& v) { v = I64(); }
+  // A field appended after the record's first version: absent (empty) in
+  // records written before it.
+  void TrailingStr(std::string& v) {
+    if (!in_.empty()) v = Str();
+  }
   void Str(std::string& v) { v = Str(); }
   void Bool(bool& v) { v = Bool(); }
   void BlobMedia(std::string& v) { v = Media(version_ >= kFirstMediaCodeBlobVersion); }
@@ -215,6 +221,7 @@ constexpr auto kContainerFields = [](auto& io, auto& r) {
   io.Bool(r.running);
   io.I64(r.created_ns);
   io.List(r.protected_names, [&io](auto& name) { io.Str(name); });
+  io.TrailingStr(r.name);
 };
 constexpr auto kLeaseFields = [](auto& io, auto& r) {
   io.Bool(r.has_expiry);

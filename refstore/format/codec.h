@@ -119,6 +119,7 @@ struct ContainerRecord {
   bool running = false;
   int64_t created_ns = 0;
   std::vector<std::string> protected_names;  // full names prune -a keeps
+  std::string name;  // docker's container name ("" none); absent from records before it
 };
 
 // Value of leases[ns \0 lease].

@@ -27,6 +27,15 @@ namespace {
 
 Descriptor ToDescriptor(const content::LayoutBlob& b) { return {b.media_type, b.digest, b.size}; }
 
+// What docker shows of an image from its config: its creation time (when
+// it is one a store keeps; otherwise the import's time) and its labels.
+void ConfigFields(const content::LayoutImage& li, CreateImageRequest* req) {
+  req->labels = li.labels;
+  if (li.created.empty()) return;
+  absl::StatusOr<absl::Time> created = ParseRfc3339(li.created);
+  if (created.ok()) req->created = *created;
+}
+
 // A reader over the file at `path` (never following a symlink).
 // A layout's blob file, opened on the first read and closed at its end: an
 // image of thousands of blobs holds one descriptor at a time, not one per
@@ -146,6 +155,7 @@ absl::StatusOr<ImportResult> StoreImpl::ImportLayout(const OpContext& ctx, std::
     }
     CreateImageRequest req{.target = ToDescriptor(li.target), .lease = lease};
     for (const auto& b : li.content) req.content.push_back(ToDescriptor(b));
+    ConfigFields(li, &req);
     if (!names.empty()) req.name = names[0];
     if (s.ok()) s = CreateImage(ctx, req).status();
     for (size_t i = 1; s.ok() && i < names.size(); ++i) s = Tag(ctx, li.target.digest, names[i]);
@@ -190,6 +200,7 @@ absl::StatusOr<ImportResult> StoreImpl::Adopt(const OpContext& ctx) {
     }
     CreateImageRequest req{.target = ToDescriptor(li.target)};
     for (const auto& b : li.content) req.content.push_back(ToDescriptor(b));
+    ConfigFields(li, &req);
     absl::Status s = CreateImage(ctx, req).status();
     if (!s.ok()) img.error = std::string(s.message());
   }

@@ -38,7 +38,8 @@ absl::StatusOr<ContainerInfo> ToInfo(Txn& txn, std::string_view ns, std::string_
   ContainerInfo info{.id = RawToHex(cid),
                      .image_id = RawToDigest(c.image_raw),
                      .running = c.running,
-                     .created = absl::FromUnixNanos(c.created_ns)};
+                     .created = absl::FromUnixNanos(c.created_ns),
+                     .name = c.name};
   ASSIGN_OR_RETURN(auto img, txn.Get(kImages, ImageKey(ns, c.image_raw)));
   info.image_exists = img.has_value();
   return info;

@@ -425,6 +425,12 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
   if (req.lease) RETURN_IF_ERROR(ValidateLeaseId(*req.lease));
   const std::string& id = target.raw_digest;
   const int64_t now = ToNanos(ctx.now);
+  int64_t created = now;
+  if (req.created) {
+    const absl::Time whole = absl::FromUnixSeconds(absl::ToUnixSeconds(*req.created));
+    RETURN_IF_ERROR(CheckStorableTime(whole, "created"));
+    created = ToNanos(whole);
+  }
 
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
@@ -446,7 +452,7 @@ absl::StatusOr<std::string> StoreImpl::CreateImage(const OpContext& ctx,
     ImageRecord img{.target = target,
                     .content = std::move(content),
                     .labels = req.labels,
-                    .created_ns = now,
+                    .created_ns = created,
                     .dangling_since_ns = now,
                     .last_used_ns = now};
     RETURN_IF_ERROR(InsertImage(txn, ctx.ns, id, img, req.lease.value_or(""), name.has_value()));
@@ -470,21 +476,61 @@ absl::Status StoreImpl::Tag(const OpContext& ctx, std::string_view source,
   return Commit(txn);
 }
 
+namespace {
+
+// docker's validContainerNamePattern: ^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$.
+absl::StatusOr<std::string> ContainerName(std::string_view given) {
+  std::string_view name = given;
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  auto ok = [](char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (!first && (c == '_' || c == '.' || c == '-'));
+  };
+  bool valid = name.size() >= 2;
+  for (size_t i = 0; valid && i < name.size(); ++i) valid = ok(name[i], i == 0);
+  if (!valid) {
+    return absl::InvalidArgumentError(Cat("Invalid container name (", given,
+                                          "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
+  }
+  return std::string(name);
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std::string_view id,
-                                                       std::string_view image_ref, bool running) {
+                                                       std::string_view image_ref, bool running,
+                                                       std::string_view name) {
   RETURN_IF_ERROR(ValidateContext(ctx));
   RETURN_IF_ERROR(ValidateContainerId(id));
+  std::string container_name;
+  if (!name.empty()) {
+    ASSIGN_OR_RETURN(container_name, ContainerName(name));
+  }
   const std::string cid = HexToRaw(id);
   MutexLock lock(write_mu_);
   Txn txn = NewTxn();
   ASSIGN_OR_RETURN(Resolution res, Resolve(txn, ctx.ns, image_ref, ResolveMode::kLookup));
   ASSIGN_OR_RETURN(auto existing, txn.GetContainer(ctx.ns, cid));
   if (existing) return absl::AlreadyExistsError(Cat("container ", id, " already exists"));
+  if (!container_name.empty()) {
+    auto it = txn.Scan(kContainers, NsPrefix(ctx.ns));
+    for (; it.Valid(); it.Next()) {
+      ASSIGN_OR_RETURN(ContainerRecord other, DecodeContainer(it.value(), Printable(it.key())));
+      if (other.name == container_name) {
+        return absl::AlreadyExistsError(
+            Cat("Conflict. The container name \"/", container_name,
+                "\" is already in use by container \"", RawToHex(it.rest()),
+                "\". You have to remove (or rename) that container to be able to reuse that name."));
+      }
+    }
+    RETURN_IF_ERROR(it.status());
+  }
 
   ContainerRecord rec{.image_raw = res.id,
                       .running = running,
                       .created_ns = ToNanos(ctx.now),
-                      .protected_names = {}};
+                      .protected_names = {},
+                      .name = container_name};
   if (res.via != Resolution::Via::kId && res.ref) {
     // The name as typed protects itself, and repo:tag@digest protects repo:tag.
     rec.protected_names.push_back(res.ref->Full());

@@ -53,8 +53,10 @@ class StoreImpl final : public Store {
   absl::Status Tag(const OpContext& ctx, std::string_view source, std::string_view target) override;
   absl::StatusOr<RemoveResult> RemoveImage(const OpContext& ctx, std::string_view ref, bool force)
       ABSL_LOCKS_EXCLUDED(write_mu_) override;
+  using Store::CreateContainer;
   absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
-                                              std::string_view image_ref, bool running) override;
+                                              std::string_view image_ref, bool running,
+                                              std::string_view name) override;
   absl::Status StartContainer(const OpContext& ctx, std::string_view id) override;
   absl::Status StopContainer(const OpContext& ctx, std::string_view id) override;
   absl::Status RemoveContainer(const OpContext& ctx, std::string_view id) override;

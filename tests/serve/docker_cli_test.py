@@ -13,15 +13,15 @@ content store, bad requests, many clients at once and SIGTERM.
 Usage: docker_cli_test.py PATH/TO/refstore
 """
 import datetime
-import io
+import re
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import threading
 
-from servetest import Checker, Refstore, Server, docker_cli, image_ops, requests_logged
+from servetest import (Checker, Refstore, Server, docker_archive, docker_cli, image_ops,
+                       requests_logged)
 
 ENV = dict(os.environ, TZ="UTC", DOCKER_CONFIG="/nonexistent-refstore-docker-config")
 
@@ -137,9 +137,37 @@ def run(rs, docker, check):
         check.equal(rc, 0, f"docker create: {err}")
         cid = out.strip()
         check.expect(len(cid) == 64, f"docker create printed an ID: {out!r}")
-        rrc, _, rerr = ref(b, "container", "create", "--id", cid, "alpine:latest")
+        # B's container is created at A's creation time; the two `ps -a` run a
+        # moment apart, so the new row's CREATED may read "Less than a second
+        # ago" in one and "1 second ago" in the other: compared without it.
+        created = json.loads(ref(a, "ps", "-a", "--no-trunc", "--format", "json")[1]
+                             .splitlines()[0])["CreatedAt"]
+        at = datetime.datetime.strptime(created, "%Y-%m-%d %H:%M:%S +0000 UTC")
+        rrc, _, rerr = ref(b, "--at", at.strftime("%Y-%m-%dT%H:%M:%SZ"), "container", "create",
+                           "--id", cid, "alpine:latest")
         check.equal(rrc, 0, f"refstore container create: {rerr}")
-        same(["ps", "-a"])
+        recent = lambda text: re.sub(r"(Less than a second|\d+ seconds?) ago", "recently", text)  # noqa: E731
+        got, want = dk("ps", "-a"), ref(b, "ps", "-a")
+        check.equal((got[0], recent(got[1]), got[2]), (want[0], recent(want[1]), want[2]),
+                    "docker ps -a after create")
+        # Names: docker create --name, ps shows it, the name finds the
+        # container, a second use of the name is docker's conflict.
+        rc, out, err = dk("create", "--name", "web-1", "busybox")
+        check.equal(rc, 0, f"docker create --name: {err}")
+        named = out.strip()
+        rc, out, err = dk("ps", "-a", "--format", "{{.Names}} {{.ID}}")
+        check.expect(f"web-1 {named[:12]}" in out.splitlines(), f"ps shows the name: {out!r}")
+        rc, out, err = dk("create", "--name", "web-1", "busybox")
+        check.expect(rc != 0 and 'Conflict. The container name "/web-1" is already in use by '
+                     f'container "{named}"' in err, f"a name used twice: {rc} {err!r}")
+        rc, out, err = dk("create", "--name", "-bad", "busybox")
+        check.expect(rc != 0 and "Invalid container name (-bad)" in err, f"a bad name: {err!r}")
+        rc, out, err = dk("start", "web-1")
+        check.equal((rc, out), (0, "web-1\n"), f"docker start by name: {err}")
+        rc, out, err = dk("container", "inspect", "--format", "{{.Name}} {{.State.Running}}", "web-1")
+        check.equal((rc, out), (0, "/web-1 true\n"), f"docker container inspect: {err}")
+        rc, out, err = dk("rm", "-f", "web-1")
+        check.equal((rc, out), (0, "web-1\n"), f"docker rm -f by name: {err}")
         same(["start", cid], ["container", "start", cid])
         same(["stop", cid], ["container", "stop", cid])
         # The server finds a container by a unique ID prefix, as docker does
@@ -246,45 +274,6 @@ def many_clients(server, check):
     check.equal(errors, [], "16 clients at once, 60 requests each")
 
 
-def tar_add(tar, name, data):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mtime = 1700000000
-    tar.addfile(info, io.BytesIO(data))
-
-
-def layer_tar(content):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        tar_add(t, "file.txt", content)
-    return buf.getvalue()
-
-
-def docker_archive(path, images):
-    """A `docker save` archive (docker 20.10's format): manifest.json,
-    <config hex>.json, <layer dir>/layer.tar."""
-    import hashlib
-    manifest = []
-    with tarfile.open(path, "w") as t:
-        for tags, layers in images:
-            diff_ids, paths = [], []
-            for content in layers:
-                data = layer_tar(content)
-                hexd = hashlib.sha256(data).hexdigest()
-                diff_ids.append("sha256:" + hexd)
-                paths.append(hexd + "/layer.tar")
-                if hexd + "/layer.tar" not in t.getnames():
-                    tar_add(t, hexd + "/layer.tar", data)
-            config = json.dumps({"architecture": "amd64", "os": "linux",
-                                 "created": "2023-11-14T22:13:20Z",
-                                 "config": {"Labels": {"made-by": "docker_cli_test"}},
-                                 "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
-            chex = hashlib.sha256(config).hexdigest()
-            tar_add(t, chex + ".json", config)
-            manifest.append({"Config": chex + ".json", "RepoTags": tags, "Layers": paths})
-        tar_add(t, "manifest.json", json.dumps(manifest).encode())
-
-
 def load_save(rs, docker, check):
     c, d = rs.path("c"), rs.path("d")
     for store in (c, d):
@@ -293,7 +282,7 @@ def load_save(rs, docker, check):
     archive = rs.path("images.tar")
     docker_archive(archive, [(["loaded:1", "loaded:latest"], [b"base layer", b"app one"]),
                              (["example.com/x/loaded:2"], [b"base layer", b"app two"]),
-                             (None, [b"untagged"])])
+                             (None, [b"untagged"])], made_by="docker_cli_test")
     sc = Server(rs, c)
     try:
         p = subprocess.run([docker, "--host", sc.host, "load", "-i", archive], capture_output=True,
@@ -305,6 +294,13 @@ def load_save(rs, docker, check):
                      "Loaded image: loaded:latest"], "docker load's lines")
         check.equal(len([line for line in lines if line.startswith("Loaded image ID: sha256:")]), 1,
                     "the untagged image is loaded by ID")
+        # As docker shows a loaded image: its config's creation time and labels.
+        p = subprocess.run([docker, "--host", sc.host, "image", "ls", "--filter",
+                            "label=made-by=docker_cli_test", "--format", "{{.ID}} {{.CreatedAt}}"],
+                           capture_output=True, text=True, env=ENV)
+        rows = sorted(set(p.stdout.splitlines()))
+        check.expect(len(rows) == 3 and all(r.endswith(" 2023-11-14 22:13:20 +0000 UTC") for r in rows),
+                     f"loaded images keep their config's created and labels: {p.stdout!r} {p.stderr}")
         p = subprocess.run([docker, "--host", sc.host, "load", "-i", rs.path("nosuch.tar")],
                            capture_output=True, text=True, env=ENV)
         check.expect(p.returncode != 0, "docker load of a missing file fails")
@@ -313,8 +309,10 @@ def load_save(rs, docker, check):
             f.write(b"this is not a tar archive" * 100)
         p = subprocess.run([docker, "--host", sc.host, "load", "-i", bad], capture_output=True,
                            text=True, env=ENV)
-        check.expect(p.returncode == 1 and "Error response from daemon" in p.stderr,
-                     f"docker load of garbage: {p.returncode} {p.stderr!r}")
+        # dockerd answers 200 and ends the stream with the error, which the
+        # client prints; the server's temporary file is not named.
+        check.expect(p.returncode == 1 and "invalid archive: the request body" in p.stderr and
+                     rs.tmp not in p.stderr, f"docker load of garbage: {p.returncode} {p.stderr!r}")
         saved = rs.path("saved.tar")
         p = subprocess.run([docker, "--host", sc.host, "save", "-o", saved, "loaded:1",
                             "example.com/x/loaded:2"], capture_output=True, text=True, env=ENV)

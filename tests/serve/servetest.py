@@ -1,12 +1,15 @@
 """Helpers of the `refstore serve` tests (tests/serve): a served store
 (started, waited for, stopped with SIGTERM), raw HTTP requests on its Unix
-socket, and the stores the tests build through `refstore apply`.
+socket, the stores the tests build through `refstore apply`, and the
+docker-archive tars they load (docker_archive).
 
 The real clients: the docker CLI (DOCKER_CLI, else /usr/local/bin/docker,
 else `docker` on PATH) and Debian's python3-docker SDK.
 """
 import datetime
+import hashlib
 import http.client
+import io
 import json
 import os
 import shutil
@@ -14,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
@@ -130,3 +134,44 @@ class Server:
 def requests_logged(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def tar_add(tar, name, data, mtime=1700000000):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = mtime
+    tar.addfile(info, io.BytesIO(data))
+
+
+def layer_tar(content):
+    """An uncompressed layer: one file, file.txt, holding `content`."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        tar_add(t, "file.txt", content)
+    return buf.getvalue()
+
+
+def docker_archive(path, images, made_by="servetest"):
+    """Writes a `docker save` archive (docker 20.10's format: manifest.json,
+    <config hex>.json, <layer dir>/layer.tar) to `path`. `images` is a list
+    of (RepoTags or None, [layer contents (bytes)]); layers with the same
+    content are stored once. Every config has the label made-by=`made_by`."""
+    manifest = []
+    with tarfile.open(path, "w") as t:
+        for tags, layers in images:
+            diff_ids, paths = [], []
+            for content in layers:
+                data = layer_tar(content)
+                hexd = hashlib.sha256(data).hexdigest()
+                diff_ids.append("sha256:" + hexd)
+                paths.append(hexd + "/layer.tar")
+                if hexd + "/layer.tar" not in t.getnames():
+                    tar_add(t, hexd + "/layer.tar", data)
+            config = json.dumps({"architecture": "amd64", "os": "linux",
+                                 "created": "2023-11-14T22:13:20Z",
+                                 "config": {"Labels": {"made-by": made_by}},
+                                 "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+            chex = hashlib.sha256(config).hexdigest()
+            tar_add(t, chex + ".json", config)
+            manifest.append({"Config": chex + ".json", "RepoTags": tags, "Layers": paths})
+        tar_add(t, "manifest.json", json.dumps(manifest).encode())

@@ -122,7 +122,7 @@ Json ImageSummaryJson(const refstore::ImageSummary& img, int minor, bool counts,
 Json ContainerSummaryJson(const refstore::ContainerInfo& c, bool sizes) {
   Json j;
   j["Id"] = c.id;
-  j["Names"] = Json::array();
+  j["Names"] = c.name.empty() ? Json::array() : Json::array({"/" + c.name});
   j["Image"] = c.image_id;
   j["ImageID"] = c.image_id;
   j["Command"] = "";
@@ -297,6 +297,8 @@ HttpResponse EngineApi::Route(HttpRequest& r, std::string_view path, int minor) 
     const size_t slash = id.find('/');
     if (slash == std::string_view::npos) {
       if (m == "DELETE") return RemoveContainer(r, id);
+    } else if (get && id.substr(slash) == "/json") {
+      return InspectContainer(id.substr(0, slash));
     } else if (m == "POST") {
       std::string_view verb = id.substr(slash + 1);
       if (verb == "start" || verb == "stop") return ContainerVerb(id.substr(0, slash), verb);
@@ -394,6 +396,10 @@ HttpResponse EngineApi::ListImages(const HttpRequest& r, int minor) {
   refstore::ListOptions options;
   options.all = true;  // docker lists dangling images; -a only adds intermediate ones
   options.filters = *std::move(filters);
+  // Below 1.41 dockerd still takes `filter=<ref>` as a reference filter.
+  if (const std::string legacy = r.Query("filter"); minor < 41 && !legacy.empty()) {
+    options.filters["reference"].push_back(legacy);
+  }
   absl::StatusOr<std::vector<refstore::ImageSummary>> images = store_->ListImages(Ctx(), options);
   if (!images.ok()) return Error(images.status());
   const bool shared = minor >= 42 && BoolQuery(r, "shared-size");
@@ -477,28 +483,44 @@ HttpResponse EngineApi::LoadImages(const HttpRequest& r) {
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{dir};
-  absl::Status s = ExtractLoadArchive(r.body_file, dir);
-  if (s.ok()) s = DropBareTags(dir);
-  if (!s.ok()) return Error(s);
-  refstore::ImportOptions options;
-  options.repository = "unnamed";  // bare tags were dropped: never used
-  absl::StatusOr<refstore::ImportResult> imported = store_->ImportLayout(Ctx(), dir, options);
-  if (!imported.ok()) return Error(imported.status());
-  std::string body;
+  // As dockerd: 200 and a JSON message stream; a failure is its last line
+  // (moby's postImagesLoad writes streamformatter.FormatError).
+  HttpResponse out = HttpResponse::Json(200, "");
+  out.chunked = true;
+  std::string& body = out.body;
   auto line = [&body](const Json& j) {
     body += j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   };
+  auto fail = [&](const absl::Status& status) {
+    // The spooled file's and the directory's names mean nothing to a client.
+    std::string message(status.message());
+    for (const std::string& path : {r.body_file, dir}) {
+      for (size_t at; !path.empty() && (at = message.find(path)) != std::string::npos;) {
+        message.replace(at, path.size(), path == dir ? "the archive" : "the request body");
+      }
+    }
+    line(Json{{"errorDetail", Json{{"message", message}}}, {"error", message}});
+    return out;
+  };
+  absl::Status s = ExtractLoadArchive(r.body_file, dir);
+  if (s.ok()) s = DropBareTags(dir);
+  if (!s.ok()) return fail(s);
+  refstore::ImportOptions options;
+  options.repository = "unnamed";  // bare tags were dropped: never used
+  absl::StatusOr<refstore::ImportResult> imported = store_->ImportLayout(Ctx(), dir, options);
+  if (!imported.ok()) return fail(imported.status());
   for (const refstore::ImportedImage& img : imported->images) {
     if (!img.error.empty()) {
       line(Json{{"errorDetail", Json{{"message", img.error}}}, {"error", img.error}});
     } else if (img.names.empty()) {
       line(Json{{"stream", "Loaded image ID: " + img.id + "\n"}});
     } else {
-      for (const std::string& name : img.names)
+      for (const std::string& name : img.names) {
         line(Json{{"stream", "Loaded image: " + name + "\n"}});
+      }
     }
   }
-  return HttpResponse::Json(200, std::move(body));
+  return out;
 }
 
 HttpResponse EngineApi::SaveImages(const std::vector<std::string>& names) {
@@ -529,9 +551,18 @@ HttpResponse EngineApi::SaveImages(const std::vector<std::string>& names) {
 absl::StatusOr<refstore::ContainerInfo> EngineApi::FindContainer(std::string_view id) {
   absl::StatusOr<std::vector<refstore::ContainerInfo>> all = store_->ListContainers(Ctx());
   if (!all.ok()) return all.status();
-  const refstore::ContainerInfo* found = nullptr;
+  // docker's daemon.GetContainer: the full ID, then a name, then a
+  // unique ID prefix.
+  std::string_view name = id;
+  if (!name.empty() && name.front() == '/') name.remove_prefix(1);
   for (const auto& c : *all) {
     if (c.id == id) return c;
+  }
+  for (const auto& c : *all) {
+    if (!c.name.empty() && c.name == name) return c;
+  }
+  const refstore::ContainerInfo* found = nullptr;
+  for (const auto& c : *all) {
     if (!id.empty() && StartsWith(c.id, id)) {
       if (found != nullptr) {
         return absl::InvalidArgumentError("multiple IDs found with provided prefix: " +
@@ -542,6 +573,39 @@ absl::StatusOr<refstore::ContainerInfo> EngineApi::FindContainer(std::string_vie
   }
   if (found == nullptr) return absl::NotFoundError("No such container: " + std::string(id));
   return *found;
+}
+
+// docker's container.InspectResponse, with what a store records.
+HttpResponse EngineApi::InspectContainer(std::string_view id) {
+  absl::StatusOr<refstore::ContainerInfo> c = FindContainer(id);
+  if (!c.ok()) return Error(c.status());
+  const std::string created = refstore::FormatRfc3339(c->created);
+  Json j;
+  j["Id"] = c->id;
+  j["Created"] = created;
+  j["Path"] = "";
+  j["Args"] = Json::array();
+  j["State"] = Json{{"Status", c->running ? "running" : "exited"},
+                    {"Running", c->running},
+                    {"Paused", false},
+                    {"Restarting", false},
+                    {"OOMKilled", false},
+                    {"Dead", false},
+                    {"Pid", 0},
+                    {"ExitCode", 0},
+                    {"Error", ""},
+                    {"StartedAt", "0001-01-01T00:00:00Z"},
+                    {"FinishedAt", "0001-01-01T00:00:00Z"}};
+  j["Image"] = c->image_id;
+  j["Name"] = c->name.empty() ? "" : "/" + c->name;
+  j["RestartCount"] = 0;
+  j["Driver"] = "refstore";
+  j["Platform"] = "linux";
+  j["HostConfig"] = Json{{"NetworkMode", "none"}};
+  j["Mounts"] = Json::array();
+  j["Config"] = Json{{"Image", c->image_id}, {"Labels", Json::object()}};
+  j["NetworkSettings"] = Json{{"Networks", Json::object()}};
+  return JsonResponse(200, j);
 }
 
 HttpResponse EngineApi::ListContainers(const HttpRequest& r) {
@@ -574,7 +638,8 @@ HttpResponse EngineApi::CreateContainer(const HttpRequest& r) {
   }
   const std::string id = NewContainerId();
   absl::StatusOr<std::string> image_id =
-      store_->CreateContainer(Ctx(), id, image->get<std::string>(), /*running=*/false);
+      store_->CreateContainer(Ctx(), id, image->get<std::string>(), /*running=*/false,
+                              r.Query("name"));
   if (!image_id.ok()) return Error(image_id.status());
   return JsonResponse(201, Json{{"Id", id}, {"Warnings", Json::array()}});
 }

@@ -10,7 +10,8 @@
 //   POST /images/prune, POST /images/{name}/tag, GET /system/df,
 //   POST /images/load, GET /images/get, GET /images/{name}/get
 //   GET /containers/json, POST /containers/create,
-//   POST /containers/{id}/start|stop, DELETE /containers/{id}
+//   GET /containers/{id}/json, POST /containers/{id}/start|stop,
+//   DELETE /containers/{id}
 // Anything else: 404 {"message": "page not found"}, as dockerd.
 //
 // Statuses: a NotFound status 404, InvalidArgument 400, FailedPrecondition,
@@ -71,12 +72,13 @@ class EngineApi {
   HttpResponse LoadImages(const HttpRequest& r);
   HttpResponse SaveImages(const std::vector<std::string>& names);
   HttpResponse ListContainers(const HttpRequest& r);
+  HttpResponse InspectContainer(std::string_view id);
   HttpResponse CreateContainer(const HttpRequest& r);
   HttpResponse ContainerVerb(std::string_view id, std::string_view verb);
   HttpResponse RemoveContainer(const HttpRequest& r, std::string_view id);
 
   refstore::OpContext Ctx() const;
-  // docker's container lookup: a full ID or a unique ID prefix.
+  // docker's container lookup: a full ID, a name, or a unique ID prefix.
   absl::StatusOr<refstore::ContainerInfo> FindContainer(std::string_view id);
 
   refstore::Store* store_;

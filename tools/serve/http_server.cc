@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
 
 #include "absl/time/clock.h"
@@ -100,6 +102,23 @@ bool WriteAll(int fd, const char* data, size_t size) {
   }
   return true;
 }
+
+// A chunked body served from a string the response owns.
+struct StreamSource {
+  std::string body;
+  size_t pos = 0;
+};
+
+ssize_t ReadStream(void* cls, uint64_t, char* buf, size_t max) {
+  auto* src = static_cast<StreamSource*>(cls);
+  if (src->pos >= src->body.size()) return MHD_CONTENT_READER_END_OF_STREAM;
+  const size_t n = std::min(max, src->body.size() - src->pos);
+  std::memcpy(buf, src->body.data() + src->pos, n);
+  src->pos += n;
+  return static_cast<ssize_t>(n);
+}
+
+void FreeStream(void* cls) { delete static_cast<StreamSource*>(cls); }
 
 std::string ErrorBody(std::string_view message) {
   return nlohmann::json{{"message", std::string(message)}}.dump() + "\n";
@@ -217,6 +236,11 @@ int HttpServer::OnRequest(void* connection_ptr, const char* url, const char* met
   if (response.file_fd >= 0) {
     mhd =
         MHD_create_response_from_fd64(static_cast<uint64_t>(response.file_size), response.file_fd);
+  } else if (response.chunked) {
+    auto* src = new StreamSource{std::move(response.body)};
+    mhd = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, &ReadStream, src,
+                                            &FreeStream);
+    if (mhd == nullptr) delete src;
   } else {
     mhd = MHD_create_response_from_buffer(response.body.size(), response.body.data(),
                                           MHD_RESPMEM_MUST_COPY);

@@ -62,6 +62,10 @@ struct HttpResponse {
   // (the server closes it).
   int file_fd = -1;
   int64_t file_size = 0;
+  // Send `body` with chunked transfer encoding, as dockerd sends its JSON
+  // message streams (docker load's lines): clients read such a body as a
+  // stream of JSON documents, a sized one as a single document.
+  bool chunked = false;
 
   static HttpResponse Json(int status, std::string body);
   static HttpResponse Text(int status, std::string body);

@@ -95,6 +95,12 @@ struct CreateImageRequest {
   // Optional lease (in the same namespace) the content was written under; the
   // image's blobs are added to it.
   std::optional<std::string> lease;
+  // The image's creation time as docker shows it (CREATED, before=/since=,
+  // the order of lists, keep): Store::ImportLayout passes its config's
+  // "created". Default: ctx.now. Whole seconds are kept; a time outside the
+  // times a store keeps is InvalidArgument. Its names, its dangling record
+  // and its last use are dated ctx.now whatever this is.
+  std::optional<absl::Time> created;
 };
 
 struct PruneOptions {

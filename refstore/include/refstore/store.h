@@ -128,8 +128,21 @@ class REFSTORE_EXPORT Store {
   // Errors: InvalidArgument (a bad container ID, a blank reference),
   // AlreadyExists (the ID is taken), NotFound (`image_ref` names nothing,
   // or is ambiguous).
+  // `name` is docker's container name ("" none; a leading '/' is dropped):
+  // [a-zA-Z0-9][a-zA-Z0-9_.-]+, unique among the namespace's containers.
+  // Errors, besides: InvalidArgument "Invalid container name (<name>), only
+  // [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", AlreadyExists "Conflict. The
+  // container name \"/<name>\" is already in use by container \"<id>\". You
+  // have to remove (or rename) that container to be able to reuse that
+  // name." (docker's texts). A named creation reads the namespace's
+  // containers to check the name: O(containers).
   virtual absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
-                                                      std::string_view image_ref, bool running) = 0;
+                                                      std::string_view image_ref, bool running,
+                                                      std::string_view name) = 0;
+  absl::StatusOr<std::string> CreateContainer(const OpContext& ctx, std::string_view id,
+                                              std::string_view image_ref, bool running) {
+    return CreateContainer(ctx, id, image_ref, running, {});
+  }
   // Start and Stop set the container running or stopped (no-op when it
   // already is). Errors: NotFound "No such container: <id>",
   // InvalidArgument (a bad ID).
@@ -249,7 +262,10 @@ class REFSTORE_EXPORT Store {
   // Imports the OCI image layout in directory `dir` into ctx.ns: each entry
   // of its index.json becomes an image (digest reference, names, counts;
   // content shared between images is stored and counted once), one atomic
-  // write per image. Blobs are verified (size, SHA-256); an image with a
+  // write per image. An image whose target is a manifest gets its config's
+  // "created" as its creation time (CreateImageRequest::created; the
+  // import's time when the config has none a store keeps) and its config's
+  // labels, as docker shows a loaded image. Blobs are verified (size, SHA-256); an image with a
   // missing or bad blob, bad JSON or an unknown media type gets an error
   // naming the file (ImportedImage::error) and nothing of it is imported,
   // without stopping the others.
@@ -263,7 +279,7 @@ class REFSTORE_EXPORT Store {
   // content store's blob directory: among blob files that have no record,
   // each manifest or index that no other one references, with all its
   // content present, becomes an image of ctx.ns with its digest reference
-  // (no name). Errors: FailedPrecondition (no content store; read-only).
+  // (no name; creation time and labels from its config, as ImportLayout). Errors: FailedPrecondition (no content store; read-only).
   virtual absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) = 0;
 
  protected:

@@ -115,6 +115,7 @@ struct ContainerInfo {
   bool running = false;
   absl::Time created;
   bool image_exists = true;  // false: the image was force-removed
+  std::string name;          // docker's container name, without '/'; "" none
 };
 
 struct LeaseInfo {
