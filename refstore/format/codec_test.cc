@@ -183,11 +183,39 @@ TEST(CodecTest, BlobContainerLeaseRoundTrip) {
   ASSERT_TRUE(cb.ok());
   EXPECT_TRUE(cb->running);
   EXPECT_EQ(cb->protected_names, c.protected_names);
+  EXPECT_EQ(cb->name, "");
+  c.name = "web-1";
+  cb = DecodeContainer(EncodeContainer(c), "k");
+  ASSERT_TRUE(cb.ok());
+  EXPECT_EQ(cb->name, "web-1");
 
   auto lb = DecodeLease(EncodeLease({.has_expiry = true, .expires_ns = 11, .created_ns = 1}), "k");
   ASSERT_TRUE(lb.ok());
   EXPECT_TRUE(lb->has_expiry);
   EXPECT_EQ(lb->expires_ns, 11);
+}
+
+// A container record written before names (its fields end after the
+// protected names) decodes with no name; a name appended to a record is
+// what older readers skip (they ignore fields appended after theirs).
+TEST(CodecTest, AContainerRecordWithoutANameFieldHasNoName) {
+  ContainerRecord c{.image_raw = std::string(32, 'x'),
+                    .running = false,
+                    .created_ns = 5,
+                    .protected_names = {"a"},
+                    .name = "web"};
+  const std::string with = EncodeContainer(c);
+  c.name = "";
+  const std::string empty = EncodeContainer(c);
+  // The name field is the last: a length-prefixed string after the rest.
+  ASSERT_GT(with.size(), empty.size());
+  EXPECT_EQ(with.substr(0, empty.size() - 1), empty.substr(0, empty.size() - 1));
+  const std::string before_names = empty.substr(0, empty.size() - 1);  // no name field at all
+  auto old = DecodeContainer(before_names, "k");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->name, "");
+  EXPECT_EQ(old->protected_names, std::vector<std::string>{"a"});
+  EXPECT_EQ(old->created_ns, 5);
 }
 
 TEST(CodecTest, CorruptInputIsDataLossNamingTheKey) {

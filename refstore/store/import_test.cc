@@ -111,6 +111,48 @@ TEST_P(ImportTest, ImportsImagesWithTheirNamesAndCountsSharedContentOnce) {
   ExpectClean();
 }
 
+// As docker shows a loaded image: its config's "created" is its creation
+// time (whole seconds), its config's labels its labels; a config without a
+// usable "created" leaves the import's time.
+TEST_P(ImportTest, ImagesTakeTheirConfigsCreationTimeAndLabels) {
+  Image dated = MakeImage("dated", {"one"});
+  nlohmann::json config = nlohmann::json::parse(dated.content[0].bytes);
+  config["created"] = "2023-11-14T22:13:20.123456789Z";
+  dated.content[0] = test_oci::MakeBlob(test_oci::kConfigType, config.dump());
+  nlohmann::json manifest = nlohmann::json::parse(dated.target.bytes);
+  manifest["config"] = test_oci::DescriptorJson(dated.content[0]);
+  dated.target = test_oci::MakeBlob(test_oci::kManifestType, manifest.dump());
+  Image plain = MakeImage("plain", {"two"});
+  Image bad = MakeImage("bad", {"three"});
+  config = nlohmann::json::parse(bad.content[0].bytes);
+  config["created"] = "0001-01-01T00:00:00Z";  // outside the times a store keeps
+  bad.content[0] = test_oci::MakeBlob(test_oci::kConfigType, config.dump());
+  manifest = nlohmann::json::parse(bad.target.bytes);
+  manifest["config"] = test_oci::DescriptorJson(bad.content[0]);
+  bad.target = test_oci::MakeBlob(test_oci::kManifestType, manifest.dump());
+  test_oci::WriteLayout(dir_ / "app", {{dated, {"dated"}}, {plain, {"plain"}}, {bad, {"bad"}}});
+  auto r = store_->ImportLayout(Ctx(30), (dir_ / "app").string(), {});
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto d = store_->Inspect(Ctx(40), "app:dated");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->summary.created, absl::FromUnixSeconds(1700000000));
+  EXPECT_EQ(d->summary.labels, (std::map<std::string, std::string>{{"text", "dated"}}));
+  EXPECT_EQ(d->summary.last_used, T(30));
+  auto p = store_->Inspect(Ctx(40), "app:plain");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->summary.created, T(30));
+  EXPECT_EQ(p->summary.labels, (std::map<std::string, std::string>{{"text", "plain"}}));
+  auto b = store_->Inspect(Ctx(40), "app:bad");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->summary.created, T(30));
+  // Lists are newest first by that time; label filters see the labels.
+  auto list = store_->ListImages(Ctx(40), {.filters = {{"label", {"text=dated"}}}});
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].id, dated.target.digest);
+  ExpectClean();
+}
+
 TEST_P(ImportTest, TheRepositoryOfBareTagsCanBeGiven) {
   Image a = MakeImage("a", {"layer"});
   test_oci::WriteLayout(dir_ / "layout", {{a, {"latest"}}});

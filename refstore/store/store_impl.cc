@@ -489,8 +489,8 @@ absl::StatusOr<std::string> ContainerName(std::string_view given) {
   bool valid = name.size() >= 2;
   for (size_t i = 0; valid && i < name.size(); ++i) valid = ok(name[i], i == 0);
   if (!valid) {
-    return absl::InvalidArgumentError(Cat("Invalid container name (", given,
-                                          "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
+    return absl::InvalidArgumentError(
+        Cat("Invalid container name (", given, "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"));
   }
   return std::string(name);
 }
@@ -517,10 +517,10 @@ absl::StatusOr<std::string> StoreImpl::CreateContainer(const OpContext& ctx, std
     for (; it.Valid(); it.Next()) {
       ASSIGN_OR_RETURN(ContainerRecord other, DecodeContainer(it.value(), Printable(it.key())));
       if (other.name == container_name) {
-        return absl::AlreadyExistsError(
-            Cat("Conflict. The container name \"/", container_name,
-                "\" is already in use by container \"", RawToHex(it.rest()),
-                "\". You have to remove (or rename) that container to be able to reuse that name."));
+        return absl::AlreadyExistsError(Cat(
+            "Conflict. The container name \"/", container_name,
+            "\" is already in use by container \"", RawToHex(it.rest()),
+            "\". You have to remove (or rename) that container to be able to reuse that name."));
       }
     }
     RETURN_IF_ERROR(it.status());

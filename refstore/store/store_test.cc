@@ -587,6 +587,40 @@ TEST_F(StoreTest, ContainersValidateAndResolveFirst) {
   ExpectClean();
 }
 
+TEST_F(StoreTest, ContainerNamesAreDockersAndUniquePerNamespace) {
+  Create(1, "a:1");
+  const std::string c1(64, 'a'), c2(64, 'b'), c3(64, 'c');
+  ASSERT_TRUE(store_->CreateContainer(Ctx(), c1, "a:1", false, "/web-1").ok());
+  auto taken = store_->CreateContainer(Ctx(), c2, "a:1", false, "web-1");
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.status().message(),
+            "Conflict. The container name \"/web-1\" is already in use by container \"" + c1 +
+                "\". You have to remove (or rename) that container to be able to reuse that name.");
+  for (std::string_view bad : {"x", "-web", "web 1", "/", "w/eb", "web!"}) {
+    auto s = store_->CreateContainer(Ctx(), c2, "a:1", false, bad);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(s.status().message(), "Invalid container name (" + std::string(bad) +
+                                        "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  }
+  // Another namespace may use the name; an unnamed container has none.
+  Create(1, "a:1", Ctx(1, "other"));
+  EXPECT_TRUE(store_->CreateContainer(Ctx(2, "other"), c2, "a:1", false, "web-1").ok());
+  EXPECT_TRUE(store_->CreateContainer(Ctx(), c3, "a:1", false).ok());
+  // The name survives a start, a stop and a reopen, and is free again once
+  // its container is removed.
+  ASSERT_TRUE(store_->StartContainer(Ctx(), c1).ok());
+  ASSERT_TRUE(store_->StopContainer(Ctx(), c1).ok());
+  Reopen();
+  auto list = store_->ListContainers(Ctx());
+  ASSERT_TRUE(list.ok());
+  std::map<std::string, std::string> names;
+  for (const auto& c : *list) names[c.id] = c.name;
+  EXPECT_EQ(names, (std::map<std::string, std::string>{{c1, "web-1"}, {c3, ""}}));
+  ASSERT_TRUE(store_->RemoveContainer(Ctx(), c1).ok());
+  EXPECT_TRUE(store_->CreateContainer(Ctx(), c1, "a:1", false, "web-1").ok());
+  ExpectClean();
+}
+
 TEST_F(StoreTest, StateSurvivesReopen) {
   std::string id = Create(1, "a:1");
   Reopen();

@@ -637,9 +637,8 @@ HttpResponse EngineApi::CreateContainer(const HttpRequest& r) {
     return Message(400, "no image specified: the request has no \"Image\"");
   }
   const std::string id = NewContainerId();
-  absl::StatusOr<std::string> image_id =
-      store_->CreateContainer(Ctx(), id, image->get<std::string>(), /*running=*/false,
-                              r.Query("name"));
+  absl::StatusOr<std::string> image_id = store_->CreateContainer(
+      Ctx(), id, image->get<std::string>(), /*running=*/false, r.Query("name"));
   if (!image_id.ok()) return Error(image_id.status());
   return JsonResponse(201, Json{{"Id", id}, {"Warnings", Json::array()}});
 }

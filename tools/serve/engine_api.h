@@ -14,8 +14,9 @@
 //   DELETE /containers/{id}
 // Anything else: 404 {"message": "page not found"}, as dockerd.
 //
-// Statuses: a NotFound status 404, InvalidArgument 400, FailedPrecondition,
-// Aborted and AlreadyExists 409 (docker's conflicts), anything else 500;
+// Statuses: a NotFound status 404, InvalidArgument and OutOfRange 400,
+// FailedPrecondition, Aborted and AlreadyExists 409 (docker's conflicts),
+// Unavailable 503, anything else 500;
 // the body is docker's {"message": "<the status's message>"}.
 //
 // Thread-safety: Handle may be called from many threads at once (the

@@ -67,6 +67,7 @@ struct HttpServer::Connection {
   int spool_fd = -1;
   bool too_large = false;
   bool responded = false;
+  bool started = false;  // OnRequest has seen the request
   int64_t limit = 0;
   std::string error;  // a failure while receiving (the spool file could not be written)
 };
@@ -158,6 +159,9 @@ int HttpServer::OnRequest(void* connection_ptr, const char* url, const char* met
     c = new Connection;
     *state = c;
     c->start = absl::Now();
+  }
+  if (!c->started) {
+    c->started = true;
     c->request.method = method;
     c->request.path = url;
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectPair, &c->request.query);

@@ -6,7 +6,11 @@
 // temporary file up to `max_spool_bytes`. A body over its limit is answered
 // 413 without calling the handler; a client that disconnects before its
 // request is complete never reaches the handler (its temporary file is
-// removed). Every request ends with one line in the request log.
+// removed). Every request the server began (its headers read and the
+// handler's first call made) ends with one line in the request log, also
+// when its client leaves before the body is complete ("aborted"); a client
+// that leaves while libmicrohttpd still reads its request's first bytes
+// leaves no line (libmicrohttpd reports only requests it handed over).
 //
 // Example:
 //   HttpServer::Options options;

@@ -279,7 +279,8 @@ class REFSTORE_EXPORT Store {
   // content store's blob directory: among blob files that have no record,
   // each manifest or index that no other one references, with all its
   // content present, becomes an image of ctx.ns with its digest reference
-  // (no name; creation time and labels from its config, as ImportLayout). Errors: FailedPrecondition (no content store; read-only).
+  // (no name; creation time and labels from its config, as ImportLayout). Errors:
+  // FailedPrecondition (no content store; read-only).
   virtual absl::StatusOr<ImportResult> Adopt(const OpContext& ctx) = 0;
 
  protected:
