@@ -22,28 +22,18 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "format.h"
 #include "nlohmann/json.hpp"
 #include "output.h"
-#include "refstore/text/digest.h"
 #include "views.h"
 
 namespace refstore_tool {
 namespace {
 
 using Json = nlohmann::json;
-
-// A new container ID: 64 random lowercase hex characters, as docker's.
-std::string NewContainerId() {
-  std::random_device rd;
-  std::string raw(refstore::text::kSha256RawLength, '\0');
-  for (char& c : raw) c = static_cast<char>(rd());
-  return refstore::text::RawToHex(raw);
-}
 
 struct CreateFlags {
   std::string id;

@@ -11,10 +11,12 @@
 #include "views.h"
 
 #include <algorithm>
+#include <random>
 
 #include "format.h"
 #include "output.h"
 #include "refstore/reference.h"
+#include "refstore/text/digest.h"
 
 namespace refstore_tool {
 namespace {
@@ -133,6 +135,13 @@ nlohmann::json ContainerJson(const refstore::ContainerInfo& c, bool no_trunc, ab
   j["ImageID"] = c.image_id;
   j["ImageExists"] = c.image_exists;
   return j;
+}
+
+std::string NewContainerId() {
+  std::random_device rd;
+  std::string raw(refstore::text::kSha256RawLength, '\0');
+  for (char& c : raw) c = static_cast<char>(rd());
+  return refstore::text::RawToHex(raw);
 }
 
 nlohmann::ordered_json DescriptorJson(const refstore::Descriptor& d) {

@@ -68,6 +68,9 @@ nlohmann::json ImageRowJson(const refstore::ImageSummary& image, const ImageRow&
 std::string ContainerStatus(const refstore::ContainerInfo& c);
 nlohmann::json ContainerJson(const refstore::ContainerInfo& c, bool no_trunc, absl::Time now);
 
+// A new container ID: 64 random lowercase hex characters, as docker's.
+std::string NewContainerId();
+
 // docker's {"mediaType", "digest", "size"} of a descriptor.
 nlohmann::ordered_json DescriptorJson(const refstore::Descriptor& d);
 

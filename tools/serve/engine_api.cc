@@ -21,7 +21,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -149,17 +148,6 @@ Json DeleteEntriesJson(const std::vector<refstore::DeleteEntry>& entries) {
         Json{{e.kind == refstore::DeleteEntry::Kind::kDeleted ? "Deleted" : "Untagged", e.ref}});
   }
   return list;
-}
-
-std::string NewContainerId() {
-  std::random_device rd;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(64, '0');
-  for (size_t i = 0; i < id.size(); i += 8) {
-    uint32_t v = rd();
-    for (size_t k = 0; k < 8; ++k) id[i + k] = kHex[(v >> (4 * k)) & 0xF];
-  }
-  return id;
 }
 
 // Parses "/v1.NN" at the front of `path`: the minor version, or -1 for

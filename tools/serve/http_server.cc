@@ -43,20 +43,24 @@ std::string HttpRequest::Header(std::string_view name) const {
   return "";
 }
 
-HttpResponse HttpResponse::Json(int status, std::string body) {
+namespace {
+
+HttpResponse Typed(int status, const char* type, std::string body) {
   HttpResponse r;
   r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("Content-Type", type);
   r.body = std::move(body);
   return r;
 }
 
+}  // namespace
+
+HttpResponse HttpResponse::Json(int status, std::string body) {
+  return Typed(status, "application/json", std::move(body));
+}
+
 HttpResponse HttpResponse::Text(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
-  r.body = std::move(body);
-  return r;
+  return Typed(status, "text/plain; charset=utf-8", std::move(body));
 }
 
 // One request's state between libmicrohttpd's calls.
