@@ -25,9 +25,12 @@ class Checker {
   // `txn` reads the snapshot checked; `latest` the latest state, to confirm
   // a file finding on a store that changes meanwhile (files are not in the
   // snapshot: a blob freed and collected, or published, after the snapshot
-  // was taken is not a fault).
-  Checker(Txn& txn, Txn& latest, const content::ContentDir* content, const CheckOptions& options)
-      : txn_(txn), latest_(latest), content_(content), options_(options) {}
+  // was taken is not a fault). `write_mu` is the mutex under which files
+  // enter and leave the content store: a finding is confirmed holding it
+  // (SettledFile).
+  Checker(Txn& txn, Txn& latest, const content::ContentDir* content, Mutex& write_mu,
+          const CheckOptions& options)
+      : txn_(txn), latest_(latest), content_(content), write_mu_(write_mu), options_(options) {}
 
   absl::StatusOr<std::vector<Problem>> Run() {
     RETURN_IF_ERROR(CheckImages());
@@ -80,15 +83,13 @@ class Checker {
           ASSIGN_OR_RETURN(auto blob, txn_.Get(kBlobs, raw));
           if (blob) return absl::OkStatus();  // compared in CheckBlobs
           ASSIGN_OR_RETURN(auto garbage, txn_.Get(kGarbage, raw));
-          if (!garbage) {
-            ASSIGN_OR_RETURN(auto now_blob, latest_.Get(kBlobs, raw));
-            ASSIGN_OR_RETURN(auto now_garbage, latest_.Get(kGarbage, raw));
-            if (now_blob || now_garbage) return absl::OkStatus();  // written since
-          }
-          if (!garbage) {
-            Report("file_without_record", Cat("sha256:", hex),
-                   Cat(size, " bytes that no blob or garbage record names"));
-          }
+          if (garbage) return absl::OkStatus();
+          ASSIGN_OR_RETURN(Settled now, SettledFile(hex, raw));
+          // Collected since the listing, or published (its garbage record
+          // comes first) since the snapshot.
+          if (!now.file || now.blob || now.garbage) return absl::OkStatus();
+          Report("file_without_record", Cat("sha256:", hex),
+                 Cat(size, " bytes that no blob or garbage record names"));
           return absl::OkStatus();
         },
         [&](std::string_view name) {
@@ -97,14 +98,46 @@ class Checker {
         });
   }
 
+  // The file of blob `hex` and its records in the latest state, read as one
+  // state: under the write mutex, which the collector holds from deleting a
+  // file to dropping its record and a writer from renaming a file in to
+  // committing its record (a file enters after its garbage record). Read
+  // apart, a blob collected and pulled again between the two reads looks
+  // like a file without a record, or a record without a file.
+  struct Settled {
+    bool file = false;
+    bool blob = false;
+    bool garbage = false;
+  };
+  absl::StatusOr<Settled> SettledFile(std::string_view hex, std::string_view raw) {
+    MutexLock lock(write_mu_);
+    Settled out;
+    absl::StatusOr<std::optional<int64_t>> size = content_->BlobSize(hex);
+    // Unreadable counts as present: the caller's own finding stands.
+    out.file = !size.ok() || size->has_value();
+    ASSIGN_OR_RETURN(auto blob, latest_.Get(kBlobs, raw));
+    ASSIGN_OR_RETURN(auto garbage, latest_.Get(kGarbage, raw));
+    out.blob = blob.has_value();
+    out.garbage = garbage.has_value();
+    return out;
+  }
+
+  // Whether blob `hex`'s file, found missing though the snapshot has its
+  // record, is explained by a change since: freed and collected, or
+  // collected and pulled again meanwhile.
+  absl::StatusOr<bool> MissingFileExplained(std::string_view hex, std::string_view raw) {
+    ASSIGN_OR_RETURN(Settled now, SettledFile(hex, raw));
+    return !now.blob || now.file;
+  }
+
   // Compares blob `raw`'s file with its record.
   absl::Status CheckFile(std::string_view raw, const BlobRecord& b) {
     const std::string hex = RawToHex(raw);
     const std::string subject = RawToDigest(raw);
     absl::StatusOr<std::optional<int64_t>> size = content_->BlobSize(hex);
     if (size.ok() && !*size) {
-      ASSIGN_OR_RETURN(auto now, latest_.Get(kBlobs, raw));
-      if (!now) return absl::OkStatus();  // freed and collected since
+      ASSIGN_OR_RETURN(bool changed, MissingFileExplained(hex, raw));
+      if (changed) return absl::OkStatus();
     }
     if (!size.ok() && !absl::IsInvalidArgument(size.status())) {
       // EACCES, EIO: not a missing file (repair acts on nothing unreadable).
@@ -122,6 +155,10 @@ class Checker {
     }
     if (options_.verify_digests) {
       absl::StatusOr<std::string> got = content_->HashBlob(hex);
+      if (absl::IsNotFound(got.status())) {  // gone since BlobSize
+        ASSIGN_OR_RETURN(bool changed, MissingFileExplained(hex, raw));
+        if (changed) return absl::OkStatus();
+      }
       if (!got.ok()) {
         Report(absl::IsInternal(got.status()) ? "unreadable_file" : "blob_without_file", subject,
                std::string(got.status().message()));
@@ -417,6 +454,7 @@ class Checker {
   Txn& txn_;
   Txn& latest_;
   const content::ContentDir* content_;
+  Mutex& write_mu_;
   const CheckOptions& options_;
   int64_t checked_ = 0;
   // Every blob's holders, sorted by digest (bounded memory: recount.h).
@@ -434,7 +472,7 @@ absl::StatusOr<std::vector<Problem>> CheckStore(const StoreAccess& store,
   {
     Txn txn(store.db, store.cfs, snap);
     std::unique_ptr<Txn> latest = store.NewTxn();
-    problems = Checker(txn, *latest, store.content, options).Run();
+    problems = Checker(txn, *latest, store.content, *store.write_mu, options).Run();
   }
   if (snap) store.db->ReleaseSnapshot(snap);
   return problems;

@@ -18,8 +18,9 @@ namespace refstore::internal {
 // Recomputes every count and relation from the primary records over one
 // snapshot (the latest state when the database has no snapshots) and
 // reports each difference from what is stored, as Store::Check does. File
-// findings are confirmed on the latest state. Memory is bounded whatever
-// the store's size (recount.h).
+// findings are confirmed on the latest state, each under *store.write_mu
+// (taken briefly here). Memory is bounded whatever the store's size
+// (recount.h). REQUIRES: *store.write_mu not held.
 absl::StatusOr<std::vector<Problem>> CheckStore(const StoreAccess& store,
                                                 const CheckOptions& options);
 
