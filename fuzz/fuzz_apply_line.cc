@@ -1,5 +1,5 @@
 // fuzz_apply_line: the decoder of one line of `refstore apply`
-// (tools/oplog_json.h, DecodeOperation), then the encoding of its error
+// (refstore/oplog/oplog_json.h, DecodeOperation), then the encoding of its error
 // result as `apply` prints it.
 //
 // Input: one line (any bytes; `apply` passes every non-blank line).
@@ -17,7 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "oplog_json.h"
+#include "refstore/oplog/oplog_json.h"
 #include "refstore/reference.h"
 
 namespace {
@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A fixed "now": runs are reproducible.
   const absl::Time now = absl::FromUnixSeconds(1700000000);
 
-  absl::StatusOr<refstore_tool::Operation> op = refstore_tool::DecodeOperation(line, now);
+  absl::StatusOr<refstore::oplog::Operation> op = refstore::oplog::DecodeOperation(line, now);
   if (op.ok()) {
     if (!refstore::IsValidNamespace(op->ctx.ns)) {
       Fail("decoded an operation with the invalid namespace \"" + op->ctx.ns + "\"");
@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Fail("error is not InvalidArgument: " + op.status().ToString());
   }
   if (op.status().message().empty()) Fail("error without a message");
-  const std::string out = refstore_tool::DumpLine(refstore_tool::ErrorResult(op.status()));
+  const std::string out = refstore::oplog::DumpLine(refstore::oplog::ErrorResult(op.status()));
   if (out.find('\n') != std::string::npos) Fail("result is not one line: " + out);
   return 0;
 }

@@ -4,9 +4,12 @@
 # Every exported (dynamic, defined) symbol that names refstore:: must be one
 # of the public headers' (include/refstore/*.h, marked REFSTORE_EXPORT); no
 # internal one (refstore::internal, refstore::content, ...) may be. Each
-# public function and the Store class must be exported. Prints the counts.
+# public function and the Store class must be exported. The C API: every
+# function c.h declares is exported, and no other refstore_* symbol is.
+# Prints the counts.
 set -euo pipefail
 lib=${1:?usage: exported_symbols.sh <librefstore.so>}
+c_header="$(dirname "${BASH_SOURCE[0]}")/../refstore/include/refstore/c.h"
 syms=$(nm -DC --defined-only "$lib" | cut -d' ' -f3-)
 total=$(printf '%s\n' "$syms" | grep -c . || true)
 ours=$(printf '%s\n' "$syms" | grep 'refstore::' || true)
@@ -53,6 +56,21 @@ for r in "${required[@]}"; do
     status=1
   fi
 done
+# The C API: the functions c.h declares, and the plain refstore_* symbols.
+c_declared=$(grep -oE '\brefstore_[a-z0-9_]+\(' "$c_header" | tr -d '(' | sort -u)
+c_exported=$(printf '%s\n' "$syms" | grep -E '^refstore_[a-z0-9_]+$' | sort -u || true)
+if [ "$(printf '%s\n' "$c_declared" | grep -c .)" -lt 60 ]; then
+  echo "exported_symbols: read too few functions from $c_header"
+  status=1
+fi
+missing_c=$(comm -23 <(printf '%s\n' "$c_declared") <(printf '%s\n' "$c_exported"))
+extra_c=$(comm -13 <(printf '%s\n' "$c_declared") <(printf '%s\n' "$c_exported"))
+if [ -n "$missing_c" ]; then
+  echo "exported_symbols: C API functions not exported:"; printf '%s\n' "$missing_c"; status=1
+fi
+if [ -n "$extra_c" ]; then
+  echo "exported_symbols: refstore_* symbols c.h does not declare:"; printf '%s\n' "$extra_c"; status=1
+fi
 internal=$(printf '%s\n' "$ours" | grep -c 'refstore::internal::' || true)
-echo "exported_symbols: $total exported symbols, $(printf '%s\n' "$ours" | grep -c . || true) naming refstore::, $internal of refstore::internal"
+echo "exported_symbols: $total exported symbols, $(printf '%s\n' "$ours" | grep -c . || true) naming refstore::, $internal of refstore::internal, $(printf '%s\n' "$c_exported" | grep -c . || true) C API functions"
 exit $status

@@ -13,15 +13,9 @@
 #include <string_view>
 
 #include "absl/time/time.h"
-#include "oplog_json.h"
 #include "refstore/store.h"
 
 namespace refstore_tool {
-
-// ApplyLine decodes one non-blank line and applies it to `store`; `now` is
-// the operation's time when the line has no `at`. Returns the result object:
-// {"ok": true, ...} or {"ok": false, "error": {...}}. Never throws.
-Json ApplyLine(refstore::Store& store, std::string_view line, absl::Time now);
 
 // The longest input line apply reads (16 MiB: an image of ~100,000
 // descriptors). A longer line is skipped whole and answered with

@@ -14,8 +14,8 @@
 // only checks the form of the input; the store checks everything else.
 //
 // Thread-safety: free functions without shared state; safe from any thread.
-#ifndef REFSTORE_TOOLS_OPLOG_JSON_H_
-#define REFSTORE_TOOLS_OPLOG_JSON_H_
+#ifndef REFSTORE_OPLOG_OPLOG_JSON_H_
+#define REFSTORE_OPLOG_OPLOG_JSON_H_
 
 #include <optional>
 #include <string>
@@ -29,7 +29,7 @@
 #include "nlohmann/json.hpp"
 #include "refstore/store.h"
 
-namespace refstore_tool {
+namespace refstore::oplog {
 
 // The operations of OPLOG.md, one struct each, holding their decoded fields.
 struct CreateImageOp {
@@ -124,6 +124,6 @@ Json EncodeProblems(const std::vector<refstore::Problem>& problems);
 // is replaced rather than thrown on.
 std::string DumpLine(const Json& result);
 
-}  // namespace refstore_tool
+}  // namespace refstore::oplog
 
-#endif  // REFSTORE_TOOLS_OPLOG_JSON_H_
+#endif  // REFSTORE_OPLOG_OPLOG_JSON_H_

@@ -1,5 +1,5 @@
 // oplog_json.cc: strict decoding of operation lines and encoding of results.
-#include "oplog_json.h"
+#include "refstore/oplog/oplog_json.h"
 
 #include <cstdint>
 #include <limits>
@@ -11,7 +11,7 @@
 #include "refstore/reference.h"
 #include "refstore/status_code.h"
 
-namespace refstore_tool {
+namespace refstore::oplog {
 namespace {
 
 using nlohmann::json;
@@ -481,4 +481,4 @@ std::string DumpLine(const Json& result) {
   return result.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 
-}  // namespace refstore_tool
+}  // namespace refstore::oplog
