@@ -139,12 +139,34 @@ void Destroy(C* c) {
   delete static_cast<Holder<C>*>(c);
 }
 
+// Reported when even the error could not be allocated; never deleted.
+refstore_error_t* OutOfMemory() {
+  static auto* const error =
+      new refstore_error_t{REFSTORE_RESOURCE_EXHAUSTED, "out of memory", "internal"};
+  return error;
+}
+
 void SetError(refstore_error_t** errptr, const absl::Status& status) {
   if (errptr == nullptr) return;  // c.h forbids it; nothing to report to
-  delete *errptr;
-  *errptr = new (std::nothrow)
-      refstore_error_t{static_cast<int>(status.code()), std::string(status.message()),
-                       std::string(refstore::ErrorCodeName(status))};
+  if (*errptr != OutOfMemory()) delete *errptr;
+  *errptr = nullptr;
+  try {
+    *errptr = new refstore_error_t{static_cast<int>(status.code()), std::string(status.message()),
+                                   std::string(refstore::ErrorCodeName(status))};
+  } catch (...) {
+    *errptr = OutOfMemory();
+  }
+}
+
+// A setter has no error to report: running out of memory there ends the
+// process (c.h) rather than letting an exception unwind into C.
+template <class Fn>
+void Set(Fn&& fn) {
+  try {
+    fn();
+  } catch (...) {
+    std::abort();
+  }
 }
 
 // Runs `fn` (returning absl::Status), turning an exception into Internal.
@@ -229,7 +251,9 @@ const char* refstore_error_message(const refstore_error_t* err) {
 const char* refstore_error_code_name(const refstore_error_t* err) {
   return err ? err->code_name.c_str() : "";
 }
-void refstore_error_destroy(refstore_error_t* err) { delete err; }
+void refstore_error_destroy(refstore_error_t* err) {
+  if (err != OutOfMemory()) delete err;
+}
 void refstore_free(void* ptr) { std::free(ptr); }
 
 // ---- Opening ------------------------------------------------------------
@@ -282,30 +306,38 @@ refstore_image_request_t* refstore_image_request_create(void) {
 }
 void refstore_image_request_destroy(refstore_image_request_t* req) { delete req; }
 void refstore_image_request_set_name(refstore_image_request_t* req, const char* name) {
-  if (name) {
-    req->request.name = name;
-  } else {
-    req->request.name.reset();
-  }
+  Set([&] {
+    if (name) {
+      req->request.name = name;
+    } else {
+      req->request.name.reset();
+    }
+  });
 }
 void refstore_image_request_set_target(refstore_image_request_t* req,
                                        const refstore_descriptor_t* target) {
-  req->request.target = target ? ToDescriptor(*target) : Descriptor{};
+  Set([&] { req->request.target = target ? ToDescriptor(*target) : Descriptor{}; });
 }
 void refstore_image_request_add_content(refstore_image_request_t* req,
                                         const refstore_descriptor_t* d) {
-  if (d) req->request.content.push_back(ToDescriptor(*d));
+  Set([&] {
+    if (d) req->request.content.push_back(ToDescriptor(*d));
+  });
 }
 void refstore_image_request_add_label(refstore_image_request_t* req, const char* key,
                                       const char* value) {
-  if (key) req->request.labels[key] = value ? value : "";
+  Set([&] {
+    if (key) req->request.labels[key] = value ? value : "";
+  });
 }
 void refstore_image_request_set_lease(refstore_image_request_t* req, const char* lease) {
-  if (lease) {
-    req->request.lease = lease;
-  } else {
-    req->request.lease.reset();
-  }
+  Set([&] {
+    if (lease) {
+      req->request.lease = lease;
+    } else {
+      req->request.lease.reset();
+    }
+  });
 }
 void refstore_image_request_set_created(refstore_image_request_t* req, int64_t unix_nano) {
   req->request.created = absl::FromUnixNanos(unix_nano);
@@ -372,10 +404,14 @@ void refstore_prune_options_set_dry_run(refstore_prune_options_t* opts, unsigned
 }
 void refstore_prune_options_add_filter(refstore_prune_options_t* opts, const char* key,
                                        const char* value) {
-  if (key) opts->options.filters[key].push_back(value ? value : "");
+  Set([&] {
+    if (key) opts->options.filters[key].push_back(value ? value : "");
+  });
 }
 void refstore_prune_options_add_reference(refstore_prune_options_t* opts, const char* glob) {
-  if (glob) opts->options.references.push_back(glob);
+  Set([&] {
+    if (glob) opts->options.references.push_back(glob);
+  });
 }
 void refstore_prune_options_set_unused_for(refstore_prune_options_t* opts, int64_t nanos) {
   opts->options.unused_for = absl::Nanoseconds(nanos);
@@ -559,7 +595,9 @@ void refstore_list_options_set_all(refstore_list_options_t* opts, unsigned char 
 }
 void refstore_list_options_add_filter(refstore_list_options_t* opts, const char* key,
                                       const char* value) {
-  if (key) opts->options.filters[key].push_back(value ? value : "");
+  Set([&] {
+    if (key) opts->options.filters[key].push_back(value ? value : "");
+  });
 }
 
 void refstore_image_list_destroy(refstore_image_list_t* l) { Destroy(l); }

@@ -29,6 +29,7 @@
  * has changed nothing, as in store.h. errptr must not be NULL.
  *
  * Memory. Strings and arrays passed in are only read during the call.
+ * An empty array in a result is NULL with a count of 0.
  * Results are owned by the caller: a char* result is freed with
  * refstore_free, a result struct with its own *_destroy (which frees every
  * string and array it points to: do not free those one by one). Every
@@ -37,8 +38,13 @@
  * Times are nanoseconds since the Unix epoch (int64_t); the store keeps
  * whole seconds inside that range (filters.h, "the times a store keeps").
  * Booleans are unsigned char, 0 or 1, as in rocksdb/c.h. The options and
- * request objects passed to their setters must not be NULL. A NULL string
+ * request objects passed to their setters must not be NULL; a setter that
+ * runs out of memory aborts the process (it has no error to report; a call
+ * with an errptr reports it there, REFSTORE_RESOURCE_EXHAUSTED "out of
+ * memory" when even the error cannot be allocated). A NULL string
  * where the call needs one is REFSTORE_INVALID_ARGUMENT "<what> is NULL".
+ *
+ * C99 or later (and C++).
  *
  * Thread-safety: as store.h: a refstore_t is safe for concurrent use from
  * many threads until refstore_close, which must not run concurrently with
