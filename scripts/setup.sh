@@ -27,6 +27,8 @@ packages=(
   libmicrohttpd-dev libarchive-dev python3-docker
   # The C++ style check (scripts/check-format, .clang-format).
   clang-format
+  # The Go package bindings/go (cgo, found by pkg-config) and its go_bindings test.
+  golang-go
   # Real filesystems in the reliability tests (tests/reliability/*.py):
   # mount/umount, losetup, setpriv (util-linux, mount), mkfs.ext4, chattr.
   e2fsprogs util-linux mount

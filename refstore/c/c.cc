@@ -405,7 +405,9 @@ void refstore_prune_options_set_dry_run(refstore_prune_options_t* opts, unsigned
 void refstore_prune_options_add_filter(refstore_prune_options_t* opts, const char* key,
                                        const char* value) {
   Set([&] {
-    if (key) opts->options.filters[key].push_back(value ? value : "");
+    if (key == nullptr) return;
+    std::vector<std::string>& values = opts->options.filters[key];
+    if (value) values.push_back(value);
   });
 }
 void refstore_prune_options_add_reference(refstore_prune_options_t* opts, const char* glob) {
@@ -596,7 +598,9 @@ void refstore_list_options_set_all(refstore_list_options_t* opts, unsigned char 
 void refstore_list_options_add_filter(refstore_list_options_t* opts, const char* key,
                                       const char* value) {
   Set([&] {
-    if (key) opts->options.filters[key].push_back(value ? value : "");
+    if (key == nullptr) return;
+    std::vector<std::string>& values = opts->options.filters[key];
+    if (value) values.push_back(value);
   });
 }
 

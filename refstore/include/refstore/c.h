@@ -217,7 +217,9 @@ REFSTORE_EXPORT void refstore_prune_options_set_all(refstore_prune_options_t* op
                                                     unsigned char v);
 REFSTORE_EXPORT void refstore_prune_options_set_dry_run(refstore_prune_options_t* opts,
                                                         unsigned char v);
-/* One value of a docker filter ("until", "label", "label!", "dangling"). */
+/* One value of a docker filter ("until", "label", "label!", "dangling").
+ * value NULL: the key without a value (which the store refuses as docker
+ * does: "invalid filter 'dangling'"). */
 REFSTORE_EXPORT void refstore_prune_options_add_filter(refstore_prune_options_t* opts,
                                                        const char* key, const char* value);
 /* A glob on familiar names (PruneOptions::references). */
@@ -347,6 +349,7 @@ typedef struct refstore_list_options_t refstore_list_options_t;
 REFSTORE_EXPORT refstore_list_options_t* refstore_list_options_create(void);
 REFSTORE_EXPORT void refstore_list_options_destroy(refstore_list_options_t* opts);
 REFSTORE_EXPORT void refstore_list_options_set_all(refstore_list_options_t* opts, unsigned char v);
+/* As refstore_prune_options_add_filter, with the list's filters. */
 REFSTORE_EXPORT void refstore_list_options_add_filter(refstore_list_options_t* opts,
                                                       const char* key, const char* value);
 

@@ -1,0 +1,3 @@
+module github.com/refstore/refstore/bindings/go
+
+go 1.19
