@@ -6,10 +6,13 @@
 // filesystem, between 1 MiB and 64 MiB). A writable open whose filesystem
 // has less than that available gives the file back first, so that RocksDB's
 // open (a new MANIFEST, a new write-ahead log, OPTIONS) and the deletions
-// that follow fit; a write that meets ENOSPC gives it back (for the next
-// open: RocksDB writes nothing more until it is reopened). The reserve is made again after a
-// collection freed files (when it fits) and when the store closes (when twice its size is
-// available). None of this ever fails an operation: the reserve is best effort.
+// that follow fit; so does every write that finds less than that available
+// (so that RocksDB's log append does not meet ENOSPC in a long-lived open);
+// a write that meets ENOSPC gives it back (for the next open: RocksDB writes
+// nothing more until it is reopened). The reserve is made when a writable
+// store opens, after a collection freed files (when it fits) and when the
+// store closes (when twice its size is available). None of this ever fails
+// an operation: the reserve is best effort.
 #ifndef REFSTORE_DB_RESERVE_H_
 #define REFSTORE_DB_RESERVE_H_
 

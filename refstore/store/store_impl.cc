@@ -330,6 +330,9 @@ absl::StatusOr<std::unique_ptr<Store>> StoreImpl::OpenOnce(std::string_view path
       }
       return RocksError(s, path);
     }
+    // A long-lived process (an embedder, `refstore serve`) needs the reserve
+    // from the start, not only after its first close (reserve.h).
+    EnsureReserve(path, /*times=*/2);
   }
   std::unique_ptr<rocksdb::DB> db(raw);
   auto store = std::unique_ptr<StoreImpl>(new StoreImpl(std::move(db), handles, options));
@@ -385,7 +388,15 @@ absl::Status StoreImpl::Commit(Txn& txn, bool sync) {
   return WriteBatchNow(batch, sync);
 }
 
+void StoreImpl::ReleaseReserveIfLow() {
+  const std::string& dir = db_->GetName();
+  if (reserve_bytes_ < 0) reserve_bytes_ = ReserveBytes(dir);
+  const int64_t available = AvailableBytes(dir);
+  if (available >= 0 && available < reserve_bytes_) ReleaseReserve(dir);
+}
+
 absl::Status StoreImpl::WriteBatchNow(rocksdb::WriteBatch& batch, bool sync) {
+  ReleaseReserveIfLow();
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes || sync;
   rocksdb::Status s = db_->Write(wo, &batch);
@@ -403,6 +414,7 @@ absl::Status StoreImpl::WriteBatchNow(rocksdb::WriteBatch& batch, bool sync) {
 absl::Status StoreImpl::CommitBulk(Txn& txn, BulkWrite& bulk) {
   RETURN_IF_ERROR(Writable());
   RETURN_IF_ERROR(txn.Finish());
+  ReleaseReserveIfLow();  // its table files too are written now
   absl::Status s = bulk.Commit(
       db_.get(), cfs_, static_cast<uint64_t>(options_.bulk_ingest_writes),
       [&](rocksdb::WriteBatch& batch) {

@@ -121,6 +121,11 @@ class StoreImpl final : public Store {
   // The write of a batch Commit and CommitBulk share.
   absl::Status WriteBatchNow(rocksdb::WriteBatch& batch, bool sync)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Before a write: when less than the reserve's size is available, the
+  // reserve is given back first (reserve.h), so that RocksDB's log append
+  // does not meet ENOSPC, after which this open can write nothing more (one
+  // statvfs per write: a disk can fill between two writes, however close).
+  void ReleaseReserveIfLow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Sets up the content store when the store has (or is created with) one.
   absl::Status OpenContent(std::string_view path, content::FileHooks* hooks);
   // Collect's body (it takes write_mu_ for each batch).
@@ -164,6 +169,8 @@ class StoreImpl final : public Store {
   // Serializes every Txn that commits: read-modify-write of counts is safe
   // (Commit requires it).
   Mutex write_mu_;
+  // The reserve's size (ReleaseReserveIfLow; -1 until read).
+  int64_t reserve_bytes_ ABSL_GUARDED_BY(write_mu_) = -1;
   // Held for the whole of a Prune; a second one fails instead of waiting.
   Mutex prune_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
   // Opened as a RocksDB secondary: its temporary directory (else empty).

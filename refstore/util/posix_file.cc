@@ -10,7 +10,9 @@
 namespace refstore::internal {
 
 absl::Status PosixError(std::string_view call, std::string_view path, int err) {
-  return absl::InternalError(Cat(call, " ", path, ": ", std::strerror(err)));
+  std::string message = Cat(call, " ", path, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(std::move(message));
+  return absl::InternalError(std::move(message));
 }
 
 void UniqueFd::reset(int fd) {

@@ -21,7 +21,8 @@
 
 namespace refstore::internal {
 
-// "<call> <path>: <strerror(err)>" as an Internal error.
+// "<call> <path>: <strerror(err)>": ResourceExhausted for a full disk or
+// quota (ENOSPC, EDQUOT: store.h's code for it), else Internal.
 absl::Status PosixError(std::string_view call, std::string_view path, int err);
 
 // Owns a file descriptor (or none, -1) and closes it, ignoring close's

@@ -93,6 +93,11 @@ TEST_F(PosixFileTest, OpenReportsErrnoAndTheErrorCarriesPathAndText) {
   EXPECT_EQ(s.message(), "open " + missing + ": No such file or directory");
   s = FsyncDir(missing);
   EXPECT_EQ(s.message(), "open " + missing + ": No such file or directory");
+  // A full disk is store.h's ResourceExhausted, with the system's text.
+  s = PosixError("write", missing, ENOSPC);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "write " + missing + ": No space left on device");
+  EXPECT_EQ(PosixError("write", missing, EDQUOT).code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(FsyncDir(dir_).ok());
 }
 
