@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -169,6 +170,26 @@ void Set(Fn&& fn) {
   }
 }
 
+// The optional string setters: NULL clears.
+void SetOptional(std::optional<std::string>& field, const char* value) {
+  Set([&] {
+    if (value) {
+      field = value;
+    } else {
+      field.reset();
+    }
+  });
+}
+
+// The filter setters of prune and list: value NULL adds the key alone.
+void AddFilter(refstore::Filters& filters, const char* key, const char* value) {
+  Set([&] {
+    if (key == nullptr) return;
+    std::vector<std::string>& values = filters[key];
+    if (value) values.push_back(value);
+  });
+}
+
 // Runs `fn` (returning absl::Status), turning an exception into Internal.
 template <class Fn>
 bool Run(refstore_error_t** errptr, Fn&& fn) {
@@ -306,13 +327,7 @@ refstore_image_request_t* refstore_image_request_create(void) {
 }
 void refstore_image_request_destroy(refstore_image_request_t* req) { delete req; }
 void refstore_image_request_set_name(refstore_image_request_t* req, const char* name) {
-  Set([&] {
-    if (name) {
-      req->request.name = name;
-    } else {
-      req->request.name.reset();
-    }
-  });
+  SetOptional(req->request.name, name);
 }
 void refstore_image_request_set_target(refstore_image_request_t* req,
                                        const refstore_descriptor_t* target) {
@@ -331,13 +346,7 @@ void refstore_image_request_add_label(refstore_image_request_t* req, const char*
   });
 }
 void refstore_image_request_set_lease(refstore_image_request_t* req, const char* lease) {
-  Set([&] {
-    if (lease) {
-      req->request.lease = lease;
-    } else {
-      req->request.lease.reset();
-    }
-  });
+  SetOptional(req->request.lease, lease);
 }
 void refstore_image_request_set_created(refstore_image_request_t* req, int64_t unix_nano) {
   req->request.created = absl::FromUnixNanos(unix_nano);
@@ -404,11 +413,7 @@ void refstore_prune_options_set_dry_run(refstore_prune_options_t* opts, unsigned
 }
 void refstore_prune_options_add_filter(refstore_prune_options_t* opts, const char* key,
                                        const char* value) {
-  Set([&] {
-    if (key == nullptr) return;
-    std::vector<std::string>& values = opts->options.filters[key];
-    if (value) values.push_back(value);
-  });
+  AddFilter(opts->options.filters, key, value);
 }
 void refstore_prune_options_add_reference(refstore_prune_options_t* opts, const char* glob) {
   Set([&] {
@@ -597,11 +602,7 @@ void refstore_list_options_set_all(refstore_list_options_t* opts, unsigned char 
 }
 void refstore_list_options_add_filter(refstore_list_options_t* opts, const char* key,
                                       const char* value) {
-  Set([&] {
-    if (key == nullptr) return;
-    std::vector<std::string>& values = opts->options.filters[key];
-    if (value) values.push_back(value);
-  });
+  AddFilter(opts->options.filters, key, value);
 }
 
 void refstore_image_list_destroy(refstore_image_list_t* l) { Destroy(l); }

@@ -2,7 +2,7 @@
 #   cmake -DMAIN_BUILD_DIR=... -DPACKAGE_DIR=<source>/bindings/go
 #         -DWORK_DIR=... -DCONFIG=... -DLIBDIR=... -DGO=... -P run.cmake
 # Installs MAIN_BUILD_DIR into WORK_DIR/prefix, then in PACKAGE_DIR runs
-# `go vet ./...`, `go test -count=1 -v ./...` and the concurrency tests
+# `go vet ./...`, `go test -count=1 -v ./...` and the same tests
 # under the race detector, with pkg-config finding refstore.pc in the
 # prefix. Go's caches and GOPATH stay under WORK_DIR (nothing relies on
 # HOME), no module is downloaded (GOPROXY=off: the package uses only the
@@ -10,11 +10,9 @@
 # script with an error.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var MAIN_BUILD_DIR PACKAGE_DIR WORK_DIR LIBDIR GO)
-  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
-    message(FATAL_ERROR "run.cmake: ${var} is not set")
-  endif()
-endforeach()
+set(STEP_LABEL go_bindings)
+include(${CMAKE_CURRENT_LIST_DIR}/../support/steps.cmake)
+require_vars(MAIN_BUILD_DIR PACKAGE_DIR WORK_DIR LIBDIR GO)
 if("${CONFIG}" STREQUAL "")
   set(CONFIG Release)
 endif()
@@ -22,14 +20,6 @@ endif()
 set(prefix ${WORK_DIR}/prefix)
 file(REMOVE_RECURSE ${prefix})
 file(MAKE_DIRECTORY ${WORK_DIR})
-
-function(step what)
-  message(STATUS "go_bindings: ${what}")
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "go_bindings: ${what} failed (${rc})")
-  endif()
-endfunction()
 
 step("install ${MAIN_BUILD_DIR} into ${prefix}"
   ${CMAKE_COMMAND} --install ${MAIN_BUILD_DIR} --prefix ${prefix} --config ${CONFIG})
@@ -62,14 +52,7 @@ set(go ${CMAKE_COMMAND} -E env ${go_env} ${GO})
 execute_process(COMMAND ${go} version)
 step("pkg-config refstore" ${CMAKE_COMMAND} -E env ${go_env} pkg-config --cflags --libs refstore)
 
-function(go_step what)
-  message(STATUS "go_bindings: ${what}")
-  execute_process(COMMAND ${go} ${ARGN} WORKING_DIRECTORY ${PACKAGE_DIR} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "go_bindings: ${what} failed (${rc})")
-  endif()
-endfunction()
-
-go_step("go vet" vet ./...)
-go_step("go test" test -count=1 -v ./...)
-go_step("go test -race" test -count=1 -race -v ./...)
+set(STEP_WORKING_DIRECTORY ${PACKAGE_DIR})
+step("go vet" ${go} vet ./...)
+step("go test" ${go} test -count=1 -v ./...)
+step("go test -race" ${go} test -count=1 -race -v ./...)
